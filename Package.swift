@@ -1,0 +1,83 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Arca",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "arcad", targets: ["arcad"]),
+        .executable(name: "arcactl", targets: ["arcactl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0"),
+    ],
+    targets: [
+        // C system libraries: module map + shim header only.
+        .systemLibrary(name: "CHwloc", pkgConfig: "hwloc", providers: [.apt(["libhwloc-dev"])]),
+        .systemLibrary(name: "CNUMA", pkgConfig: "numa", providers: [.apt(["libnuma-dev"])]),
+        .systemLibrary(name: "COpenCL", pkgConfig: "OpenCL", providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // Thin safe layers: the only importers of the C modules.
+        .target(name: "ArcaTopology", dependencies: ["CHwloc", "CNUMA"]),
+        .target(name: "ArcaOpenCL", dependencies: ["COpenCL"]),
+        .target(name: "ArcaCrypto", dependencies: ["COpenSSL"]),
+
+        // Devices: OpenCL devices and the CPU fallback.
+        .target(name: "ArcaAccel", dependencies: ["ArcaOpenCL", "ArcaTopology", "ArcaCrypto"]),
+
+        // Interfaces.
+        .target(name: "ArcaAPI"),
+        .target(
+            name: "ArcaServer",
+            dependencies: [
+                "ArcaAPI", "ArcaTopology", "ArcaAccel", "ArcaCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .executableTarget(
+            name: "arcad",
+            dependencies: [
+                "ArcaServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "arcactl",
+            dependencies: [
+                "ArcaAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Tests mirror Sources/.
+        .testTarget(name: "ArcaTopologyTests", dependencies: ["ArcaTopology"], resources: [.copy("Topologies")]),
+        .testTarget(name: "ArcaAccelTests", dependencies: ["ArcaAccel", "ArcaOpenCL", "ArcaCrypto"]),
+        .testTarget(
+            name: "ArcaServerTests",
+            dependencies: [
+                "ArcaServer", "ArcaAPI",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "OpenAPIKit", package: "OpenAPIKit"),
+            ]
+        ),
+        .testTarget(name: "ArcaEndToEndTests", dependencies: ["ArcaAPI"]),
+    ]
+)

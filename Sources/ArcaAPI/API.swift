@@ -1,0 +1,199 @@
+import Foundation
+
+/// The management API, version 1: HTTP/1.1 with JSON bodies on arcad's Unix socket.
+///
+/// These types are the wire format that both arcad and arcactl use. JSON names are camelCase and
+/// stable; a value that is not known is `null`, never a sentinel. The OpenAPI 3 document
+/// `Sources/ArcaAPI/openapi.json` describes the same shapes and the tests hold the server to it.
+public enum API {
+    public static let version = 1
+    /// The Arca release these binaries belong to.
+    public static let arcaVersion = "0.1.0"
+    /// Response header that carries the API version, so a client can tell a mismatched daemon.
+    public static let versionHeader = "Arca-API-Version"
+
+    /// An encoder that writes every optional, nil included, as `null`, with sorted keys.
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}
+
+// MARK: - Errors
+
+/// `{"error": {"code": "...", "message": "..."}}` for every failed request.
+public struct ErrorResponse: Codable, Sendable, Equatable {
+    public struct Body: Codable, Sendable, Equatable {
+        /// Stable, machine-readable: `notFound`, `methodNotAllowed`, `badRequest`,
+        /// `payloadTooLarge`, `internal`.
+        public var code: String
+        /// One line for a person: what was wrong and where.
+        public var message: String
+    }
+    public var error: Body
+    public init(code: String, message: String) { error = .init(code: code, message: message) }
+}
+
+// MARK: - GET /v1/status
+
+public struct StatusResponse: Codable, Sendable, Equatable {
+    public var version: String
+    public var apiVersion: Int
+    public var pid: Int
+    public var uptimeSeconds: Double
+    /// The config file that was read, or `"embedded defaults"`.
+    public var configSource: String
+    public var socketPath: String
+    public var nodes: NodeSummary
+    public var devices: DeviceSummary
+    public var health: Health
+
+    public struct NodeSummary: Codable, Sendable, Equatable {
+        public var numaNodes: Int
+        public var numaNodesWithCPUs: Int
+        public var pus: Int
+        public var allowedPUs: Int
+        public var topologySource: String
+        public init(numaNodes: Int, numaNodesWithCPUs: Int, pus: Int, allowedPUs: Int, topologySource: String) {
+            self.numaNodes = numaNodes; self.numaNodesWithCPUs = numaNodesWithCPUs; self.pus = pus
+            self.allowedPUs = allowedPUs; self.topologySource = topologySource
+        }
+    }
+    public struct DeviceSummary: Codable, Sendable, Equatable {
+        public var total: Int
+        public var opencl: Int
+        public var cpu: Int
+        public init(total: Int, opencl: Int, cpu: Int) { self.total = total; self.opencl = opencl; self.cpu = cpu }
+    }
+    public struct Health: Codable, Sendable, Equatable {
+        /// `ok`, or `degraded` when something Arca would use is missing (reasons in `messages`).
+        public var status: String
+        public var messages: [String]
+        public init(status: String, messages: [String]) { self.status = status; self.messages = messages }
+    }
+
+    public init(version: String, apiVersion: Int, pid: Int, uptimeSeconds: Double, configSource: String,
+                socketPath: String, nodes: NodeSummary, devices: DeviceSummary, health: Health) {
+        self.version = version; self.apiVersion = apiVersion; self.pid = pid; self.uptimeSeconds = uptimeSeconds
+        self.configSource = configSource; self.socketPath = socketPath; self.nodes = nodes
+        self.devices = devices; self.health = health
+    }
+}
+
+// MARK: - GET /v1/topology
+
+public struct TopologyResponse: Codable, Sendable, Equatable {
+    /// `system`, `xml`, `synthetic` or `fallback`.
+    public var source: String
+    public var packages: [Package]
+    public var numaNodes: [NUMANode]
+    public var cores: [Core]
+    public var pciDevices: [PCIDevice]
+    /// The PUs and nodes this process may use (cgroup cpuset).
+    public var allowed: Allowed
+
+    public struct Package: Codable, Sendable, Equatable {
+        @Nullable public var osIndex: Int?
+        public var pus: [Int]
+        public var numaNodes: [Int]
+        public init(osIndex: Int?, pus: [Int], numaNodes: [Int]) { self.osIndex = osIndex; self.pus = pus; self.numaNodes = numaNodes }
+    }
+    public struct NUMANode: Codable, Sendable, Equatable {
+        public var osIndex: Int
+        @Nullable public var memoryBytes: UInt64?
+        /// OS indexes of the node's PUs; empty for a CPU-less memory node.
+        public var pus: [Int]
+        @Nullable public var subtype: String?
+        public init(osIndex: Int, memoryBytes: UInt64?, pus: [Int], subtype: String?) {
+            self.osIndex = osIndex; self.memoryBytes = memoryBytes; self.pus = pus; self.subtype = subtype
+        }
+    }
+    public struct Core: Codable, Sendable, Equatable {
+        @Nullable public var osIndex: Int?
+        public var pus: [Int]
+        @Nullable public var package: Int?
+        @Nullable public var numaNode: Int?
+        public init(osIndex: Int?, pus: [Int], package: Int?, numaNode: Int?) {
+            self.osIndex = osIndex; self.pus = pus; self.package = package; self.numaNode = numaNode
+        }
+    }
+    public struct PCIDevice: Codable, Sendable, Equatable {
+        public var busId: String
+        /// `gpu`, `accelerator` or `network`.
+        public var kind: String
+        public var classId: Int
+        public var vendorId: Int
+        public var deviceId: Int
+        @Nullable public var vendorName: String?
+        @Nullable public var deviceName: String?
+        public var osDevices: [String]
+        @Nullable public var numaNode: Int?
+        public var localNumaNodes: [Int]
+        public init(busId: String, kind: String, classId: Int, vendorId: Int, deviceId: Int, vendorName: String?,
+                    deviceName: String?, osDevices: [String], numaNode: Int?, localNumaNodes: [Int]) {
+            self.busId = busId; self.kind = kind; self.classId = classId; self.vendorId = vendorId
+            self.deviceId = deviceId; self.vendorName = vendorName; self.deviceName = deviceName
+            self.osDevices = osDevices; self.numaNode = numaNode; self.localNumaNodes = localNumaNodes
+        }
+    }
+    public struct Allowed: Codable, Sendable, Equatable {
+        public var pus: [Int]
+        public var numaNodes: [Int]
+        public init(pus: [Int], numaNodes: [Int]) { self.pus = pus; self.numaNodes = numaNodes }
+    }
+
+    public init(source: String, packages: [Package], numaNodes: [NUMANode], cores: [Core],
+                pciDevices: [PCIDevice], allowed: Allowed) {
+        self.source = source; self.packages = packages; self.numaNodes = numaNodes; self.cores = cores
+        self.pciDevices = pciDevices; self.allowed = allowed
+    }
+}
+
+// MARK: - GET /v1/devices
+
+public struct DevicesResponse: Codable, Sendable, Equatable {
+    public var devices: [Device]
+    /// Why an expected device is missing (no OpenCL platform, a platform that failed), one line each.
+    public var notes: [String]
+
+    public struct Device: Codable, Sendable, Equatable {
+        public var id: String
+        /// `opencl` or `cpu`.
+        public var backend: String
+        /// `cpu`, `gpu` or `accelerator`.
+        public var type: String
+        public var name: String
+        public var vendor: String
+        public var driverVersion: String
+        @Nullable public var computeUnits: Int?
+        @Nullable public var globalMemoryBytes: UInt64?
+        @Nullable public var localMemoryBytes: UInt64?
+        @Nullable public var maxWorkGroupSize: Int?
+        @Nullable public var numaNode: Int?
+        /// OpenCL platform name; `null` for the CPU fallback.
+        @Nullable public var platform: String?
+        @Nullable public var openclCVersion: String?
+        @Nullable public var pciBusId: String?
+        public init(id: String, backend: String, type: String, name: String, vendor: String, driverVersion: String,
+                    computeUnits: Int?, globalMemoryBytes: UInt64?, localMemoryBytes: UInt64?, maxWorkGroupSize: Int?,
+                    numaNode: Int?, platform: String?, openclCVersion: String?, pciBusId: String?) {
+            self.id = id; self.backend = backend; self.type = type; self.name = name; self.vendor = vendor
+            self.driverVersion = driverVersion; self.computeUnits = computeUnits
+            self.globalMemoryBytes = globalMemoryBytes; self.localMemoryBytes = localMemoryBytes
+            self.maxWorkGroupSize = maxWorkGroupSize; self.numaNode = numaNode; self.platform = platform
+            self.openclCVersion = openclCVersion; self.pciBusId = pciBusId
+        }
+    }
+    public init(devices: [Device], notes: [String]) { self.devices = devices; self.notes = notes }
+}
+
+// MARK: - PUT /v1/logging
+
+/// The daemon's log level, readable and settable at run time.
+public struct LoggingSettings: Codable, Sendable, Equatable {
+    /// One of `trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`.
+    public var level: String
+    public init(level: String) { self.level = level }
+    public static let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+}

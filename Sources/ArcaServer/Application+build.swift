@@ -1,0 +1,193 @@
+import ArcaAPI
+import ArcaAccel
+import ArcaTopology
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// The management API's routes, method by path. The error middleware answers 405 (with `Allow`) for
+/// a known path asked with another method, and 404 for any other path.
+let routeTable: [String: [HTTPRequest.Method]] = [
+    "/v1/status": [.get],
+    "/v1/topology": [.get],
+    "/v1/devices": [.get],
+    "/v1/logging": [.get, .put],
+]
+
+/// Builds the router of API v1 over `state`. Tests drive it directly; arcad serves it on the socket.
+public func buildRouter(state: DaemonState) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    router.middlewares.add(APIErrorMiddleware(maxBodyBytes: state.config.maxBodyBytes))
+    router.get("/v1/status") { _, _ in try JSONBody(state.status) }
+    router.get("/v1/topology") { _, _ in try JSONBody(TopologyResponse(state.topology)) }
+    router.get("/v1/devices") { _, _ in
+        try JSONBody(DevicesResponse(devices: state.devices.devices.map(DevicesResponse.Device.init),
+                                     notes: state.devices.notes))
+    }
+    router.get("/v1/logging") { _, _ in try JSONBody(LoggingSettings(level: state.logLevel.current.rawValue)) }
+    router.put("/v1/logging") { request, context in
+        let settings = try await decodeBody(LoggingSettings.self, request: request, limit: state.config.maxBodyBytes)
+        guard let level = Logger.Level(rawValue: settings.level) else {
+            throw APIError(.badRequest, code: "badRequest",
+                           "level: must be one of \(LoggingSettings.levels.joined(separator: ", ")); got \"\(settings.level)\"")
+        }
+        state.logLevel.current = level
+        context.logger.notice("log level set to \(level)")
+        return try JSONBody(settings)
+    }
+    return router
+}
+
+/// Builds arcad's application on `socket`: API v1 over HTTP/1.1 on a Unix socket.
+public func buildApplication(state: DaemonState, socket: ManagementSocket, logger: Logger) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(state: state),
+        configuration: .init(address: .unixDomainSocket(path: socket.path), serverName: "arcad"),
+        onServerRunning: { _ in
+            do {
+                try socket.didBind()
+                logger.notice("arcad serving API v\(API.version) on \(socket.path)")
+            } catch {
+                logger.error("\(error)")
+            }
+        },
+        logger: logger)
+}
+
+/// A JSON response body encoded with the API's encoder (sorted keys, explicit nulls).
+struct JSONBody<Value: Encodable>: ResponseGenerator {
+    let data: Data
+    let status: HTTPResponse.Status
+    init(_ value: Value, status: HTTPResponse.Status = .ok) throws {
+        data = try API.encoder().encode(value)
+        self.status = status
+    }
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Collects at most `limit` bytes of the body and decodes it as JSON.
+/// - Throws: ``APIError`` 413 over the limit, 400 for a body that is not the expected JSON (with the
+///   decoder's path to the bad field).
+func decodeBody<T: Decodable>(_ type: T.Type, request: Request, limit: Int) async throws -> T {
+    var request = request
+    let buffer = try await request.collectBody(upTo: limit)
+    guard buffer.readableBytes > 0 else { throw APIError(.badRequest, code: "badRequest", "the request needs a JSON body") }
+    do {
+        return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
+    } catch let error as DecodingError {
+        throw APIError(.badRequest, code: "badRequest", "malformed JSON body: \(describe(error))")
+    }
+}
+
+func describe(_ error: DecodingError) -> String {
+    func path(_ context: DecodingError.Context) -> String {
+        let keys = context.codingPath.map(\.stringValue).joined(separator: ".")
+        return keys.isEmpty ? "" : " at \(keys)"
+    }
+    switch error {
+    case .dataCorrupted(let context):
+        return "not valid JSON\(path(context)): \((context.underlyingError as NSError?)?.localizedDescription ?? context.debugDescription)"
+    case .keyNotFound(let key, let context):
+        return "missing key \"\(key.stringValue)\"\(path(context))"
+    case .typeMismatch(_, let context), .valueNotFound(_, let context):
+        return "\(context.debugDescription)\(path(context))"
+    @unknown default:
+        return "\(error)"
+    }
+}
+
+/// An API failure with its HTTP status and stable error code.
+struct APIError: Error {
+    var status: HTTPResponse.Status
+    var code: String
+    var message: String
+    init(_ status: HTTPResponse.Status, code: String, _ message: String) {
+        self.status = status; self.code = code; self.message = message
+    }
+}
+
+/// Turns every failure into `{"error": {"code", "message"}}` with the right status, adds the API
+/// version header, answers 405 for a known path with the wrong method and 413 early for a declared
+/// body over the limit. No error escapes to close the connection without an answer.
+struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let maxBodyBytes: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
+        do {
+            if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+                throw APIError(.contentTooLarge, code: "payloadTooLarge",
+                               "request body of \(length) bytes is over the limit of \(maxBodyBytes) bytes")
+            }
+            response = try await next(request, context)
+        } catch let error as APIError {
+            response = Self.errorResponse(error)
+        } catch let error as HTTPError {
+            response = Self.errorResponse(translate(error.status, body: error.body, request: request))
+        } catch let error as any HTTPResponseError {  // e.g. NIOTooManyBytesError from a chunked body over the limit
+            response = Self.errorResponse(translate(error.status, body: nil, request: request))
+        } catch {
+            context.logger.error("request \(request.method) \(request.uri.path) failed: \(error)")
+            response = Self.errorResponse(APIError(.internalServerError, code: "internal", "internal error: \(error)"))
+        }
+        response.headers[HTTPField.Name(API.versionHeader)!] = String(API.version)
+        return response
+    }
+
+    func translate(_ status: HTTPResponse.Status, body: String?, request: Request) -> APIError {
+        switch status {
+        case .notFound:
+            if let methods = routeTable[request.uri.path] {
+                return APIError(.methodNotAllowed, code: "methodNotAllowed",
+                                        "\(request.method) is not allowed on \(request.uri.path); use \(methods.map(\.rawValue).joined(separator: ", "))")
+            }
+            return APIError(.notFound, code: "notFound", "no route \(request.method) \(request.uri.path); API v\(API.version) routes: \(routeTable.keys.sorted().joined(separator: ", "))")
+        case .contentTooLarge:
+            return APIError(.contentTooLarge, code: "payloadTooLarge", "request body is over the limit of \(maxBodyBytes) bytes")
+        case .badRequest:
+            return APIError(.badRequest, code: "badRequest", body ?? "bad request")
+        default:
+            return APIError(status, code: "httpError", body ?? status.reasonPhrase)
+        }
+    }
+
+    static func errorResponse(_ error: APIError) -> Response {
+        let data = (try? API.encoder().encode(ErrorResponse(code: error.code, message: error.message))) ?? Data()
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if error.status == .methodNotAllowed, let allowed = error.message.split(separator: "; use ").last {
+            headers[.allow] = String(allowed)
+        }
+        return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+// MARK: - Model to wire
+
+extension TopologyResponse {
+    init(_ topology: Topology) {
+        self.init(
+            source: topology.source,
+            packages: topology.packages.map { .init(osIndex: $0.osIndex, pus: $0.pus, numaNodes: $0.numaNodes) },
+            numaNodes: topology.numaNodes.map { .init(osIndex: $0.osIndex, memoryBytes: $0.memoryBytes, pus: $0.pus, subtype: $0.subtype) },
+            cores: topology.cores.map { .init(osIndex: $0.osIndex, pus: $0.pus, package: $0.package, numaNode: $0.numaNode) },
+            pciDevices: topology.pciDevices.map {
+                .init(busId: $0.busId, kind: $0.kind.rawValue, classId: $0.classId, vendorId: $0.vendorId,
+                      deviceId: $0.deviceId, vendorName: $0.vendorName, deviceName: $0.deviceName,
+                      osDevices: $0.osDevices, numaNode: $0.numaNode, localNumaNodes: $0.localNUMANodes)
+            },
+            allowed: .init(pus: topology.allowed.pus, numaNodes: topology.allowed.numaNodes))
+    }
+}
+
+extension DevicesResponse.Device {
+    init(_ device: DeviceDescriptor) {
+        self.init(id: device.id, backend: device.backend.rawValue, type: device.type.rawValue, name: device.name,
+                  vendor: device.vendor, driverVersion: device.driverVersion, computeUnits: device.computeUnits,
+                  globalMemoryBytes: device.globalMemoryBytes, localMemoryBytes: device.localMemoryBytes,
+                  maxWorkGroupSize: device.maxWorkGroupSize, numaNode: device.numaNode, platform: device.platform,
+                  openclCVersion: device.openCLCVersion, pciBusId: device.pciBusId)
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import TOMLKit
+
+/// arcad's configuration: embedded defaults, overridden key by key by a TOML file.
+///
+/// The defaults are ``embeddedDefaults``, the same text as `Image/etc/arca/arcad.toml` (a test holds
+/// the two equal). Unknown keys and values of the wrong type or range stop the start with
+/// ``ConfigError``, which names the file, the key and the reason.
+public struct ArcadConfig: Sendable, Equatable {
+    /// `[server] socket`: the management socket, when neither `--socket` nor `ARCA_SOCKET` is given.
+    public var socketPath: String?
+    /// `[server] max_body_bytes`: largest request body accepted, in bytes; larger gets 413.
+    public var maxBodyBytes: Int
+    /// `[server] shutdown_grace_seconds`: how long in-flight requests may run after SIGTERM.
+    public var shutdownGraceSeconds: Int
+    /// `[log] level`: one of swift-log's levels.
+    public var logLevel: String
+    /// `[state] directory`: job store, keys, audit log, kernel cache.
+    public var stateDirectory: String
+    /// `[devices] opencl`: look for OpenCL devices; `false` leaves only the CPU fallback.
+    public var openCLEnabled: Bool
+    /// Where this configuration came from: a file path or `"embedded defaults"`.
+    public var source: String
+
+    /// The default configuration file, byte for byte.
+    public static let embeddedDefaults = """
+    # arcad configuration. Every key below is the embedded default: arcad runs the same without this
+    # file. Edit a copy and start arcad with --config FILE; an unknown key or a bad value stops the start.
+
+    [server]
+    # Management socket. Unset here, it is --socket, else $ARCA_SOCKET, else /run/arca/arcad.sock
+    # for root and $XDG_RUNTIME_DIR/arca/arcad.sock for other users.
+    # socket = "/run/arca/arcad.sock"
+    # Largest request body accepted, in bytes; a larger one gets 413.
+    max_body_bytes = 1048576
+    # Seconds that in-flight requests may run after SIGTERM or SIGINT.
+    shutdown_grace_seconds = 10
+
+    [log]
+    # trace, debug, info, notice, warning, error or critical.
+    level = "info"
+
+    [state]
+    directory = "/var/lib/arca"
+
+    [devices]
+    # Look for OpenCL devices. false leaves only the CPU fallback device.
+    opencl = true
+
+    """
+
+    /// The embedded defaults.
+    public static var defaults: ArcadConfig {
+        // The embedded text is fixed and tested; failing to parse it is a build defect.
+        try! parse(embeddedDefaults, source: "embedded defaults", base: .bare)
+    }
+
+    static let bare = ArcadConfig(socketPath: nil, maxBodyBytes: 0, shutdownGraceSeconds: 0, logLevel: "",
+                                  stateDirectory: "", openCLEnabled: false, source: "")
+
+    /// Reads `path` over the embedded defaults.
+    /// - Throws: ``ConfigError`` with the path, the key (or line and column) and the reason.
+    public static func load(file path: String) throws -> ArcadConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, key: nil, reason: "cannot read the file: \((error as NSError).localizedDescription)")
+        }
+        return try parse(text, source: path, base: defaults)
+    }
+
+    /// Parses TOML `text` over `base`.
+    public static func parse(_ text: String, source: String, base: ArcadConfig) throws -> ArcadConfig {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(file: source, key: nil,
+                              reason: "line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
+        }
+        var config = base
+        config.source = source
+        var reader = Reader(file: source)
+        for section in table.keys {
+            guard let sub = table[section]?.table else {
+                throw ConfigError(file: source, key: section, reason: "expected a table such as [\(section)]")
+            }
+            for key in sub.keys {
+                let name = "\(section).\(key)"
+                let value = sub[key]!
+                switch name {
+                case "server.socket":
+                    let path = try reader.string(value, name)
+                    guard path.hasPrefix("/") else { throw ConfigError(file: source, key: name, reason: "must be an absolute path, got \"\(path)\"") }
+                    config.socketPath = path
+                case "server.max_body_bytes":
+                    config.maxBodyBytes = try reader.int(value, name, in: 1024...(1 << 30))
+                case "server.shutdown_grace_seconds":
+                    config.shutdownGraceSeconds = try reader.int(value, name, in: 0...3600)
+                case "log.level":
+                    let level = try reader.string(value, name)
+                    guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
+                        throw ConfigError(file: source, key: name, reason: "must be one of trace, debug, info, notice, warning, error, critical; got \"\(level)\"")
+                    }
+                    config.logLevel = level
+                case "state.directory":
+                    let path = try reader.string(value, name)
+                    guard path.hasPrefix("/") else { throw ConfigError(file: source, key: name, reason: "must be an absolute path, got \"\(path)\"") }
+                    config.stateDirectory = path
+                case "devices.opencl":
+                    config.openCLEnabled = try reader.bool(value, name)
+                default:
+                    throw ConfigError(file: source, key: name, reason: "unknown key")
+                }
+            }
+        }
+        return config
+    }
+
+    struct Reader {
+        let file: String
+        func string(_ value: any TOMLValueConvertible, _ key: String) throws -> String {
+            guard let string = value.string else { throw mismatch(value, key, "a string") }
+            return string
+        }
+        func bool(_ value: any TOMLValueConvertible, _ key: String) throws -> Bool {
+            guard let bool = value.bool else { throw mismatch(value, key, "true or false") }
+            return bool
+        }
+        func int(_ value: any TOMLValueConvertible, _ key: String, in range: ClosedRange<Int>) throws -> Int {
+            guard let int = value.int else { throw mismatch(value, key, "an integer") }
+            guard range.contains(int) else {
+                throw ConfigError(file: file, key: key, reason: "must be between \(range.lowerBound) and \(range.upperBound), got \(int)")
+            }
+            return int
+        }
+        func mismatch(_ value: any TOMLValueConvertible, _ key: String, _ expected: String) -> ConfigError {
+            ConfigError(file: file, key: key, reason: "expected \(expected), got a \(value.type) (\(value.tomlValue.debugDescription))")
+        }
+    }
+}
+
+/// A configuration that cannot be used: which file, which key, and why.
+public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
+    public var file: String
+    public var key: String?
+    public var reason: String
+    public var description: String {
+        "config \(file)" + (key.map { ": key \($0)" } ?? "") + ": \(reason)"
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The management socket's path and its claim: at most one live arcad per path.
+///
+/// The claim is an exclusive `flock` on `PATH.lock`, held for the daemon's life; the kernel drops it
+/// when the process dies, however it dies. A daemon that gets the lock knows any socket file at the
+/// path is stale (its owner is gone) and replaces it; one that does not get it refuses to start and
+/// leaves the live daemon's socket alone.
+public final class ManagementSocket: @unchecked Sendable {
+    public let path: String
+    private let lockDescriptor: Int32
+    private var boundInode: UInt64?
+
+    /// The socket path: `flag`, else `ARCA_SOCKET`, else the config's `[server] socket`, else
+    /// `/run/arca/arcad.sock` for root and `$XDG_RUNTIME_DIR/arca/arcad.sock` (or `/tmp/arca-UID/…`
+    /// without `XDG_RUNTIME_DIR`) for other users.
+    public static func resolvePath(flag: String?, environment: [String: String], config: ArcadConfig) -> String {
+        if let flag, !flag.isEmpty { return flag }
+        if let env = environment["ARCA_SOCKET"], !env.isEmpty { return env }
+        if let configured = config.socketPath { return configured }
+        if geteuid() == 0 { return "/run/arca/arcad.sock" }
+        if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty { return runtime + "/arca/arcad.sock" }
+        return "/tmp/arca-\(geteuid())/arcad.sock"
+    }
+
+    /// Claims `path` for this process: creates its directory when missing, takes the lock, and
+    /// removes a stale socket.
+    /// - Throws: ``SocketClaimError`` when another arcad serves the path, when the path is not a
+    ///   socket, or when the directory or lock cannot be made.
+    public init(claiming path: String) throws {
+        self.path = path
+        guard path.utf8.count < 108 else {  // sizeof(sockaddr_un.sun_path)
+            throw SocketClaimError("socket path \(path) is \(path.utf8.count) bytes; a Unix socket path must be under 108")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        if !FileManager.default.fileExists(atPath: directory) {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o750])
+            } catch {
+                throw SocketClaimError("cannot create the socket directory \(directory): \(error.localizedDescription)")
+            }
+        }
+        let lockPath = path + ".lock"
+        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw SocketClaimError("cannot open the lock file \(lockPath): \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw SocketClaimError("another arcad is already serving \(path) (it holds \(lockPath)); not starting a second one")
+        }
+        self.lockDescriptor = descriptor
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFSOCK else {
+                close(descriptor)
+                throw SocketClaimError("\(path) exists and is not a socket; move it away or choose another --socket")
+            }
+            unlink(path)  // stale: its daemon no longer holds the lock
+        }
+    }
+
+    deinit { close(lockDescriptor) }
+
+    /// Sets the socket's mode to 0660 explicitly (the bind used the umask) and remembers its inode,
+    /// so that ``remove()`` deletes this socket and never a successor's.
+    public func didBind() throws {
+        guard chmod(path, 0o660) == 0 else {
+            throw SocketClaimError("cannot chmod 0660 \(path): \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        if lstat(path, &info) == 0 { boundInode = UInt64(info.st_ino) }
+    }
+
+    /// Removes the socket file if it is still the one this process bound.
+    public func remove() {
+        var info = stat()
+        guard let boundInode, lstat(path, &info) == 0, UInt64(info.st_ino) == boundInode else { return }
+        unlink(path)
+    }
+}
+
+public struct SocketClaimError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

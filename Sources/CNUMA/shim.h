@@ -1,0 +1,5 @@
+#ifndef ARCA_CNUMA_SHIM_H
+#define ARCA_CNUMA_SHIM_H
+#include <numa.h>
+#include <numaif.h>
+#endif

@@ -1,0 +1,129 @@
+import ArcaAPI
+import ArgumentParser
+import Foundation
+
+@main
+struct Arcactl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "arcactl",
+        abstract: "Operate an Arca appliance through arcad's management socket.",
+        discussion: Failure.exitCodeHelp,
+        version: API.arcaVersion,
+        subcommands: [Status.self, TopologyCommand.self, Devices.self, LogLevel.self])
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the daemon's version, uptime, machine summary and health.",
+        discussion: Failure.exitCodeHelp)
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        try await runReporting {
+            let (status, data) = try await APIClient(options: connection).get(StatusResponse.self, "/v1/status")
+            if connection.json { return printJSON(data) }
+            print(table(["FIELD", "VALUE"], [
+                ["version", "\(status.version) (API v\(status.apiVersion))"],
+                ["pid", "\(status.pid)"],
+                ["uptime", String(format: "%.1f s", status.uptimeSeconds)],
+                ["config", status.configSource],
+                ["socket", status.socketPath],
+                ["NUMA nodes", "\(status.nodes.numaNodes) (\(status.nodes.numaNodesWithCPUs) with CPUs), topology from \(status.nodes.topologySource)"],
+                ["PUs", "\(status.nodes.allowedPUs) allowed of \(status.nodes.pus)"],
+                ["devices", "\(status.devices.total): \(status.devices.opencl) OpenCL, \(status.devices.cpu) CPU fallback"],
+                ["health", status.health.status],
+            ]))
+            for message in status.health.messages { print("  ! \(message)") }
+        }
+    }
+}
+
+struct TopologyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "topology",
+        abstract: "Show the machine: NUMA nodes with their PUs and memory, and the PCI devices on each.",
+        discussion: Failure.exitCodeHelp)
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        try await runReporting {
+            let (topology, data) = try await APIClient(options: connection).get(TopologyResponse.self, "/v1/topology")
+            if connection.json { return printJSON(data) }
+            print("Topology from \(topology.source): \(topology.packages.count) package(s), \(topology.numaNodes.count) NUMA node(s), \(topology.cores.count) core(s)")
+            print("Allowed: PUs \(ranges(topology.allowed.pus)), nodes \(ranges(topology.allowed.numaNodes))\n")
+            print(table(["NODE", "MEMORY", "PUS", "CORES", "ALLOWED", "DEVICES"], topology.numaNodes.map { node in
+                let cores = topology.cores.filter { $0.numaNode == node.osIndex }.count
+                let devices = topology.pciDevices.filter { $0.numaNode == node.osIndex }.map(\.busId)
+                return ["\(node.osIndex)" + (node.subtype.map { " (\($0))" } ?? ""), bytes(node.memoryBytes),
+                        node.pus.isEmpty ? "none (memory only)" : ranges(node.pus), "\(cores)",
+                        topology.allowed.numaNodes.contains(node.osIndex) ? "yes" : "no",
+                        devices.isEmpty ? "-" : devices.joined(separator: " ")]
+            }))
+            if !topology.pciDevices.isEmpty {
+                print("")
+                print(table(["PCI", "KIND", "NODE", "NAME", "OS DEVICES"], topology.pciDevices.map { device in
+                    [device.busId, device.kind, device.numaNode.map(String.init) ?? "unknown",
+                     [device.vendorName, device.deviceName].compactMap { $0 }.joined(separator: " ").ifEmpty(
+                        String(format: "%04x:%04x", device.vendorId, device.deviceId)),
+                     device.osDevices.isEmpty ? "-" : device.osDevices.joined(separator: " ")]
+                }))
+            }
+        }
+    }
+}
+
+struct Devices: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the compute devices Arca can use: OpenCL devices and the CPU fallback.",
+        discussion: Failure.exitCodeHelp)
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        try await runReporting {
+            let (devices, data) = try await APIClient(options: connection).get(DevicesResponse.self, "/v1/devices")
+            if connection.json { return printJSON(data) }
+            print(table(["ID", "BACKEND", "TYPE", "NAME", "UNITS", "MEMORY", "NODE", "DRIVER"], devices.devices.map { device in
+                [device.id, device.backend, device.type, device.name,
+                 device.computeUnits.map(String.init) ?? "-", bytes(device.globalMemoryBytes),
+                 device.numaNode.map(String.init) ?? "-",
+                 (device.platform.map { "\($0) " } ?? "") + device.driverVersion]
+            }))
+            for note in devices.notes { print("  ! \(note)") }
+        }
+    }
+}
+
+struct LogLevel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log-level",
+        abstract: "Show the daemon's log level, or set it while it runs.",
+        discussion: Failure.exitCodeHelp)
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "New level: trace, debug, info, notice, warning, error or critical.")
+    var level: String?
+
+    func validate() throws {
+        if let level, !LoggingSettings.levels.contains(level) {
+            throw ValidationError("level must be one of \(LoggingSettings.levels.joined(separator: ", "))")
+        }
+    }
+
+    func run() async throws {
+        try await runReporting {
+            let client = APIClient(options: connection)
+            let data: Data
+            if let level {
+                data = try await client.call(.PUT, "/v1/logging", body: try API.encoder().encode(LoggingSettings(level: level)))
+            } else {
+                data = try await client.call(.GET, "/v1/logging")
+            }
+            if connection.json { return printJSON(data) }
+            let settings = try JSONDecoder().decode(LoggingSettings.self, from: data)
+            print("log level: \(settings.level)")
+        }
+    }
+}
+
+extension String {
+    func ifEmpty(_ other: String) -> String { isEmpty ? other : self }
+}

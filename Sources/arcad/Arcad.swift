@@ -1,0 +1,80 @@
+import ArcaAPI
+import ArcaServer
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+
+@main
+struct Arcad: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "arcad",
+        abstract: "The Arca appliance daemon: serves the management API on a local Unix socket.",
+        discussion: """
+        Runs in the foreground. Without --config it uses the embedded defaults (the same text as \
+        /etc/arca/arcad.toml in the image). The socket is --socket, else $ARCA_SOCKET, else the \
+        config's [server] socket, else /run/arca/arcad.sock for root and \
+        $XDG_RUNTIME_DIR/arca/arcad.sock otherwise; it is created with mode 0660.
+
+        SIGTERM or SIGINT: stop accepting, finish in-flight requests, remove the socket, exit 0.
+
+        Exit codes: 0 clean shutdown; 1 cannot serve (another arcad holds the socket, the path is not \
+        a socket, the directory cannot be made); 2 bad configuration (file, key and reason printed).
+        """,
+        version: API.arcaVersion)
+
+    @Option(name: .long, help: ArgumentHelp("TOML configuration file, over the embedded defaults.", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Management socket path.", valueName: "path"))
+    var socket: String?
+
+    @Flag(name: .long, help: "Check the configuration, print the effective values and exit.")
+    var checkConfig = false
+
+    func run() async throws {
+        let settings: ArcadConfig
+        do {
+            settings = try config.map(ArcadConfig.load(file:)) ?? .defaults
+        } catch {
+            FileHandle.standardError.write(Data("arcad: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let path = ManagementSocket.resolvePath(flag: socket, environment: ProcessInfo.processInfo.environment, config: settings)
+        if checkConfig {
+            print("config \(settings.source): ok")
+            print("socket = \(path)\nmax_body_bytes = \(settings.maxBodyBytes)\nshutdown_grace_seconds = \(settings.shutdownGraceSeconds)")
+            print("log.level = \(settings.logLevel)\nstate.directory = \(settings.stateDirectory)\ndevices.opencl = \(settings.openCLEnabled)")
+            return
+        }
+        let levelSwitch = LogLevelSwitch(Logger.Level(rawValue: settings.logLevel) ?? .info)
+        LoggingSystem.bootstrap { SwitchedLogHandler(label: $0, levelSwitch: levelSwitch) }
+        let logger = Logger(label: "arcad")
+
+        let claim: ManagementSocket
+        do {
+            claim = try ManagementSocket(claiming: path)
+        } catch {
+            FileHandle.standardError.write(Data("arcad: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let state = DaemonState.discover(config: settings, socketPath: path, logLevel: levelSwitch)
+        logger.info("config: \(settings.source)")
+        for message in state.healthMessages { logger.warning("\(message)") }
+
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [buildApplication(state: state, socket: claim, logger: logger)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(settings.shutdownGraceSeconds)
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            claim.remove()
+            FileHandle.standardError.write(Data("arcad: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        claim.remove()
+        logger.notice("arcad stopped; removed \(path)")
+    }
+}
