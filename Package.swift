@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "ArcaAccel", dependencies: ["ArcaOpenCL", "ArcaTopology", "ArcaCrypto"]),
 
         // Interfaces.
-        .target(name: "ArcaAPI"),
+        .target(name: "ArcaAPI", exclude: ["openapi.json"]),
         .target(
             name: "ArcaServer",
             dependencies: [
@@ -75,6 +75,7 @@ let package = Package(
             dependencies: [
                 "ArcaServer", "ArcaAPI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
             ]
         ),

@@ -1,0 +1,35 @@
+# Arca — the two commands of the README: `make demo` (the main job) and `make test`.
+# Both install the Debian packages they need first, when they are missing.
+
+APT_PACKAGES := libhwloc-dev libnuma-dev ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libssl-dev \
+                hwloc numactl clinfo curl systemd pkg-config python3
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SWIFT ?= swift
+
+.PHONY: demo test build release deps clean
+
+deps:
+	@command -v $(SWIFT) >/dev/null || { echo "make: Swift 6 is needed (https://www.swift.org/install/linux/)"; exit 1; }
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "make: installing Debian packages:" $$missing; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: deps
+	$(SWIFT) build
+	scripts/demo.sh .build/debug
+
+clean:
+	rm -rf .build

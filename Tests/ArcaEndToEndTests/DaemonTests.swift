@@ -1,0 +1,210 @@
+import ArcaAPI
+import Foundation
+import Testing
+
+/// The real arcad on a temporary socket, driven by the real arcactl and by raw HTTP.
+@Suite("arcad and arcactl end to end", .serialized)
+struct DaemonTests {
+    func decode<T: Decodable>(_ type: T.Type, _ result: Harness.Result) throws -> T {
+        #expect(result.status == 0, "arcactl failed: \(result.stderr)")
+        return try JSONDecoder().decode(T.self, from: Data(result.stdout.utf8))
+    }
+
+    @Test func statusTopologyDevicesThroughArcactl() throws {
+        let daemon = try Daemon()
+        let status = try decode(StatusResponse.self, Harness.arcactl(["status", "--json", "--socket", daemon.socket]))
+        #expect(status.apiVersion == 1 && status.pid == Int(daemon.process.processIdentifier))
+        #expect(status.configSource == "embedded defaults" && status.socketPath == daemon.socket)
+
+        let topology = try decode(TopologyResponse.self, Harness.arcactl(["topology", "--json"], environment: ["ARCA_SOCKET": daemon.socket]))
+        let node0 = try #require(topology.numaNodes.first { $0.osIndex == 0 })
+        let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        #expect(topology.numaNodes.flatMap(\.pus).count == online)
+        #expect(node0.pus.contains(0))
+
+        let devices = try decode(DevicesResponse.self, Harness.arcactl(["devices", "--json", "--socket", daemon.socket]))
+        #expect(devices.devices.contains { $0.id == "cpu" && $0.backend == "cpu" && $0.type == "cpu" })
+        // make test installs PoCL: its CPU device must be found through the real ICD loader.
+        let pocl = try #require(devices.devices.first { $0.backend == "opencl" }, "no OpenCL device: \(devices.notes)")
+        #expect(pocl.type == "cpu" && pocl.platform != nil && (pocl.computeUnits ?? 0) > 0)
+
+        // The tables for people carry the same facts.
+        let table = try Harness.arcactl(["devices", "--socket", daemon.socket])
+        #expect(table.status == 0 && table.stdout.contains(pocl.id) && table.stdout.contains("cpu"))
+        let status2 = try Harness.arcactl(["status", "--socket", daemon.socket])
+        #expect(status2.stdout.contains("API v1") && status2.stdout.contains("health"))
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func withoutOpenCLOnlyTheCPUFallbackAndStatusSaysWhy() throws {
+        let empty = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        let daemon = try Daemon(environment: ["OCL_ICD_VENDORS": empty, "OPENCL_VENDOR_PATH": empty])
+        let devices = try decode(DevicesResponse.self, Harness.arcactl(["devices", "--json", "--socket", daemon.socket]))
+        #expect(devices.devices.map(\.id) == ["cpu"])
+        let status = try decode(StatusResponse.self, Harness.arcactl(["status", "--json", "--socket", daemon.socket]))
+        #expect(status.health.status == "degraded")
+        #expect(status.health.messages.contains { $0.contains("no OpenCL platform") })
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func secondDaemonOnTheSameSocketIsRefusedAndTheFirstKeepsServing() throws {
+        let daemon = try Daemon()
+        let second = try Harness.run(Harness.executable("arcad"), ["--socket", daemon.socket], timeout: 30)
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("another arcad is already serving"), "\(second.stderr)")
+        let status = try decode(StatusResponse.self, Harness.arcactl(["status", "--json", "--socket", daemon.socket]))
+        #expect(status.pid == Int(daemon.process.processIdentifier))
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func staleSocketOfAKilledDaemonIsReplaced() throws {
+        let first = try Daemon()
+        kill(first.process.processIdentifier, SIGKILL)
+        first.process.waitUntilExit()
+        #expect(FileManager.default.fileExists(atPath: first.socket), "SIGKILL leaves the socket behind")
+        let notRunning = try Harness.arcactl(["status", "--socket", first.socket])
+        #expect(notRunning.status == 3 && notRunning.stderr.contains("not running"), "\(notRunning.stderr)")
+        let second = try Daemon(socket: first.socket)
+        let status = try decode(StatusResponse.self, Harness.arcactl(["status", "--json", "--socket", first.socket]))
+        #expect(status.pid == Int(second.process.processIdentifier))
+        #expect(second.stop() == 0)
+    }
+
+    @Test func sigtermFinishesInFlightRequestRemovesSocketAndExitsZero() throws {
+        let daemon = try Daemon()
+        var info = stat()
+        #expect(stat(daemon.socket, &info) == 0 && info.st_mode & 0o777 == 0o660, "socket mode is 0660")
+        // A request whose body is still arriving when SIGTERM comes must still be answered.
+        let connection = try RawHTTP.connect(daemon.socket)
+        defer { close(connection) }
+        let body = #"{"level":"debug"}"#
+        RawHTTP.send(connection, Array("PUT /v1/logging HTTP/1.1\r\nHost: l\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n{\"lev".utf8))
+        usleep(300_000)
+        kill(daemon.process.processIdentifier, SIGTERM)
+        usleep(300_000)
+        RawHTTP.send(connection, Array(body.utf8.dropFirst(5)))
+        let response = RawHTTP.receive(connection)
+        #expect(response.status == 200, "in-flight request: \(response)")
+        daemon.process.waitUntilExit()
+        #expect(daemon.process.terminationStatus == 0)
+        #expect(!FileManager.default.fileExists(atPath: daemon.socket), "socket removed on shutdown")
+    }
+
+    @Test func badRequestsGetJSONErrorsAndTheDaemonKeepsServing() throws {
+        let daemon = try Daemon()
+        let cases: [(String, Int, String)] = [
+            ("GET /v1/nowhere HTTP/1.1\r\nHost: l\r\n\r\n", 404, "notFound"),
+            ("POST /v1/status HTTP/1.1\r\nHost: l\r\nContent-Length: 0\r\n\r\n", 405, "methodNotAllowed"),
+            ("PUT /v1/logging HTTP/1.1\r\nHost: l\r\nContent-Length: 5\r\n\r\n{nope", 400, "badRequest"),
+            ("PUT /v1/logging HTTP/1.1\r\nHost: l\r\nContent-Length: 99999999\r\n\r\n{", 413, "payloadTooLarge"),
+        ]
+        for (request, status, code) in cases {
+            let response = try RawHTTP.exchange(daemon.socket, request)
+            #expect(response.status == status, "\(request): \(response)")
+            let error = try JSONDecoder().decode(ErrorResponse.self, from: Data(response.body.utf8))
+            #expect(error.error.code == code)
+        }
+        // A chunked body over the limit, and bytes that are not HTTP at all.
+        let chunk = String(repeating: "x", count: 600_000)
+        let chunked = "PUT /v1/logging HTTP/1.1\r\nHost: l\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + "\(String(chunk.utf8.count, radix: 16))\r\n\(chunk)\r\n\(String(chunk.utf8.count, radix: 16))\r\n\(chunk)\r\n0\r\n\r\n"
+        #expect(try RawHTTP.exchange(daemon.socket, chunked).status == 413)
+        _ = try? RawHTTP.exchange(daemon.socket, "\u{1}\u{2}garbage\r\n\r\n")
+        let status = try decode(StatusResponse.self, Harness.arcactl(["status", "--json", "--socket", daemon.socket]))
+        #expect(status.pid == Int(daemon.process.processIdentifier))
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func badConfigStopsTheStartWithFileKeyAndReason() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = directory + "/arcad.toml"
+        try "[server]\nmax_body_bytes = \"lots\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try Harness.run(Harness.executable("arcad"), ["--config", config, "--socket", directory + "/s.sock"], timeout: 30)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(config) && result.stderr.contains("server.max_body_bytes"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/s.sock"))
+    }
+
+    @Test func configFileIsReportedAsTheSource() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = directory + "/arcad.toml"
+        try "[log]\nlevel = \"warning\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let daemon = try Daemon(arguments: ["--config", config])
+        let status = try decode(StatusResponse.self, Harness.arcactl(["status", "--json", "--socket", daemon.socket]))
+        #expect(status.configSource == config)
+        let level = try decode(LoggingSettings.self, Harness.arcactl(["log-level", "--json", "--socket", daemon.socket]))
+        #expect(level.level == "warning")
+        #expect(daemon.stop() == 0)
+    }
+}
+
+/// What arcactl says when it cannot get an answer: one line, a documented exit code, no hang.
+@Suite("arcactl failures", .serialized)
+struct ArcactlFailureTests {
+    @Test func noDaemon() throws {
+        let result = try Harness.arcactl(["status", "--socket", "/tmp/arca-nonexistent-\(UUID().uuidString.prefix(6)).sock"])
+        #expect(result.status == 3)
+        #expect(result.stderr.split(separator: "\n").count == 1 && result.stderr.contains("not running"))
+    }
+
+    /// A server on the socket that speaks another API version, or never answers (python3's socket module).
+    func fakeServer(_ socket: String, reply: String?) throws -> Process {
+        let script = """
+        import socket, sys, time
+        s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)
+        while True:
+            c, _ = s.accept()
+            try:
+                if c.recv(65536) and sys.argv[2] != "-":
+                    c.sendall(sys.argv[2].encode())
+                elif sys.argv[2] == "-":
+                    time.sleep(60)
+            except OSError:
+                pass
+            c.close()
+        """
+        // Debian's python3 itself, not a shim that would outlive terminate().
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", script, socket, reply ?? "-"]
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: socket) && Date() < deadline { usleep(50_000) }
+        return process
+    }
+
+    @Test func otherAPIVersion() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let body = #"{"apiVersion":2}"#
+        let server = try fakeServer(directory + "/s.sock", reply: "HTTP/1.1 200 OK\r\nArca-API-Version: 2\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n\(body)")
+        defer { server.terminate() }
+        let result = try Harness.arcactl(["status", "--socket", directory + "/s.sock"])
+        #expect(result.status == 5 && result.stderr.contains("API version 2"), "\(result.stderr)")
+    }
+
+    @Test func silentServerTimesOut() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try fakeServer(directory + "/s.sock", reply: nil)
+        defer { server.terminate() }
+        let started = Date()
+        let result = try Harness.arcactl(["devices", "--timeout", "1", "--socket", directory + "/s.sock"])
+        #expect(result.status == 6 && result.stderr.contains("did not answer"), "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 20)
+    }
+
+    @Test func permissionDenied() throws {
+        try #require(geteuid() == 0, "needs root to run arcactl as another user")
+        let daemon = try Daemon()
+        let result = try Harness.run(URL(fileURLWithPath: "/usr/sbin/runuser"),
+                                     ["-u", "nobody", "--", try Harness.executable("arcactl").path, "status", "--socket", daemon.socket])
+        #expect(result.status == 4 && result.stderr.contains("permission denied"), "\(result.stderr)")
+        #expect(daemon.stop() == 0)
+    }
+}

@@ -1,0 +1,106 @@
+import ArcaAPI
+import ArcaServer
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// The API through the application builder, every answer checked against the OpenAPI document.
+@Suite("API v1 routes")
+struct RouterTests {
+    static let state = DaemonState.discover(config: .defaults, socketPath: "/tmp/router-test.sock", logLevel: LogLevelSwitch(.info))
+    let document: OpenAPIDocument
+
+    init() throws { document = try OpenAPIDocument() }
+
+    /// Sends a request to the router, checks the version header and the body against the document's
+    /// schema for `documentedAs` (method, path) and the answer's status, and returns the JSON.
+    func request(_ method: HTTPRequest.Method, _ uri: String, body: String? = nil, headers: HTTPFields = [:],
+                 documentedAs: (String, String)? = nil) async throws -> (status: Int, json: [String: Any], headers: HTTPFields) {
+        let app = Application(router: buildRouter(state: Self.state))
+        let response = try await app.test(.router) { client in
+            try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+        }
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
+        #expect(response.headers[HTTPField.Name(API.versionHeader)!] == "1")
+        #expect(response.headers[.contentType] == "application/json")
+        let (docMethod, docPath) = documentedAs ?? (method.rawValue, uri)
+        let schema = try document.responseSchema(docMethod, docPath, status: response.status.code)
+        let problems = try document.violations(json, schema)
+        #expect(problems.isEmpty, "\(method) \(uri) → \(response.status.code) breaks the OpenAPI document: \(problems)")
+        return (response.status.code, json, response.headers)
+    }
+
+    @Test func documentIsValidOpenAPI() throws {
+        let document = try OpenAPIDocument.validateWithOpenAPIKit()
+        #expect(document.paths.count == 4)
+    }
+
+    @Test func status() async throws {
+        let (code, json, _) = try await request(.get, "/v1/status")
+        #expect(code == 200)
+        #expect(json["apiVersion"] as? Int == 1)
+        #expect(json["pid"] as? Int == Int(ProcessInfo.processInfo.processIdentifier))
+        #expect(json["configSource"] as? String == "embedded defaults")
+    }
+
+    @Test func topology() async throws {
+        let (code, json, _) = try await request(.get, "/v1/topology")
+        #expect(code == 200)
+        let nodes = try #require(json["numaNodes"] as? [[String: Any]])
+        #expect(nodes.contains { $0["osIndex"] as? Int == 0 })
+    }
+
+    @Test func devicesAlwaysListTheCPUFallback() async throws {
+        let (code, json, _) = try await request(.get, "/v1/devices")
+        #expect(code == 200)
+        let devices = try #require(json["devices"] as? [[String: Any]])
+        let cpu = try #require(devices.first { $0["id"] as? String == "cpu" })
+        #expect(cpu["backend"] as? String == "cpu")
+        #expect(cpu["platform"] is NSNull, "unknown values are null, not left out")
+    }
+
+    @Test func loggingLevelCanBeReadAndSet() async throws {
+        let state = DaemonState.discover(config: .defaults, socketPath: "/tmp/router-test-2.sock", logLevel: LogLevelSwitch(.info))
+        let app = Application(router: buildRouter(state: state))
+        try await app.test(.router) { client in
+            let set = try await client.execute(uri: "/v1/logging", method: .put, body: ByteBuffer(string: #"{"level":"debug"}"#))
+            #expect(set.status == .ok)
+            #expect(state.logLevel.current == .debug)
+            let get = try await client.execute(uri: "/v1/logging", method: .get)
+            #expect(String(buffer: get.body).contains(#""level":"debug""#))
+        }
+        _ = try await request(.get, "/v1/logging")
+    }
+
+    @Test(arguments: ["/v1/nope", "/", "/v2/status", "/v1/status/extra"])
+    func unknownRouteIs404(_ uri: String) async throws {
+        let (code, json, _) = try await request(.get, uri, documentedAs: ("GET", "/v1/status"))
+        #expect(code == 404)
+        #expect((json["error"] as? [String: Any])?["code"] as? String == "notFound")
+    }
+
+    @Test func wrongMethodIs405WithAllow() async throws {
+        let (code, json, headers) = try await request(.delete, "/v1/devices", documentedAs: ("GET", "/v1/devices"))
+        #expect(code == 405)
+        #expect(headers[.allow] == "GET")
+        #expect((json["error"] as? [String: Any])?["code"] as? String == "methodNotAllowed")
+    }
+
+    @Test(arguments: ["{bad", "", "[]", #"{"level": 3}"#, #"{"lvl":"info"}"#, #"{"level":"loud"}"#])
+    func malformedBodyIs400(_ body: String) async throws {
+        let (code, json, _) = try await request(.put, "/v1/logging", body: body)
+        #expect(code == 400)
+        let message = try #require((json["error"] as? [String: Any])?["message"] as? String)
+        #expect(!message.isEmpty)
+        #expect(Self.state.logLevel.current == .info, "a refused change changes nothing")
+    }
+
+    @Test func oversizedBodyIs413() async throws {
+        let big = #"{"level":""# + String(repeating: "x", count: ArcadConfig.defaults.maxBodyBytes + 1) + #""}"#
+        let (code, json, _) = try await request(.put, "/v1/logging", body: big)
+        #expect(code == 413)
+        #expect((json["error"] as? [String: Any])?["code"] as? String == "payloadTooLarge")
+    }
+}
