@@ -31,6 +31,9 @@ let package = Package(
         .target(name: "ArcaOpenCL", dependencies: ["COpenCL"]),
         .target(name: "ArcaCrypto", dependencies: ["COpenSSL"]),
 
+        // NUMA executors and the placement of work on them.
+        .target(name: "ArcaRuntime", dependencies: ["ArcaTopology"]),
+
         // Devices: OpenCL devices and the CPU fallback.
         .target(name: "ArcaAccel", dependencies: ["ArcaOpenCL", "ArcaTopology", "ArcaCrypto"]),
 
@@ -69,6 +72,7 @@ let package = Package(
 
         // Tests mirror Sources/.
         .testTarget(name: "ArcaTopologyTests", dependencies: ["ArcaTopology"], resources: [.copy("Topologies")]),
+        .testTarget(name: "ArcaRuntimeTests", dependencies: ["ArcaRuntime", "ArcaTopology"]),
         .testTarget(name: "ArcaAccelTests", dependencies: ["ArcaAccel", "ArcaOpenCL", "ArcaCrypto"]),
         .testTarget(
             name: "ArcaServerTests",
