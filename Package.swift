@@ -38,11 +38,11 @@ let package = Package(
         .target(name: "ArcaAccel", dependencies: ["ArcaOpenCL", "ArcaTopology", "ArcaCrypto"]),
 
         // Interfaces.
-        .target(name: "ArcaAPI", exclude: ["openapi.json"]),
+        .target(name: "ArcaAPI", dependencies: ["ArcaTopology"], exclude: ["openapi.json"]),
         .target(
             name: "ArcaServer",
             dependencies: [
-                "ArcaAPI", "ArcaTopology", "ArcaAccel", "ArcaCrypto",
+                "ArcaAPI", "ArcaTopology", "ArcaRuntime", "ArcaAccel", "ArcaCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -62,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "arcactl",
             dependencies: [
-                "ArcaAPI",
+                "ArcaAPI", "ArcaTopology",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -48,6 +48,29 @@ public struct StatusResponse: Codable, Sendable, Equatable {
     public var nodes: NodeSummary
     public var devices: DeviceSummary
     public var health: Health
+    /// One per NUMA node executor: its queue and how busy it has been.
+    public var executors: [ExecutorStatus]
+
+    public struct ExecutorStatus: Codable, Sendable, Equatable {
+        public var numaNode: Int
+        public var pus: [Int]
+        public var threads: Int
+        /// True when every worker thread is bound to the node's PUs (false on a fallback topology).
+        public var bound: Bool
+        public var queueDepth: Int
+        public var queueCapacity: Int
+        public var running: Int
+        public var completed: Int
+        public var rejected: Int
+        /// Seconds the node's threads have spent running work since start.
+        public var busySeconds: Double
+        public init(numaNode: Int, pus: [Int], threads: Int, bound: Bool, queueDepth: Int, queueCapacity: Int,
+                    running: Int, completed: Int, rejected: Int, busySeconds: Double) {
+            self.numaNode = numaNode; self.pus = pus; self.threads = threads; self.bound = bound
+            self.queueDepth = queueDepth; self.queueCapacity = queueCapacity; self.running = running
+            self.completed = completed; self.rejected = rejected; self.busySeconds = busySeconds
+        }
+    }
 
     public struct NodeSummary: Codable, Sendable, Equatable {
         public var numaNodes: Int
@@ -74,7 +97,8 @@ public struct StatusResponse: Codable, Sendable, Equatable {
     }
 
     public init(version: String, apiVersion: Int, pid: Int, uptimeSeconds: Double, configSource: String,
-                socketPath: String, nodes: NodeSummary, devices: DeviceSummary, health: Health) {
+                socketPath: String, nodes: NodeSummary, devices: DeviceSummary, health: Health, executors: [ExecutorStatus]) {
+        self.executors = executors
         self.version = version; self.apiVersion = apiVersion; self.pid = pid; self.uptimeSeconds = uptimeSeconds
         self.configSource = configSource; self.socketPath = socketPath; self.nodes = nodes
         self.devices = devices; self.health = health
@@ -92,6 +116,43 @@ public struct TopologyResponse: Codable, Sendable, Equatable {
     public var pciDevices: [PCIDevice]
     /// The PUs and nodes this process may use (cgroup cpuset).
     public var allowed: Allowed
+    /// Where each workload class and each device or NIC would run under the placement config.
+    public var plan: Plan
+
+    public struct Plan: Codable, Sendable, Equatable {
+        /// `none`, `best-effort`, `restricted` or `single-numa-node`.
+        public var policy: String
+        /// One executor per usable NUMA node with CPUs.
+        public var executors: [PlanExecutor]
+        /// PUs kept for arcad's management threads.
+        public var reservedPus: [Int]
+        public var entries: [PlanEntry]
+        public init(policy: String, executors: [PlanExecutor], reservedPus: [Int], entries: [PlanEntry]) {
+            self.policy = policy; self.executors = executors; self.reservedPus = reservedPus; self.entries = entries
+        }
+    }
+    public struct PlanExecutor: Codable, Sendable, Equatable {
+        public var numaNode: Int
+        public var pus: [Int]
+        public init(numaNode: Int, pus: [Int]) { self.numaNode = numaNode; self.pus = pus }
+    }
+    public struct PlanEntry: Codable, Sendable, Equatable {
+        /// `he`, `mpc`, `cpu` or `management`.
+        public var workloadClass: String
+        /// PCI bus id of the device or NIC (or a device id when it has none); `null` for classes not tied to one.
+        @Nullable public var device: String?
+        @Nullable public var deviceName: String?
+        /// The chosen node; `null` when the work may run on several.
+        @Nullable public var numaNode: Int?
+        public var pus: [Int]
+        public var reason: String
+        /// True when the policy cannot place the work; such work is not admitted.
+        public var refused: Bool
+        public init(workloadClass: String, device: String?, deviceName: String?, numaNode: Int?, pus: [Int], reason: String, refused: Bool) {
+            self.workloadClass = workloadClass; self.device = device; self.deviceName = deviceName
+            self.numaNode = numaNode; self.pus = pus; self.reason = reason; self.refused = refused
+        }
+    }
 
     public struct Package: Codable, Sendable, Equatable {
         @Nullable public var osIndex: Int?
@@ -144,7 +205,8 @@ public struct TopologyResponse: Codable, Sendable, Equatable {
     }
 
     public init(source: String, packages: [Package], numaNodes: [NUMANode], cores: [Core],
-                pciDevices: [PCIDevice], allowed: Allowed) {
+                pciDevices: [PCIDevice], allowed: Allowed, plan: Plan) {
+        self.plan = plan
         self.source = source; self.packages = packages; self.numaNodes = numaNodes; self.cores = cores
         self.pciDevices = pciDevices; self.allowed = allowed
     }

@@ -1,4 +1,8 @@
 import COpenCL
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What an OpenCL device says of itself (`clGetDeviceInfo`), in plain values.
 public struct OpenCLDeviceInfo: Sendable, Equatable {
@@ -41,6 +45,23 @@ public enum OpenCLDiscovery {
     /// returned with no devices and its error in `failures`.
     /// - Throws: ``OpenCLError`` when `clGetPlatformIDs` fails for another reason.
     public static func platforms() throws -> (platforms: [OpenCLPlatformInfo], failures: [OpenCLError]) {
+        try lock.withLock { _ in try discover() }
+    }
+
+    /// One discovery at a time in this process: PoCL's initialisation is not safe to race.
+    static let lock = Mutex(())
+
+    /// PoCL's CPU device loads its own hwloc topology, and hwloc's OpenCL plugin then re-enters the
+    /// ICD loader from inside PoCL's initialisation; run beside another thread's OpenCL calls, that
+    /// made `clGetDeviceIDs` return `CL_DEVICE_NOT_FOUND` at random. Switching hwloc's `opencl`
+    /// (and X11 `gl`) discovery off process-wide, unless the operator set `HWLOC_COMPONENTS`, keeps
+    /// Arca's own discovery the only one.
+    static func excludeHwlocOpenCLPlugin() {
+        setenv("HWLOC_COMPONENTS", "-opencl,-gl", 0)
+    }
+
+    static func discover() throws -> (platforms: [OpenCLPlatformInfo], failures: [OpenCLError]) {
+        excludeHwlocOpenCLPlugin()
         var count: cl_uint = 0
         let status = clGetPlatformIDs(0, nil, &count)
         if status == OpenCLError.platformNotFound || (status == CL_SUCCESS && count == 0) { return ([], []) }

@@ -20,7 +20,7 @@ public func buildRouter(state: DaemonState) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.middlewares.add(APIErrorMiddleware(maxBodyBytes: state.config.maxBodyBytes))
     router.get("/v1/status") { _, _ in try JSONBody(state.status) }
-    router.get("/v1/topology") { _, _ in try JSONBody(TopologyResponse(state.topology)) }
+    router.get("/v1/topology") { _, _ in try JSONBody(TopologyResponse(state.topology, plan: state.pool.plan)) }
     router.get("/v1/devices") { _, _ in
         try JSONBody(DevicesResponse(devices: state.devices.devices.map(DevicesResponse.Device.init),
                                      notes: state.devices.notes))
@@ -165,22 +165,6 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 // MARK: - Model to wire
-
-extension TopologyResponse {
-    init(_ topology: Topology) {
-        self.init(
-            source: topology.source,
-            packages: topology.packages.map { .init(osIndex: $0.osIndex, pus: $0.pus, numaNodes: $0.numaNodes) },
-            numaNodes: topology.numaNodes.map { .init(osIndex: $0.osIndex, memoryBytes: $0.memoryBytes, pus: $0.pus, subtype: $0.subtype) },
-            cores: topology.cores.map { .init(osIndex: $0.osIndex, pus: $0.pus, package: $0.package, numaNode: $0.numaNode) },
-            pciDevices: topology.pciDevices.map {
-                .init(busId: $0.busId, kind: $0.kind.rawValue, classId: $0.classId, vendorId: $0.vendorId,
-                      deviceId: $0.deviceId, vendorName: $0.vendorName, deviceName: $0.deviceName,
-                      osDevices: $0.osDevices, numaNode: $0.numaNode, localNumaNodes: $0.localNUMANodes)
-            },
-            allowed: .init(pus: topology.allowed.pus, numaNodes: topology.allowed.numaNodes))
-    }
-}
 
 extension DevicesResponse.Device {
     init(_ device: DeviceDescriptor) {

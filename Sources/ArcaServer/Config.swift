@@ -1,4 +1,6 @@
 import Foundation
+import ArcaRuntime
+import ArcaTopology
 import TOMLKit
 
 /// arcad's configuration: embedded defaults, overridden key by key by a TOML file.
@@ -19,6 +21,12 @@ public struct ArcadConfig: Sendable, Equatable {
     public var stateDirectory: String
     /// `[devices] opencl`: look for OpenCL devices; `false` leaves only the CPU fallback.
     public var openCLEnabled: Bool
+    /// `[placement]`: policy, reserved cores, excluded nodes, party interface, `[placement.pin]`.
+    public var placement: PlacementConfig
+    /// `[executors] queue_capacity`: work items each node's queue holds.
+    public var queueCapacity: Int
+    /// `[executors] when_full`: what a full queue does to a new submission.
+    public var whenFull: QueueFullPolicy
     /// Where this configuration came from: a file path or `"embedded defaults"`.
     public var source: String
 
@@ -47,6 +55,25 @@ public struct ArcadConfig: Sendable, Equatable {
     # Look for OpenCL devices. false leaves only the CPU fallback device.
     opencl = true
 
+    [placement]
+    # none, best-effort, restricted or single-numa-node (the policies of Kubernetes' Topology Manager).
+    policy = "best-effort"
+    # Cores kept for arcad's management threads; -1: one when at least 4 cores are usable, else none.
+    reserved_cores = -1
+    # NUMA nodes (OS indexes) that get no work.
+    exclude_nodes = []
+    # Network interface of the party link: MPC work goes to its NIC's node. "": plan every NIC.
+    party_interface = ""
+
+    [placement.pin]
+    # Pin a workload class (he, mpc, cpu) to chosen NUMA nodes, e.g. he = [2].
+
+    [executors]
+    # Work items each NUMA node's queue holds.
+    queue_capacity = 1024
+    # When a queue is full: "wait" (the submitter waits for room) or "reject" (a clear error).
+    when_full = "wait"
+
     """
 
     /// The embedded defaults.
@@ -56,7 +83,8 @@ public struct ArcadConfig: Sendable, Equatable {
     }
 
     static let bare = ArcadConfig(socketPath: nil, maxBodyBytes: 0, shutdownGraceSeconds: 0, logLevel: "",
-                                  stateDirectory: "", openCLEnabled: false, source: "")
+                                  stateDirectory: "", openCLEnabled: false, placement: PlacementConfig(),
+                                  queueCapacity: 1, whenFull: .wait, source: "")
 
     /// Reads `path` over the embedded defaults.
     /// - Throws: ``ConfigError`` with the path, the key (or line and column) and the reason.
@@ -90,6 +118,39 @@ public struct ArcadConfig: Sendable, Equatable {
                 let name = "\(section).\(key)"
                 let value = sub[key]!
                 switch name {
+                case "placement.policy":
+                    let text = try reader.string(value, name)
+                    guard let policy = PlacementPolicy(rawValue: text) else {
+                        throw ConfigError(file: source, key: name, reason: "must be one of none, best-effort, restricted, single-numa-node; got \"\(text)\"")
+                    }
+                    config.placement.policy = policy
+                case "placement.reserved_cores":
+                    let count = try reader.int(value, name, in: -1...4096)
+                    config.placement.reservedCores = count < 0 ? nil : count
+                case "placement.exclude_nodes":
+                    config.placement.excludedNodes = try reader.ints(value, name)
+                case "placement.party_interface":
+                    let interface = try reader.string(value, name)
+                    config.placement.partyInterface = interface.isEmpty ? nil : interface
+                case "placement.pin":
+                    guard let pins = value.table else { throw reader.mismatch(value, name, "a table such as [placement.pin]") }
+                    config.placement.pinned = [:]
+                    for workload in pins.keys {
+                        guard let workloadClass = WorkloadClass(rawValue: workload), workloadClass != .management else {
+                            throw ConfigError(file: source, key: "\(name).\(workload)", reason: "unknown workload class; use he, mpc or cpu")
+                        }
+                        let nodes = try reader.ints(pins[workload]!, "\(name).\(workload)")
+                        guard !nodes.isEmpty else { throw ConfigError(file: source, key: "\(name).\(workload)", reason: "needs at least one node") }
+                        config.placement.pinned[workloadClass] = nodes
+                    }
+                case "executors.queue_capacity":
+                    config.queueCapacity = try reader.int(value, name, in: 1...1_000_000)
+                case "executors.when_full":
+                    let text = try reader.string(value, name)
+                    guard let policy = QueueFullPolicy(rawValue: text) else {
+                        throw ConfigError(file: source, key: name, reason: "must be \"wait\" or \"reject\"; got \"\(text)\"")
+                    }
+                    config.whenFull = policy
                 case "server.socket":
                     let path = try reader.string(value, name)
                     guard path.hasPrefix("/") else { throw ConfigError(file: source, key: name, reason: "must be an absolute path, got \"\(path)\"") }
@@ -134,6 +195,13 @@ public struct ArcadConfig: Sendable, Equatable {
                 throw ConfigError(file: file, key: key, reason: "must be between \(range.lowerBound) and \(range.upperBound), got \(int)")
             }
             return int
+        }
+        func ints(_ value: any TOMLValueConvertible, _ key: String) throws -> [Int] {
+            guard let array = value.array else { throw mismatch(value, key, "an array of integers") }
+            return try array.map { element in
+                guard let int = element.int, int >= 0 else { throw mismatch(element, key, "an array of non-negative integers") }
+                return int
+            }
         }
         func mismatch(_ value: any TOMLValueConvertible, _ key: String, _ expected: String) -> ConfigError {
             ConfigError(file: file, key: key, reason: "expected \(expected), got a \(value.type) (\(value.tomlValue.debugDescription))")

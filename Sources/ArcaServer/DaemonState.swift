@@ -1,5 +1,6 @@
 import ArcaAPI
 import ArcaAccel
+import ArcaRuntime
 import ArcaTopology
 import Foundation
 import Logging
@@ -11,13 +12,16 @@ public final class DaemonState: Sendable {
     public let socketPath: String
     public let topology: Topology
     public let devices: DeviceInventory
+    /// The NUMA executors and the placement plan they follow.
+    public let pool: ExecutorPool
     /// Reasons the daemon runs degraded (no OpenCL platform, hwloc fallback, …), one line each.
     public let healthMessages: [String]
     public let logLevel: LogLevelSwitch
     let started = ContinuousClock.now
 
     public init(config: ArcadConfig, socketPath: String, topology: Topology, devices: DeviceInventory,
-                healthMessages: [String], logLevel: LogLevelSwitch) {
+                pool: ExecutorPool, healthMessages: [String], logLevel: LogLevelSwitch) {
+        self.pool = pool
         self.config = config
         self.socketPath = socketPath
         self.topology = topology
@@ -28,13 +32,25 @@ public final class DaemonState: Sendable {
 
     /// Discovers the machine (hwloc) and its devices (OpenCL ICD loader, plus the CPU fallback).
     public static func discover(config: ArcadConfig, socketPath: String, logLevel: LogLevelSwitch) -> DaemonState {
-        let (topology, warning) = Topology.discover()
+        let (topology, hwloc, warning) = Topology.discover()
         let devices = DeviceInventory.discover(topology: topology, openCL: config.openCLEnabled)
+        // OpenCL devices hwloc does not list as PCI devices (PoCL's CPU device) are planned too.
+        let extra = devices.devices.filter { $0.backend == .opencl && $0.pciBusId == nil }
+            .map { PlacementDevice(id: $0.id, name: $0.name, numaNode: $0.numaNode) }
+        let plan = topology.plan(config.placement, extraDevices: extra)
+        let pool = ExecutorPool(plan: plan, topology: hwloc, capacity: config.queueCapacity, whenFull: config.whenFull)
         var messages = devices.notes
         if let warning { messages.insert(warning, at: 0) }
+        if plan.executors.isEmpty { messages.append("no NUMA executor: every node is excluded, not allowed or CPU-less") }
+        for executor in pool.executors where !executor.bindingProblems.isEmpty {
+            messages.append("executor of node \(executor.numaNode) runs unbound: \(executor.bindingProblems[0])")
+        }
+        for entry in plan.entries where entry.refused {
+            messages.append("placement refuses \(entry.workloadClass.rawValue) work for \(entry.device ?? "any device"): \(entry.reason)")
+        }
         if !NUMAMemory.isAvailable { messages.append("the kernel has no NUMA policy support (numa_available() < 0)") }
         return DaemonState(config: config, socketPath: socketPath, topology: topology, devices: devices,
-                           healthMessages: messages, logLevel: logLevel)
+                           pool: pool, healthMessages: messages, logLevel: logLevel)
     }
 
     var status: StatusResponse {
@@ -48,7 +64,13 @@ public final class DaemonState: Sendable {
                          pus: topology.pus.count, allowedPUs: topology.allowed.pus.count,
                          topologySource: topology.source),
             devices: .init(total: devices.devices.count, opencl: opencl, cpu: devices.devices.count - opencl),
-            health: .init(status: healthMessages.isEmpty ? "ok" : "degraded", messages: healthMessages))
+            health: .init(status: healthMessages.isEmpty ? "ok" : "degraded", messages: healthMessages),
+            executors: pool.executors.map { executor in
+                let stats = executor.statistics
+                return .init(numaNode: executor.numaNode, pus: executor.pus, threads: executor.threads, bound: executor.isBound,
+                             queueDepth: stats.queueDepth, queueCapacity: executor.capacity, running: stats.running,
+                             completed: stats.completed, rejected: stats.rejected, busySeconds: stats.busySeconds)
+            })
     }
 }
 

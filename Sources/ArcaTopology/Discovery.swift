@@ -5,12 +5,14 @@ import Glibc
 
 extension Topology {
     /// The running machine's topology, or — when hwloc cannot load it — a one-node model made from
-    /// `sysconf`, with the reason in `warning`. Arca keeps running either way.
-    public static func discover() -> (topology: Topology, warning: String?) {
+    /// `sysconf`, with the reason in `warning`. Arca keeps running either way. `hwloc` is the loaded
+    /// handle, for binding; `nil` on the fallback, where nothing is bound.
+    public static func discover() -> (topology: Topology, hwloc: HwlocTopology?, warning: String?) {
         do {
-            return (try HwlocTopology(.system).snapshot(), nil)
+            let hwloc = try HwlocTopology(.system)
+            return (hwloc.snapshot(), hwloc, nil)
         } catch {
-            return (fallback(), "hwloc could not load the topology (\(error)); assuming one NUMA node")
+            return (fallback(), nil, "hwloc could not load the topology (\(error)); assuming one NUMA node, threads unbound")
         }
     }
 

@@ -1,4 +1,5 @@
 import ArcaAPI
+import ArcaTopology
 import ArgumentParser
 import Foundation
 
@@ -34,6 +35,12 @@ struct Status: AsyncParsableCommand {
                 ["health", status.health.status],
             ]))
             for message in status.health.messages { print("  ! \(message)") }
+            print("")
+            print(table(["EXECUTOR", "PUS", "THREADS", "BOUND", "QUEUE", "RUNNING", "DONE", "REJECTED", "BUSY"], status.executors.map { executor in
+                ["node \(executor.numaNode)", ranges(executor.pus), "\(executor.threads)", executor.bound ? "yes" : "no",
+                 "\(executor.queueDepth)/\(executor.queueCapacity)", "\(executor.running)", "\(executor.completed)",
+                 "\(executor.rejected)", String(format: "%.3f s", executor.busySeconds)]
+            }))
         }
     }
 }
@@ -41,23 +48,66 @@ struct Status: AsyncParsableCommand {
 struct TopologyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topology",
-        abstract: "Show the machine: NUMA nodes with their PUs and memory, and the PCI devices on each.",
-        discussion: Failure.exitCodeHelp)
+        abstract: "Show the machine: NUMA nodes with their PUs and memory, the devices and NICs on each, and the placement plan.",
+        discussion: """
+        With --input FILE.xml it reads an hwloc XML export of another machine (lstopo FILE.xml) instead \
+        of asking arcad: no daemon is needed and nothing is bound, so an appliance can be planned \
+        before it arrives. The plan then follows the embedded placement defaults, changed by the \
+        options below; `--json` prints it under the `plan` key.
+
+        """ + Failure.exitCodeHelp)
     @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: .long, help: ArgumentHelp("hwloc XML file of a machine to plan, read without a daemon.", valueName: "file.xml"))
+    var input: String?
+    @Option(name: .long, help: "With --input: none, best-effort, restricted or single-numa-node.")
+    var policy: String = PlacementPolicy.bestEffort.rawValue
+    @Option(name: .long, help: ArgumentHelp("With --input: the party link's network interface.", valueName: "name"))
+    var partyInterface: String?
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("With --input: NUMA nodes that get no work.", valueName: "node"))
+    var excludeNodes: [Int] = []
+    @Option(name: .long, help: ArgumentHelp("With --input: cores reserved for management (default: 1 from 4 cores up).", valueName: "count"))
+    var reservedCores: Int?
+
+    func validate() throws {
+        guard PlacementPolicy(rawValue: policy) != nil else {
+            throw ValidationError("--policy must be one of \(PlacementPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if input == nil && (partyInterface != nil || !excludeNodes.isEmpty || reservedCores != nil || policy != PlacementPolicy.bestEffort.rawValue) {
+            throw ValidationError("--policy, --party-interface, --exclude-nodes and --reserved-cores plan an --input file; a running arcad plans from its config")
+        }
+        if let reservedCores, reservedCores < 0 { throw ValidationError("--reserved-cores must be 0 or more") }
+    }
 
     func run() async throws {
         try await runReporting {
-            let (topology, data) = try await APIClient(options: connection).get(TopologyResponse.self, "/v1/topology")
+            let topology: TopologyResponse
+            let data: Data
+            if let input {
+                let machine: Topology
+                do {
+                    machine = try HwlocTopology(.xmlFile(input)).snapshot()
+                } catch {
+                    throw Failure.badInput("\(input) is not a usable hwloc XML topology: \(error)")
+                }
+                let config = PlacementConfig(policy: PlacementPolicy(rawValue: policy)!, reservedCores: reservedCores,
+                                             excludedNodes: excludeNodes, partyInterface: partyInterface)
+                topology = TopologyResponse(machine, plan: machine.plan(config))
+                data = try API.encoder().encode(topology)
+            } else {
+                (topology, data) = try await APIClient(options: connection).get(TopologyResponse.self, "/v1/topology")
+            }
             if connection.json { return printJSON(data) }
-            print("Topology from \(topology.source): \(topology.packages.count) package(s), \(topology.numaNodes.count) NUMA node(s), \(topology.cores.count) core(s)")
+            print("Topology from \(input ?? topology.source): \(topology.packages.count) package(s), \(topology.numaNodes.count) NUMA node(s), \(topology.cores.count) core(s)")
             print("Allowed: PUs \(ranges(topology.allowed.pus)), nodes \(ranges(topology.allowed.numaNodes))\n")
             print(table(["NODE", "MEMORY", "PUS", "CORES", "ALLOWED", "DEVICES"], topology.numaNodes.map { node in
                 let cores = topology.cores.filter { $0.numaNode == node.osIndex }.count
-                let devices = topology.pciDevices.filter { $0.numaNode == node.osIndex }.map(\.busId)
+                let devices = topology.pciDevices.filter { $0.numaNode == node.osIndex }
+                    .map { $0.busId + ($0.osDevices.first.map { " (\($0))" } ?? "") }
                 return ["\(node.osIndex)" + (node.subtype.map { " (\($0))" } ?? ""), bytes(node.memoryBytes),
                         node.pus.isEmpty ? "none (memory only)" : ranges(node.pus), "\(cores)",
                         topology.allowed.numaNodes.contains(node.osIndex) ? "yes" : "no",
-                        devices.isEmpty ? "-" : devices.joined(separator: " ")]
+                        devices.isEmpty ? "-" : devices.joined(separator: ", ")]
             }))
             if !topology.pciDevices.isEmpty {
                 print("")
@@ -68,6 +118,12 @@ struct TopologyCommand: AsyncParsableCommand {
                      device.osDevices.isEmpty ? "-" : device.osDevices.joined(separator: " ")]
                 }))
             }
+            let plan = topology.plan
+            print("\nPlacement plan (policy \(plan.policy)); executors on node(s) \(plan.executors.map { "\($0.numaNode): PUs \(ranges($0.pus))" }.joined(separator: "; ").ifEmpty("none"))")
+            print(table(["CLASS", "DEVICE", "NODE", "PUS", "WHY"], plan.entries.map { entry in
+                [entry.workloadClass, [entry.device, entry.deviceName.map { "(\($0))" }].compactMap { $0 }.joined(separator: " ").ifEmpty("-"),
+                 entry.refused ? "REFUSED" : entry.numaNode.map(String.init) ?? "any", entry.refused ? "-" : ranges(entry.pus), entry.reason]
+            }))
         }
     }
 }

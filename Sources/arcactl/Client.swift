@@ -41,6 +41,7 @@ enum Failure: Error, CustomStringConvertible {
     case versionMismatch(String)
     case timedOut(String)
     case protocolError(String)
+    case badInput(String)
 
     var exitCode: Int32 {
         switch self {
@@ -50,20 +51,21 @@ enum Failure: Error, CustomStringConvertible {
         case .versionMismatch: return 5
         case .timedOut: return 6
         case .protocolError: return 7
+        case .badInput: return 8
         }
     }
 
     var description: String {
         switch self {
         case .daemonError(let status, let code, let message): return "arcad answered \(status) \(code): \(message)"
-        case .notRunning(let s), .permissionDenied(let s), .versionMismatch(let s), .timedOut(let s), .protocolError(let s): return s
+        case .notRunning(let s), .permissionDenied(let s), .versionMismatch(let s), .timedOut(let s), .protocolError(let s), .badInput(let s): return s
         }
     }
 
     static let exitCodeHelp = """
     Exit codes: 0 success; 1 arcad answered with an error; 3 arcad is not running on the socket; \
     4 permission denied on the socket; 5 arcad speaks another API version; 6 no answer within \
-    --timeout; 7 the answer could not be read; 64 bad command line.
+    --timeout; 7 the answer could not be read; 8 an input file cannot be used; 64 bad command line.
     """
 }
 

@@ -71,10 +71,12 @@ struct Arcad: AsyncParsableCommand {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
             claim.remove()
+            state.pool.shutdown()
             FileHandle.standardError.write(Data("arcad: \(error)\n".utf8))
             throw ExitCode(1)
         }
         claim.remove()
+        state.pool.shutdown()
         logger.notice("arcad stopped; removed \(path)")
     }
 }

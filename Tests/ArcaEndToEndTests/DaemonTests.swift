@@ -32,7 +32,12 @@ struct DaemonTests {
         let table = try Harness.arcactl(["devices", "--socket", daemon.socket])
         #expect(table.status == 0 && table.stdout.contains(pocl.id) && table.stdout.contains("cpu"))
         let status2 = try Harness.arcactl(["status", "--socket", daemon.socket])
-        #expect(status2.stdout.contains("API v1") && status2.stdout.contains("health"))
+        #expect(status2.stdout.contains("API v1") && status2.stdout.contains("health") && status2.stdout.contains("EXECUTOR"))
+        // One executor per node, its threads bound, and the plan served beside the topology.
+        #expect(status.executors.map(\.numaNode) == topology.plan.executors.map(\.numaNode))
+        #expect(status.executors.allSatisfy { $0.bound && $0.queueCapacity == 1024 })
+        #expect(topology.plan.policy == "best-effort")
+        #expect(topology.plan.entries.contains { $0.workloadClass == "he" && $0.device == pocl.id })
         #expect(daemon.stop() == 0)
     }
 
@@ -138,6 +143,50 @@ struct DaemonTests {
         let level = try decode(LoggingSettings.self, Harness.arcactl(["log-level", "--json", "--socket", daemon.socket]))
         #expect(level.level == "warning")
         #expect(daemon.stop() == 0)
+    }
+}
+
+/// `arcactl topology --input`: planning a machine from its hwloc XML, with no daemon.
+@Suite("arcactl topology --input")
+struct TopologyInputTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("ArcaTopologyTests/Topologies")
+
+    @Test func plansAnXMLFileWithoutADaemon() throws {
+        // A file the tests never saw: this machine's own topology, exported by hwloc's lstopo.
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let xml = directory + "/this-machine.xml"
+        let export = try Harness.run(URL(fileURLWithPath: "/usr/bin/lstopo-no-graphics"), ["--of", "xml", "--force", xml])
+        try #require(export.status == 0, "lstopo: \(export.stderr)")
+        let result = try Harness.arcactl(["topology", "--input", xml, "--json"], environment: ["ARCA_SOCKET": directory + "/none.sock"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let topology = try JSONDecoder().decode(TopologyResponse.self, from: Data(result.stdout.utf8))
+        #expect(topology.source == "xml")
+        #expect(!topology.plan.executors.isEmpty)
+        #expect(topology.plan.entries.contains { $0.workloadClass == "cpu" && !$0.pus.isEmpty })
+    }
+
+    @Test func planKeyNamesDevicesByPCIBusId() throws {
+        let xml = Self.fixtures.appendingPathComponent("epyc-nps4-8node.xml").path
+        let result = try Harness.arcactl(["topology", "--input", xml, "--json", "--party-interface", "ens2f0", "--reserved-cores", "0"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let plan = try #require(json["plan"] as? [String: Any])
+        let entries = try #require(plan["entries"] as? [[String: Any]])
+        let gpu = try #require(entries.first { $0["device"] as? String == "0000:c1:00.0" })
+        #expect(gpu["workloadClass"] as? String == "he" && gpu["numaNode"] as? Int == 2 && gpu["pus"] as? [Int] == Array(16..<24))
+        let nic = try #require(entries.first { $0["workloadClass"] as? String == "mpc" })
+        #expect(nic["device"] as? String == "0000:21:00.0" && nic["numaNode"] as? Int == 1)
+        let table = try Harness.arcactl(["topology", "--input", xml])
+        #expect(table.status == 0 && table.stdout.contains("Placement plan") && table.stdout.contains("0000:a1:00.0"))
+    }
+
+    @Test func aFileThatIsNotHwlocXMLFailsWithFileAndReason() throws {
+        for input in [Self.fixtures.appendingPathComponent("README.md").path, "/nonexistent/machine.xml"] {
+            let result = try Harness.arcactl(["topology", "--input", input])
+            #expect(result.status == 8, "\(result.stderr)")
+            #expect(result.stderr.contains(input) && result.stderr.split(separator: "\n").count == 1)
+        }
     }
 }
 

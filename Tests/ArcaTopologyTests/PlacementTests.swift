@@ -79,6 +79,44 @@ struct PlacementTests {
         #expect(wide.entry(.cpu)?.pus == Array(0..<32))
     }
 
+    @Test func epycNPS4WithNICsGPUsAndFPGAOnDifferentNodes() throws {
+        let topology = try load("epyc-nps4-8node")
+        #expect(topology.numaNodes.count == 8)
+        let plan = topology.plan(PlacementConfig(reservedCores: 0, partyInterface: "ens9f0"))
+        checkInvariants(plan, topology)
+        #expect(plan.executors.count == 8)
+        #expect(plan.entry(.he, device: "0000:c1:00.0")?.numaNode == 2)
+        #expect(plan.entry(.he, device: "0000:c1:00.0")?.pus == Array(16..<24), "HE work for the GPU on node 2 runs on node 2's PUs")
+        #expect(plan.entry(.he, device: "0000:41:00.0")?.numaNode == 5)
+        #expect(plan.entry(.he, device: "0000:a1:00.0")?.numaNode == 4, "the FPGA (class 0x1200) is an accelerator")
+        let mpc = plan.entries.filter { $0.workloadClass == .mpc }
+        #expect(mpc.count == 1 && mpc[0].device == "0000:e1:00.0" && mpc[0].numaNode == 6 && mpc[0].pus == Array(48..<56))
+        let everyNIC = topology.plan(PlacementConfig(reservedCores: 0))
+        #expect(everyNIC.entries.filter { $0.workloadClass == .mpc }.compactMap(\.numaNode).sorted() == [1, 6])
+    }
+
+    @Test func cgroupAllowingOneSocketOnly() throws {
+        let topology = try load("dual-socket-one-socket-allowed")
+        #expect(topology.allowed.pus == Array(0..<32) && topology.allowed.numaNodes == [0, 1])
+        #expect(topology.pus.count == 64, "the full machine is still reported beside the allowed part")
+        let plan = topology.plan(PlacementConfig())
+        checkInvariants(plan, topology)
+        #expect(plan.executors.map(\.numaNode) == [0, 1])
+        #expect(plan.entry(.he, device: "0000:17:00.0")?.numaNode == 0)
+        let far = try #require(plan.entry(.he, device: "0000:b1:00.0"))
+        #expect(!far.refused && far.numaNode == nil && far.pus.allSatisfy { $0 < 32 } && far.reason.contains("outside the allowed cpuset"))
+        let restricted = topology.plan(PlacementConfig(policy: .restricted))
+        #expect(restricted.entry(.he, device: "0000:b1:00.0")?.refused == true)
+    }
+
+    @Test func offlineCPUsAreNeverPlanned() throws {
+        let topology = try load("offline-cpus")
+        #expect(topology.numaNodes[0].pus == Array(0..<6))
+        let plan = topology.plan(PlacementConfig(reservedCores: 0))
+        checkInvariants(plan, topology)
+        #expect(plan.executors[0].pus == Array(0..<6))
+    }
+
     @Test func fallbackTopologyPlansOneNode() {
         let plan = Topology.fallback().plan(PlacementConfig())
         #expect(plan.executors.count == 1 && plan.executors[0].numaNode == 0)
