@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "arcad", targets: ["arcad"]),
         .executable(name: "arcactl", targets: ["arcactl"]),
+        .executable(name: "arca-bench", targets: ["arca-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -69,6 +70,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+
+        // Micro-benchmarks (release builds): swift build -c release --product arca-bench
+        .executableTarget(name: "arca-bench", dependencies: ["ArcaRuntime", "ArcaTopology"]),
 
         // Tests mirror Sources/.
         .testTarget(name: "ArcaTopologyTests", dependencies: ["ArcaTopology"], resources: [.copy("Topologies")]),

@@ -65,7 +65,7 @@ public final class NodeBoundBuffer: @unchecked Sendable {
         self.byteCount = byteCount
         self.topology = topology
         self.base = pointer
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let page = Int(getpagesize())
         for offset in stride(from: 0, to: byteCount, by: page) { pointer.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self) }
     }
 

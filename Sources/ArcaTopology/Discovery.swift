@@ -19,7 +19,7 @@ extension Topology {
     /// One NUMA node holding every online PU, as `sysconf` reports them.
     public static func fallback() -> Topology {
         let count = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = Int(getpagesize())
         let pus = Array(0..<count)
         return Topology(
             source: "fallback", isThisSystem: true,

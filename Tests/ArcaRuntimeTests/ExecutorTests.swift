@@ -26,7 +26,7 @@ struct ExecutorTests {
         let topology = self.topology
         let (affinity, pageNodes, context) = try await executor.submit { context in
             let buffer = try NodeBoundBuffer(byteCount: 1 << 20, node: 0, topology: topology)
-            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+            let page = Int(getpagesize())
             let nodes = try buffer.withUnsafeMutableBytes { bytes in
                 try stride(from: 0, to: bytes.count, by: page).map { try NUMAMemory.node(of: bytes.baseAddress! + $0) }
             }
