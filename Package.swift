@@ -32,6 +32,9 @@ let package = Package(
         .target(name: "ArcaOpenCL", dependencies: ["COpenCL"]),
         .target(name: "ArcaCrypto", dependencies: ["COpenSSL"]),
 
+        // Word-size modular arithmetic and the CPU NTT: the reference every kernel is checked against.
+        .target(name: "ArcaMath"),
+
         // NUMA executors and the placement of work on them.
         .target(name: "ArcaRuntime", dependencies: ["ArcaTopology"]),
 
@@ -76,6 +79,7 @@ let package = Package(
 
         // Tests mirror Sources/.
         .testTarget(name: "ArcaTopologyTests", dependencies: ["ArcaTopology"], resources: [.copy("Topologies")]),
+        .testTarget(name: "ArcaMathTests", dependencies: ["ArcaMath"]),
         .testTarget(name: "ArcaRuntimeTests", dependencies: ["ArcaRuntime", "ArcaTopology"]),
         .testTarget(name: "ArcaAccelTests", dependencies: ["ArcaAccel", "ArcaOpenCL", "ArcaCrypto"]),
         .testTarget(
