@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "ArcaRuntime", dependencies: ["ArcaTopology"]),
 
         // Devices: OpenCL devices and the CPU fallback.
-        .target(name: "ArcaAccel", dependencies: ["ArcaOpenCL", "ArcaTopology", "ArcaCrypto"]),
+        .target(name: "ArcaAccel", dependencies: ["ArcaMath", "ArcaOpenCL", "ArcaTopology", "ArcaCrypto"]),
 
         // Interfaces.
         .target(name: "ArcaAPI", dependencies: ["ArcaTopology"], exclude: ["openapi.json"]),
@@ -75,13 +75,13 @@ let package = Package(
         ),
 
         // Micro-benchmarks (release builds): swift build -c release --product arca-bench
-        .executableTarget(name: "arca-bench", dependencies: ["ArcaRuntime", "ArcaTopology"]),
+        .executableTarget(name: "arca-bench", dependencies: ["ArcaMath", "ArcaRuntime", "ArcaTopology"]),
 
         // Tests mirror Sources/.
         .testTarget(name: "ArcaTopologyTests", dependencies: ["ArcaTopology"], resources: [.copy("Topologies")]),
         .testTarget(name: "ArcaMathTests", dependencies: ["ArcaMath"]),
         .testTarget(name: "ArcaRuntimeTests", dependencies: ["ArcaRuntime", "ArcaTopology"]),
-        .testTarget(name: "ArcaAccelTests", dependencies: ["ArcaAccel", "ArcaOpenCL", "ArcaCrypto"]),
+        .testTarget(name: "ArcaAccelTests", dependencies: ["ArcaAccel", "ArcaMath", "ArcaOpenCL", "ArcaCrypto"]),
         .testTarget(
             name: "ArcaServerTests",
             dependencies: [

@@ -5,6 +5,7 @@
 // `executor`: the cost of placement — submitting a unit of work to a NUMA executor and getting its
 // result back (one at a time: median and p99 in µs), and the throughput of an empty task stream
 // spread over every usable node (tasks/s), with the same numbers for a plain Task as the baseline.
+import ArcaMath
 import ArcaRuntime
 import ArcaTopology
 import Foundation
@@ -62,11 +63,45 @@ func benchExecutor() async throws {
                  poolRates[2], taskRates[2], poolRates[2] / taskRates[2]))
 }
 
+/// `ntt`: the CPU fallback NTT, forward and inverse, one thread, in ns and cycles per butterfly
+/// ((n/2)·log2 n butterflies per transform); cycles from the clock `/proc/cpuinfo` reports.
+func benchNTT() {
+    let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let mhz = cpuinfo.split(separator: "\n").first { $0.hasPrefix("cpu MHz") }
+        .flatMap { Double($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) } ?? 0
+    print(String(format: "clock: %.0f MHz (from /proc/cpuinfo)", mhz))
+    print("degree  prime  forward ns/bfly  cycles/bfly  inverse ns/bfly  cycles/bfly")
+    for logN in [12, 14, 16] {
+        for bits in [60, 50] {
+            let n = 1 << logN
+            let modulus = Modulus.nttPrimes(bits: bits, degree: n, count: 1)[0]
+            let plan = NTTPlan(degree: n, modulus: modulus)
+            var values = (0..<n).map { _ in UInt64.random(in: 0..<modulus.value) }
+            let butterflies = Double(n / 2 * logN)
+            func measure(_ body: (inout [UInt64]) -> Void) -> Double {
+                var samples: [Double] = []
+                let reps = max(3, (1 << 22) / n)
+                for _ in 0..<15 {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    for _ in 0..<reps { body(&values) }
+                    samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / Double(reps) / butterflies)
+                }
+                return samples.sorted()[samples.count / 2]
+            }
+            let forward = measure { plan.forward(&$0) }
+            let inverse = measure { plan.inverse(&$0) }
+            print(String(format: "2^%-5d %-6d %-16.3f %-12.2f %-16.3f %.2f", logN, bits, forward, forward * mhz / 1000, inverse, inverse * mhz / 1000))
+        }
+    }
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "executor":
     try await benchExecutor()
+case "ntt":
+    benchNTT()
 default:
-    print("usage: arca-bench executor")
+    print("usage: arca-bench executor | ntt")
     exit(64)
 }

@@ -1,0 +1,96 @@
+import ArcaMath
+import ArcaOpenCL
+import Foundation
+
+/// The OpenCL C sources of `Kernels/`.
+public enum KernelSource {
+    /// `$ARCA_KERNELS_DIR`, else the repository's `Kernels/` next to these sources (development
+    /// builds). Embedding the kernels in the binary for the sealed image is still to do.
+    public static var directory: String {
+        ProcessInfo.processInfo.environment["ARCA_KERNELS_DIR"]
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("Kernels").path
+    }
+
+    /// The text of `name` (e.g. `ntt.cl`).
+    public static func load(_ name: String) throws -> String {
+        let path = directory + "/" + name
+        do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw OpenCLError(status: -30, function: "load kernel source", context: "\(path): \(error.localizedDescription)")
+        }
+    }
+}
+
+/// Batched negacyclic NTTs on an OpenCL device, bit-identical to ``NTTPlan`` on the CPU.
+///
+/// One plan per (degree, RNS basis): the twiddle tables of every limb stay on the device. A batch
+/// is `batch` polynomials of `degree` coefficients each, polynomial-major; polynomial p belongs to
+/// limb p % limbs, and its coefficients are < that limb's modulus.
+public final class OpenCLNTT: @unchecked Sendable {
+    public let degree: Int
+    public let plans: [NTTPlan]
+    let context: OpenCLContext
+    let forwardStage, forwardFinal, inverseStage, inverseFinal: OpenCLKernel
+    let moduli, roots, rootsShoup, inverseRoots, inverseRootsShoup, inverseN, inverseNShoup: OpenCLBuffer
+
+    /// - Precondition: every plan has the same degree.
+    public init(context: OpenCLContext, plans: [NTTPlan]) throws {
+        precondition(!plans.isEmpty && plans.allSatisfy { $0.degree == plans[0].degree })
+        self.context = context
+        self.plans = plans
+        degree = plans[0].degree
+        let program = try context.buildProgram(source: try KernelSource.load("ntt.cl"))
+        forwardStage = try program.kernel("ntt_forward_stage")
+        forwardFinal = try program.kernel("ntt_forward_final")
+        inverseStage = try program.kernel("ntt_inverse_stage")
+        inverseFinal = try program.kernel("ntt_inverse_final")
+        moduli = try context.buffer(plans.map(\.modulus.value))
+        roots = try context.buffer(plans.flatMap(\.roots))
+        rootsShoup = try context.buffer(plans.flatMap(\.rootsShoup))
+        inverseRoots = try context.buffer(plans.flatMap(\.inverseRoots))
+        inverseRootsShoup = try context.buffer(plans.flatMap(\.inverseRootsShoup))
+        inverseN = try context.buffer(plans.map(\.inverseDegree))
+        inverseNShoup = try context.buffer(plans.map(\.inverseDegreeShoup))
+    }
+
+    /// Forward NTT of every polynomial of `values` (natural order in, bit-reversed out).
+    public func forward(_ values: inout [UInt64]) throws { try run(&values, inverse: false) }
+
+    /// Inverse NTT of every polynomial of `values` (bit-reversed in, natural out, scaled by n⁻¹).
+    public func inverse(_ values: inout [UInt64]) throws { try run(&values, inverse: true) }
+
+    func run(_ values: inout [UInt64], inverse: Bool) throws {
+        precondition(values.count % degree == 0, "a batch is whole polynomials of \(degree) coefficients")
+        let logN = UInt32(degree.trailingZeroBitCount)
+        let data = try context.buffer(values)
+        let butterflies = values.count / 2
+        let stage = inverse ? inverseStage : forwardStage
+        try stage.set(0, data)
+        try stage.set(1, inverse ? inverseRoots : roots)
+        try stage.set(2, inverse ? inverseRootsShoup : rootsShoup)
+        try stage.set(3, moduli)
+        try stage.set(4, logN)
+        try stage.set(5, UInt32(plans.count))
+        // Forward: m = 1, 2, …, n/2 groups with t = n/(2m); inverse: the same stages in reverse.
+        let stages = (0..<Int(logN)).map { UInt32($0) }
+        for s in inverse ? stages.reversed() : stages {
+            try stage.set(6, UInt32(1) << s)                 // m
+            try stage.set(7, logN - 1 - s)                    // log2 t
+            try context.launch(stage, globalSize: butterflies)
+        }
+        let final = inverse ? inverseFinal : forwardFinal
+        try final.set(0, data)
+        try final.set(1, moduli)
+        if inverse {
+            try final.set(2, inverseN)
+            try final.set(3, inverseNShoup)
+            try final.set(4, logN)
+            try final.set(5, UInt32(plans.count))
+        } else {
+            try final.set(2, logN)
+            try final.set(3, UInt32(plans.count))
+        }
+        try context.launch(final, globalSize: values.count)
+        try context.read(data, into: &values)
+    }
+}

@@ -1,0 +1,156 @@
+import COpenCL
+import Synchronization
+
+/// A context and in-order command queue on one OpenCL device, found by its platform and device
+/// positions (``OpenCLDeviceInfo/index``). Owns the C handles; releases them in `deinit`.
+/// - Warning: use from one thread at a time.
+public final class OpenCLContext: @unchecked Sendable {
+    let device: cl_device_id
+    let context: cl_context
+    let queue: cl_command_queue
+    public let deviceName: String
+
+    public init(platformIndex: Int, deviceIndex: Int) throws {
+        let (device, name) = try OpenCLDiscovery.lock.withLock { _ -> (cl_device_id, String) in
+            OpenCLDiscovery.excludeHwlocOpenCLPlugin()
+            var count: cl_uint = 0
+            try check(clGetPlatformIDs(0, nil, &count), "clGetPlatformIDs", "the ICD loader")
+            var platforms = [cl_platform_id?](repeating: nil, count: Int(count))
+            try check(clGetPlatformIDs(count, &platforms, nil), "clGetPlatformIDs", "the ICD loader")
+            guard platformIndex < platforms.count, let platform = platforms[platformIndex] else {
+                throw OpenCLError(status: CL_INVALID_PLATFORM, function: "clGetPlatformIDs", context: "platform #\(platformIndex)")
+            }
+            var devices = [cl_device_id?](repeating: nil, count: deviceIndex + 1)
+            var found: cl_uint = 0
+            try check(clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), cl_uint(deviceIndex + 1), &devices, &found),
+                      "clGetDeviceIDs", "platform #\(platformIndex)")
+            guard deviceIndex < Int(found), let device = devices[deviceIndex] else {
+                throw OpenCLError(status: CL_DEVICE_NOT_FOUND, function: "clGetDeviceIDs", context: "device #\(deviceIndex)")
+            }
+            return (device, OpenCLDiscovery.deviceString(device, CL_DEVICE_NAME))
+        }
+        self.device = device
+        self.deviceName = name
+        var status: cl_int = 0
+        var deviceList: cl_device_id? = device
+        guard let context = clCreateContext(nil, 1, &deviceList, nil, nil, &status), status == CL_SUCCESS else {
+            throw OpenCLError(status: status, function: "clCreateContext", context: name)
+        }
+        self.context = context
+        guard let queue = clCreateCommandQueue(context, device, 0, &status), status == CL_SUCCESS else {
+            clReleaseContext(context)
+            throw OpenCLError(status: status, function: "clCreateCommandQueue", context: name)
+        }
+        self.queue = queue
+    }
+
+    deinit {
+        clReleaseCommandQueue(queue)
+        clReleaseContext(context)
+    }
+
+    /// Builds `source` for this device.
+    /// - Throws: ``OpenCLBuildError`` with the compiler's build log when the build fails.
+    public func buildProgram(source: String, options: String = "-cl-std=CL1.2") throws -> OpenCLProgram {
+        var status: cl_int = 0
+        let program: cl_program? = source.withCString { text in
+            var pointer: UnsafePointer<CChar>? = text
+            return clCreateProgramWithSource(context, 1, &pointer, nil, &status)
+        }
+        guard let program, status == CL_SUCCESS else {
+            throw OpenCLError(status: status, function: "clCreateProgramWithSource", context: deviceName)
+        }
+        var deviceList: cl_device_id? = device
+        let built = clBuildProgram(program, 1, &deviceList, options, nil, nil)
+        guard built == CL_SUCCESS else {
+            let log = OpenCLDiscovery.string { clGetProgramBuildInfo(program, self.device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), $0, $1, $2) }
+            clReleaseProgram(program)
+            throw OpenCLBuildError(error: OpenCLError(status: built, function: "clBuildProgram", context: "\(deviceName) with options \"\(options)\""), log: log)
+        }
+        return OpenCLProgram(program: program, context: self)
+    }
+
+    /// A device buffer holding a copy of `values`.
+    public func buffer(_ values: [UInt64]) throws -> OpenCLBuffer {
+        var status: cl_int = 0
+        let bytes = max(1, values.count) * 8
+        let memory = values.withUnsafeBytes {
+            clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR), bytes, UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)), &status)
+        }
+        guard let memory, status == CL_SUCCESS else {
+            throw OpenCLError(status: status, function: "clCreateBuffer", context: "\(bytes) bytes on \(deviceName)")
+        }
+        return OpenCLBuffer(memory: memory, count: values.count)
+    }
+
+    /// Copies `buffer` back into `values` (blocking).
+    public func read(_ buffer: OpenCLBuffer, into values: inout [UInt64]) throws {
+        precondition(values.count == buffer.count)
+        let status = values.withUnsafeMutableBytes { clEnqueueReadBuffer(queue, buffer.memory, cl_bool(CL_TRUE), 0, $0.count, $0.baseAddress, 0, nil, nil) }
+        try check(status, "clEnqueueReadBuffer", deviceName)
+    }
+
+    /// Writes `values` into `buffer` (blocking).
+    public func write(_ values: [UInt64], to buffer: OpenCLBuffer) throws {
+        precondition(values.count == buffer.count)
+        let status = values.withUnsafeBytes { clEnqueueWriteBuffer(queue, buffer.memory, cl_bool(CL_TRUE), 0, $0.count, $0.baseAddress, 0, nil, nil) }
+        try check(status, "clEnqueueWriteBuffer", deviceName)
+    }
+
+    /// Enqueues `kernel` over `globalSize` work-items (1-D; the driver picks the work-group size).
+    public func launch(_ kernel: OpenCLKernel, globalSize: Int) throws {
+        var global = globalSize
+        try check(clEnqueueNDRangeKernel(queue, kernel.kernel, 1, nil, &global, nil, 0, nil, nil),
+                  "clEnqueueNDRangeKernel", "kernel \(kernel.name) on \(deviceName), \(globalSize) work-items")
+    }
+
+    /// Waits for everything enqueued (`clFinish`).
+    public func finish() throws { try check(clFinish(queue), "clFinish", deviceName) }
+}
+
+/// A failed program build, with the compiler's log.
+public struct OpenCLBuildError: Error, CustomStringConvertible, Sendable {
+    public var error: OpenCLError
+    public var log: String
+    public var description: String { "\(error)\n\(log)" }
+}
+
+public final class OpenCLProgram: @unchecked Sendable {
+    let program: cl_program
+    let context: OpenCLContext
+    init(program: cl_program, context: OpenCLContext) { self.program = program; self.context = context }
+    deinit { clReleaseProgram(program) }
+
+    public func kernel(_ name: String) throws -> OpenCLKernel {
+        var status: cl_int = 0
+        guard let kernel = clCreateKernel(program, name, &status), status == CL_SUCCESS else {
+            throw OpenCLError(status: status, function: "clCreateKernel", context: "kernel \(name) on \(context.deviceName)")
+        }
+        return OpenCLKernel(kernel: kernel, name: name, program: self)
+    }
+}
+
+public final class OpenCLKernel: @unchecked Sendable {
+    let kernel: cl_kernel
+    public let name: String
+    let program: OpenCLProgram
+    init(kernel: cl_kernel, name: String, program: OpenCLProgram) { self.kernel = kernel; self.name = name; self.program = program }
+    deinit { clReleaseKernel(kernel) }
+
+    public func set(_ index: Int, _ buffer: OpenCLBuffer) throws {
+        var memory: cl_mem? = buffer.memory
+        try check(clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem>.size, &memory), "clSetKernelArg", "\(name) argument \(index)")
+    }
+    public func set(_ index: Int, _ value: UInt32) throws {
+        var value = value
+        try check(clSetKernelArg(kernel, cl_uint(index), 4, &value), "clSetKernelArg", "\(name) argument \(index)")
+    }
+}
+
+public final class OpenCLBuffer: @unchecked Sendable {
+    let memory: cl_mem
+    /// Number of 64-bit words.
+    public let count: Int
+    init(memory: cl_mem, count: Int) { self.memory = memory; self.count = count }
+    deinit { clReleaseMemObject(memory) }
+}
