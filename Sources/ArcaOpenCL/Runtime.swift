@@ -141,6 +141,10 @@ public final class OpenCLKernel: @unchecked Sendable {
         var memory: cl_mem? = buffer.memory
         try check(clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem>.size, &memory), "clSetKernelArg", "\(name) argument \(index)")
     }
+    public func set(_ index: Int, _ value: UInt64) throws {
+        var value = value
+        try check(clSetKernelArg(kernel, cl_uint(index), 8, &value), "clSetKernelArg", "\(name) argument \(index)")
+    }
     public func set(_ index: Int, _ value: UInt32) throws {
         var value = value
         try check(clSetKernelArg(kernel, cl_uint(index), 4, &value), "clSetKernelArg", "\(name) argument \(index)")
