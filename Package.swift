@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "ArcaRuntime", dependencies: ["ArcaTopology"]),
 
         // Devices: OpenCL devices and the CPU fallback.
-        .target(name: "ArcaAccel", dependencies: ["ArcaMath", "ArcaOpenCL", "ArcaTopology", "ArcaCrypto"]),
+        .target(name: "ArcaAccel", dependencies: ["ArcaMath", "ArcaOpenCL", "ArcaRuntime", "ArcaTopology", "ArcaCrypto"]),
 
         // Interfaces.
         .target(name: "ArcaAPI", dependencies: ["ArcaTopology"], exclude: ["openapi.json"]),

@@ -5,6 +5,7 @@ import Foundation
 
 /// One compute device Arca can use: an OpenCL device or the CPU fallback.
 public struct DeviceDescriptor: Sendable, Equatable {
+    public static func == (a: Self, b: Self) -> Bool { a.id == b.id && a.name == b.name && a.driverVersion == b.driverVersion }
     public enum Backend: String, Sendable { case opencl, cpu }
     public enum Kind: String, Sendable { case cpu, gpu, accelerator }
 
@@ -27,6 +28,10 @@ public struct DeviceDescriptor: Sendable, Equatable {
     /// `OpenCL C x.y` the device compiles, `nil` for the CPU fallback.
     public var openCLCVersion: String?
     public var pciBusId: String?
+    /// Positions for ``OpenCLComputeDevice`` (platform, device); `nil` for the CPU fallback.
+    public var openCLIndex: (platform: Int, device: Int)? { platformIndex.map { ($0, deviceIndex ?? 0) } }
+    var platformIndex: Int?
+    var deviceIndex: Int?
 }
 
 /// Every device Arca can use on this machine, with the reasons any expected device is missing.
@@ -79,7 +84,7 @@ public struct DeviceInventory: Sendable, Equatable {
             computeUnits: device.computeUnits, globalMemoryBytes: device.globalMemoryBytes,
             localMemoryBytes: device.localMemoryBytes, maxWorkGroupSize: device.maxWorkGroupSize,
             numaNode: numaNode, platform: platform.name, openCLCVersion: device.openCLCVersion,
-            pciBusId: device.pciBusId)
+            pciBusId: device.pciBusId, platformIndex: platform.index, deviceIndex: device.index)
     }
 
     /// The CPU fallback: Arca's own kernels on the allowed PUs (OpenSSL for big-integer modexp).

@@ -11,9 +11,9 @@ public final class OpenCLModExp: @unchecked Sendable {
     let context: OpenCLContext
     let kernel: OpenCLKernel
 
-    public init(context: OpenCLContext) throws {
+    public init(context: OpenCLContext, kernelDirectory: String? = nil) throws {
         self.context = context
-        kernel = try context.buildProgram(source: try KernelSource.load("modexp.cl")).kernel("modexp_fixed_window")
+        kernel = try context.buildProgram(source: try KernelSource.load("modexp.cl", from: kernelDirectory)).kernel("modexp_fixed_window")
     }
 
     /// base_i^exponent_i mod modulus for each i; `exponents` has one value (shared) or one per base.

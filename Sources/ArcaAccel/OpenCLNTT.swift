@@ -12,9 +12,9 @@ public enum KernelSource {
                 .deletingLastPathComponent().appendingPathComponent("Kernels").path
     }
 
-    /// The text of `name` (e.g. `ntt.cl`).
-    public static func load(_ name: String) throws -> String {
-        let path = directory + "/" + name
+    /// The text of `name` (e.g. `ntt.cl`) from `directory` (default: ``directory``).
+    public static func load(_ name: String, from directory: String? = nil) throws -> String {
+        let path = (directory ?? Self.directory) + "/" + name
         do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw OpenCLError(status: -30, function: "load kernel source", context: "\(path): \(error.localizedDescription)")
         }
@@ -34,12 +34,12 @@ public final class OpenCLNTT: @unchecked Sendable {
     let moduli, roots, rootsShoup, inverseRoots, inverseRootsShoup, inverseN, inverseNShoup: OpenCLBuffer
 
     /// - Precondition: every plan has the same degree.
-    public init(context: OpenCLContext, plans: [NTTPlan]) throws {
+    public init(context: OpenCLContext, plans: [NTTPlan], kernelDirectory: String? = nil) throws {
         precondition(!plans.isEmpty && plans.allSatisfy { $0.degree == plans[0].degree })
         self.context = context
         self.plans = plans
         degree = plans[0].degree
-        let program = try context.buildProgram(source: try KernelSource.load("ntt.cl"))
+        let program = try context.buildProgram(source: try KernelSource.load("ntt.cl", from: kernelDirectory))
         forwardStage = try program.kernel("ntt_forward_stage")
         forwardFinal = try program.kernel("ntt_forward_final")
         inverseStage = try program.kernel("ntt_inverse_stage")

@@ -1,0 +1,100 @@
+import ArcaCrypto
+import ArcaMath
+import ArcaOpenCL
+import ArcaRuntime
+import Foundation
+import Synchronization
+
+/// A device that takes the two hot operations in batches. Results are bit-identical on every device.
+public protocol ComputeDevice: AnyObject, Sendable {
+    var id: String { get }
+    /// Forward (natural → bit-reversed) or inverse negacyclic NTT of `values`: whole polynomials of
+    /// `plans[0].degree` coefficients, polynomial p in limb p % plans.count.
+    func ntt(_ values: inout [UInt64], plans: [NTTPlan], inverse: Bool) async throws
+    /// base_i^exponent_i mod modulus (one shared exponent or one per base); odd modulus.
+    func modExp(bases: [BigNumber], exponents: [BigNumber], modulus: BigNumber) async throws -> [BigNumber]
+}
+
+/// The CPU fallback: ArcaMath's NTT and OpenSSL's `BN_mod_exp_mont_consttime`, spread over the NUMA
+/// executors (every allowed core) when a pool is given, else run on the caller's thread.
+public final class CPUDevice: ComputeDevice {
+    public let id = "cpu"
+    let pool: ExecutorPool?
+    public init(pool: ExecutorPool?) { self.pool = pool }
+
+    public func ntt(_ values: inout [UInt64], plans: [NTTPlan], inverse: Bool) async throws {
+        let degree = plans[0].degree
+        let polynomials = values.count / degree
+        let chunks = max(1, min(polynomials, (pool?.executors.reduce(0) { $0 + $1.threads } ?? 1) * 2))
+        let input = values
+        let pieces = try await parallel(chunks) { chunk -> [UInt64] in
+            let range = (polynomials * chunk / chunks)..<(polynomials * (chunk + 1) / chunks)
+            var part = Array(input[(range.lowerBound * degree)..<(range.upperBound * degree)])
+            part.withUnsafeMutableBufferPointer { all in
+                for (offset, p) in range.enumerated() {
+                    let slice = UnsafeMutableBufferPointer(rebasing: all[(offset * degree)..<((offset + 1) * degree)])
+                    if inverse { plans[p % plans.count].inverse(slice) } else { plans[p % plans.count].forward(slice) }
+                }
+            }
+            return part
+        }
+        values = pieces.flatMap { $0 }
+    }
+
+    public func modExp(bases: [BigNumber], exponents: [BigNumber], modulus: BigNumber) async throws -> [BigNumber] {
+        let chunks = max(1, min(bases.count, (pool?.executors.reduce(0) { $0 + $1.threads } ?? 1) * 2))
+        return try await parallel(chunks) { chunk -> [BigNumber] in
+            let range = (bases.count * chunk / chunks)..<(bases.count * (chunk + 1) / chunks)
+            return try range.map { try BigNumber.modExpConstantTime(bases[$0], exponents.count == 1 ? exponents[0] : exponents[$0], modulus) }
+        }.flatMap { $0 }
+    }
+
+    /// Runs `chunks` pieces of work on the CPU-class executors (or inline) and returns them in order.
+    func parallel<T: Sendable>(_ chunks: Int, _ body: @escaping @Sendable (Int) throws -> T) async throws -> [T] {
+        guard let pool else { return try (0..<chunks).map(body) }
+        return try await withThrowingTaskGroup(of: (Int, T).self) { group in
+            for chunk in 0..<chunks { group.addTask { (chunk, try await pool.submit(.cpu) { _ in try body(chunk) }) } }
+            var results = [T?](repeating: nil, count: chunks)
+            for try await (index, value) in group { results[index] = value }
+            return results.map { $0! }
+        }
+    }
+}
+
+/// An OpenCL device serving both operations, with its programs built once per device.
+public final class OpenCLComputeDevice: ComputeDevice, @unchecked Sendable {
+    public let id: String
+    let context: OpenCLContext
+    let lock = NSLock()  // one batch at a time on the device's in-order queue
+    var nttPlans: [[UInt64]: OpenCLNTT] = [:]
+    var modexpProgram: OpenCLModExp?
+    /// Where the kernel sources are read from when a program is built (`nil`: ``KernelSource/directory``).
+    public var kernelDirectory: String? {
+        get { lock.withLock { directory } }
+        set { lock.withLock { directory = newValue } }
+    }
+    var directory: String?
+
+    public init(id: String, platformIndex: Int, deviceIndex: Int, kernelDirectory: String? = nil) throws {
+        self.id = id
+        self.directory = kernelDirectory
+        context = try OpenCLContext(platformIndex: platformIndex, deviceIndex: deviceIndex)
+    }
+
+    public func ntt(_ values: inout [UInt64], plans: [NTTPlan], inverse: Bool) async throws {
+        try lock.withLock {
+            let key = [UInt64(plans[0].degree)] + plans.map(\.modulus.value)
+            let ntt: OpenCLNTT
+            if let cached = nttPlans[key] { ntt = cached } else { ntt = try OpenCLNTT(context: context, plans: plans, kernelDirectory: directory); nttPlans[key] = ntt }
+            if inverse { try ntt.inverse(&values) } else { try ntt.forward(&values) }
+        }
+    }
+
+    public func modExp(bases: [BigNumber], exponents: [BigNumber], modulus: BigNumber) async throws -> [BigNumber] {
+        try lock.withLock {
+            let program = try modexpProgram ?? OpenCLModExp(context: context, kernelDirectory: directory)
+            modexpProgram = program
+            return try program.run(bases: bases, exponents: exponents, modulus: modulus)
+        }
+    }
+}
