@@ -237,9 +237,12 @@ public struct DevicesResponse: Codable, Sendable, Equatable {
         @Nullable public var platform: String?
         @Nullable public var openclCVersion: String?
         @Nullable public var pciBusId: String?
+        /// Whether the device serves work, and what has gone wrong with it.
+        public var health: DeviceHealth
         public init(id: String, backend: String, type: String, name: String, vendor: String, driverVersion: String,
                     computeUnits: Int?, globalMemoryBytes: UInt64?, localMemoryBytes: UInt64?, maxWorkGroupSize: Int?,
-                    numaNode: Int?, platform: String?, openclCVersion: String?, pciBusId: String?) {
+                    numaNode: Int?, platform: String?, openclCVersion: String?, pciBusId: String?, health: DeviceHealth) {
+            self.health = health
             self.id = id; self.backend = backend; self.type = type; self.name = name; self.vendor = vendor
             self.driverVersion = driverVersion; self.computeUnits = computeUnits
             self.globalMemoryBytes = globalMemoryBytes; self.localMemoryBytes = localMemoryBytes
@@ -248,6 +251,24 @@ public struct DevicesResponse: Codable, Sendable, Equatable {
         }
     }
     public init(devices: [Device], notes: [String]) { self.devices = devices; self.notes = notes }
+
+    public struct DeviceHealth: Codable, Sendable, Equatable {
+        /// `ok`, `failed-self-test` or `quarantined`.
+        public var status: String
+        /// ISO 8601 time of the last change of status; `null` for the CPU fallback.
+        @Nullable public var since: String?
+        @Nullable public var reason: String?
+        /// Batches re-run on the CPU, by reason.
+        public var fallbacks: [String: Int]
+        /// Smallest batch the device takes (below it the CPU runs it), per operation; `null` when the
+        /// device lost to the CPU at every batch measured, or for the CPU fallback.
+        @Nullable public var nttThreshold: Int?
+        @Nullable public var modexpThreshold: Int?
+        public init(status: String, since: String?, reason: String?, fallbacks: [String: Int], nttThreshold: Int?, modexpThreshold: Int?) {
+            self.status = status; self.since = since; self.reason = reason; self.fallbacks = fallbacks
+            self.nttThreshold = nttThreshold; self.modexpThreshold = modexpThreshold
+        }
+    }
 }
 
 // MARK: - PUT /v1/logging
@@ -258,4 +279,60 @@ public struct LoggingSettings: Codable, Sendable, Equatable {
     public var level: String
     public init(level: String) { self.level = level }
     public static let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+}
+
+// MARK: - POST /v1/bench
+
+/// What to measure. `op` is `ntt` (with `degree`, `limbs`, `batch` polynomials per limb) or `modexp`
+/// (with `modulusBits`, `exponentBits`, `batch` exponentiations); `device` limits the run to one
+/// device id (the CPU fallback is always measured as the reference). Omitted values take defaults.
+public struct BenchRequest: Codable, Sendable, Equatable {
+    public var op: String
+    public var degree: Int?
+    public var limbs: Int?
+    public var batch: Int?
+    public var modulusBits: Int?
+    public var exponentBits: Int?
+    public var repetitions: Int?
+    public var device: String?
+    public init(op: String, degree: Int? = nil, limbs: Int? = nil, batch: Int? = nil, modulusBits: Int? = nil,
+                exponentBits: Int? = nil, repetitions: Int? = nil, device: String? = nil) {
+        self.op = op; self.degree = degree; self.limbs = limbs; self.batch = batch; self.modulusBits = modulusBits
+        self.exponentBits = exponentBits; self.repetitions = repetitions; self.device = device
+    }
+}
+
+public struct BenchResponse: Codable, Sendable, Equatable {
+    public var op: String
+    /// The parameters as run, defaults filled in: `degree`, `limbs`, `batch` or `modulusBits`, `exponentBits`, `batch`.
+    public var parameters: [String: Int]
+    public var repetitions: Int
+    public var results: [Result]
+    /// OpenSSL's single-thread modexp rate (`BN_mod_exp_mont_consttime`, same sizes, same run); `null` for NTT.
+    @Nullable public var openSSLSingleThreadPerSecond: Double?
+    /// arcad's placement and machine at the time of the run.
+    public var environment: [String: String]
+
+    public struct Result: Codable, Sendable, Equatable {
+        public var device: String
+        /// `opencl` or `cpu`.
+        public var backend: String
+        /// Median seconds per batch over the repetitions.
+        public var secondsPerBatch: Double
+        /// Operations per second (NTTs or modexps) at the median.
+        public var perSecond: Double
+        /// perSecond over the CPU fallback's; `null` when the CPU fallback is the device itself.
+        @Nullable public var speedupOverCPU: Double?
+        /// Why the device did not run it, if a batch fell back to the CPU.
+        @Nullable public var fallback: String?
+        public init(device: String, backend: String, secondsPerBatch: Double, perSecond: Double, speedupOverCPU: Double?, fallback: String?) {
+            self.device = device; self.backend = backend; self.secondsPerBatch = secondsPerBatch; self.perSecond = perSecond
+            self.speedupOverCPU = speedupOverCPU; self.fallback = fallback
+        }
+    }
+
+    public init(op: String, parameters: [String: Int], repetitions: Int, results: [Result], openSSLSingleThreadPerSecond: Double?, environment: [String: String]) {
+        self.op = op; self.parameters = parameters; self.repetitions = repetitions; self.results = results
+        self.openSSLSingleThreadPerSecond = openSSLSingleThreadPerSecond; self.environment = environment
+    }
 }

@@ -13,6 +13,7 @@ let routeTable: [String: [HTTPRequest.Method]] = [
     "/v1/topology": [.get],
     "/v1/devices": [.get],
     "/v1/logging": [.get, .put],
+    "/v1/bench": [.post],
 ]
 
 /// Builds the router of API v1 over `state`. Tests drive it directly; arcad serves it on the socket.
@@ -22,8 +23,13 @@ public func buildRouter(state: DaemonState) -> Router<BasicRequestContext> {
     router.get("/v1/status") { _, _ in try JSONBody(state.status) }
     router.get("/v1/topology") { _, _ in try JSONBody(TopologyResponse(state.topology, plan: state.pool.plan)) }
     router.get("/v1/devices") { _, _ in
-        try JSONBody(DevicesResponse(devices: state.devices.devices.map(DevicesResponse.Device.init),
-                                     notes: state.devices.notes))
+        let health = state.registry.healthByDevice
+        return try JSONBody(DevicesResponse(devices: state.devices.devices.map { DevicesResponse.Device($0, health: health[$0.id]) },
+                                            notes: state.devices.notes))
+    }
+    router.post("/v1/bench") { request, _ in
+        let bench = try await decodeBody(BenchRequest.self, request: request, limit: state.config.maxBodyBytes)
+        return try JSONBody(try await Bench.run(bench, state: state))
     }
     router.get("/v1/logging") { _, _ in try JSONBody(LoggingSettings(level: state.logLevel.current.rawValue)) }
     router.put("/v1/logging") { request, context in
@@ -167,11 +173,14 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 // MARK: - Model to wire
 
 extension DevicesResponse.Device {
-    init(_ device: DeviceDescriptor) {
+    init(_ device: DeviceDescriptor, health: DeviceRegistry.Health?) {
         self.init(id: device.id, backend: device.backend.rawValue, type: device.type.rawValue, name: device.name,
                   vendor: device.vendor, driverVersion: device.driverVersion, computeUnits: device.computeUnits,
                   globalMemoryBytes: device.globalMemoryBytes, localMemoryBytes: device.localMemoryBytes,
                   maxWorkGroupSize: device.maxWorkGroupSize, numaNode: device.numaNode, platform: device.platform,
-                  openclCVersion: device.openCLCVersion, pciBusId: device.pciBusId)
+                  openclCVersion: device.openCLCVersion, pciBusId: device.pciBusId,
+                  health: .init(status: health?.status ?? "ok", since: health?.since.map { ISO8601DateFormatter().string(from: $0) },
+                                reason: health?.reason, fallbacks: health?.fallbacks ?? [:],
+                                nttThreshold: health?.thresholds["ntt"] ?? nil, modexpThreshold: health?.thresholds["modexp"] ?? nil))
     }
 }

@@ -14,14 +14,17 @@ public final class DaemonState: Sendable {
     public let devices: DeviceInventory
     /// The NUMA executors and the placement plan they follow.
     public let pool: ExecutorPool
+    /// The devices that serve batches, self-tested, with their health and the CPU fallback.
+    public let registry: DeviceRegistry
     /// Reasons the daemon runs degraded (no OpenCL platform, hwloc fallback, …), one line each.
     public let healthMessages: [String]
     public let logLevel: LogLevelSwitch
     let started = ContinuousClock.now
 
     public init(config: ArcadConfig, socketPath: String, topology: Topology, devices: DeviceInventory,
-                pool: ExecutorPool, healthMessages: [String], logLevel: LogLevelSwitch) {
+                pool: ExecutorPool, registry: DeviceRegistry, healthMessages: [String], logLevel: LogLevelSwitch) {
         self.pool = pool
+        self.registry = registry
         self.config = config
         self.socketPath = socketPath
         self.topology = topology
@@ -31,7 +34,7 @@ public final class DaemonState: Sendable {
     }
 
     /// Discovers the machine (hwloc) and its devices (OpenCL ICD loader, plus the CPU fallback).
-    public static func discover(config: ArcadConfig, socketPath: String, logLevel: LogLevelSwitch) -> DaemonState {
+    public static func discover(config: ArcadConfig, socketPath: String, logLevel: LogLevelSwitch) async -> DaemonState {
         let (topology, hwloc, warning) = Topology.discover()
         let devices = DeviceInventory.discover(topology: topology, openCL: config.openCLEnabled)
         // OpenCL devices hwloc does not list as PCI devices (PoCL's CPU device) are planned too.
@@ -49,8 +52,12 @@ public final class DaemonState: Sendable {
             messages.append("placement refuses \(entry.workloadClass.rawValue) work for \(entry.device ?? "any device"): \(entry.reason)")
         }
         if !NUMAMemory.isAvailable { messages.append("the kernel has no NUMA policy support (numa_available() < 0)") }
+        let registry = await DeviceRegistry(inventory: devices, pool: pool)
+        for (id, health) in registry.healthByDevice.sorted(by: { $0.key < $1.key }) where health.status != "ok" {
+            messages.append("device \(id) is not used: \(health.reason ?? health.status)")
+        }
         return DaemonState(config: config, socketPath: socketPath, topology: topology, devices: devices,
-                           pool: pool, healthMessages: messages, logLevel: logLevel)
+                           pool: pool, registry: registry, healthMessages: messages, logLevel: logLevel)
     }
 
     var status: StatusResponse {

@@ -10,7 +10,7 @@ struct Arcactl: AsyncParsableCommand {
         abstract: "Operate an Arca appliance through arcad's management socket.",
         discussion: Failure.exitCodeHelp,
         version: API.arcaVersion,
-        subcommands: [Status.self, TopologyCommand.self, Devices.self, LogLevel.self])
+        subcommands: [Status.self, TopologyCommand.self, Devices.self, Bench.self, LogLevel.self])
 }
 
 struct Status: AsyncParsableCommand {
@@ -138,13 +138,65 @@ struct Devices: AsyncParsableCommand {
         try await runReporting {
             let (devices, data) = try await APIClient(options: connection).get(DevicesResponse.self, "/v1/devices")
             if connection.json { return printJSON(data) }
-            print(table(["ID", "BACKEND", "TYPE", "NAME", "UNITS", "MEMORY", "NODE", "DRIVER"], devices.devices.map { device in
-                [device.id, device.backend, device.type, device.name,
+            print(table(["ID", "BACKEND", "TYPE", "STATUS", "NAME", "UNITS", "MEMORY", "NODE", "DRIVER"], devices.devices.map { device in
+                [device.id, device.backend, device.type, device.health.status, device.name,
                  device.computeUnits.map(String.init) ?? "-", bytes(device.globalMemoryBytes),
                  device.numaNode.map(String.init) ?? "-",
                  (device.platform.map { "\($0) " } ?? "") + device.driverVersion]
             }))
             for note in devices.notes { print("  ! \(note)") }
+            for device in devices.devices where device.health.status != "ok" || !device.health.fallbacks.isEmpty {
+                print("  ! \(device.id): \(device.health.status)" + (device.health.since.map { " since \($0)" } ?? "")
+                      + (device.health.reason.map { ": \($0.split(separator: "\n").prefix(6).joined(separator: " | "))" } ?? "")
+                      + (device.health.fallbacks.isEmpty ? "" : "; CPU re-runs: " + device.health.fallbacks.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")))
+            }
+        }
+    }
+}
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure the NTT or modexp on every device as deployed, beside the CPU fallback and OpenSSL.",
+        discussion: """
+        arcad runs the benchmark through the same path jobs use (self-tested devices, programs built \
+        once), timing each device and the CPU fallback in one run; for modexp it also measures OpenSSL's \
+        single-thread rate as the baseline. Medians over --repetitions. Debug builds are no measure: \
+        benchmark a release arcad.
+
+        """ + Failure.exitCodeHelp)
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "ntt or modexp.") var op: String
+    @Option(help: "NTT degree (power of two, 1024 to 131072).") var degree: Int?
+    @Option(help: "NTT RNS limbs (60-bit primes).") var limbs: Int?
+    @Option(help: "Polynomials per limb (ntt) or exponentiations (modexp) per batch.") var batch: Int?
+    @Option(name: .long, help: "Modexp modulus bits (multiple of 64, 1024 to 8192).") var modulusBits: Int?
+    @Option(name: .long, help: "Modexp exponent bits.") var exponentBits: Int?
+    @Option(help: "Timed batches per device (median reported).") var repetitions: Int?
+    @Option(help: "Measure only this device id (the CPU fallback is always measured).") var device: String?
+
+    func validate() throws {
+        guard ["ntt", "modexp"].contains(op) else { throw ValidationError("--op must be ntt or modexp") }
+    }
+
+    func run() async throws {
+        var connection = connection
+        if connection.timeout == 10 { connection.timeout = 600 }  // a bench takes longer than a query
+        try await runReporting {
+            let body = try API.encoder().encode(BenchRequest(op: op, degree: degree, limbs: limbs, batch: batch, modulusBits: modulusBits,
+                                                             exponentBits: exponentBits, repetitions: repetitions, device: device))
+            FileHandle.standardError.write(Data("arcactl: benchmarking \(op) on arcad's devices…\n".utf8))
+            let data = try await APIClient(options: connection).call(.POST, "/v1/bench", body: body)
+            if connection.json { return printJSON(data) }
+            let bench = try JSONDecoder().decode(BenchResponse.self, from: data)
+            print("\(bench.op) " + bench.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                  + ", median of \(bench.repetitions)")
+            let unit = bench.op == "ntt" ? "NTTs/s" : "modexps/s"
+            print(table(["DEVICE", "BACKEND", "s/BATCH", unit, "vs CPU", "FALLBACK"], bench.results.map { result in
+                [result.device, result.backend, String(format: "%.6f", result.secondsPerBatch), String(format: "%.1f", result.perSecond),
+                 result.speedupOverCPU.map { String(format: "%.2f×", $0) } ?? "-", result.fallback ?? "-"]
+            }))
+            if let openSSL = bench.openSSLSingleThreadPerSecond { print(String(format: "OpenSSL single thread: %.1f modexps/s", openSSL)) }
+            for (key, value) in bench.environment.sorted(by: { $0.key < $1.key }) { print("  \(key): \(value)") }
         }
     }
 }

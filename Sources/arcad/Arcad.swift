@@ -58,7 +58,7 @@ struct Arcad: AsyncParsableCommand {
             FileHandle.standardError.write(Data("arcad: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        let state = DaemonState.discover(config: settings, socketPath: path, logLevel: levelSwitch)
+        let state = await DaemonState.discover(config: settings, socketPath: path, logLevel: levelSwitch)
         logger.info("config: \(settings.source)")
         for message in state.healthMessages { logger.warning("\(message)") }
 

@@ -41,6 +41,18 @@ struct DaemonTests {
         #expect(daemon.stop() == 0)
     }
 
+    @Test func benchReportsPoCLAndTheCPUFallbackSideBySide() throws {
+        let daemon = try Daemon()
+        let ntt = try decode(BenchResponse.self, Harness.arcactl(["bench", "--op", "ntt", "--degree", "2048", "--batch", "2", "--repetitions", "2", "--json", "--socket", daemon.socket]))
+        #expect(ntt.results.map(\.backend) == ["opencl", "cpu"])
+        #expect(ntt.results.allSatisfy { $0.perSecond > 0 && $0.fallback == nil })
+        let modexp = try decode(BenchResponse.self, Harness.arcactl(["bench", "--op", "modexp", "--modulus-bits", "1024", "--batch", "2", "--repetitions", "1", "--json", "--socket", daemon.socket]))
+        #expect(modexp.results.count == 2 && (modexp.openSSLSingleThreadPerSecond ?? 0) > 0)
+        let table = try Harness.arcactl(["bench", "--op", "modexp", "--modulus-bits", "1024", "--batch", "1", "--repetitions", "1", "--socket", daemon.socket])
+        #expect(table.status == 0 && table.stdout.contains("OpenSSL single thread"))
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func withoutOpenCLOnlyTheCPUFallbackAndStatusSaysWhy() throws {
         let empty = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: empty) }

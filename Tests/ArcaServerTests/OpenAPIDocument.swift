@@ -75,7 +75,7 @@ struct OpenAPIDocument {
                 for key in object.keys where properties[key] == nil { problems.append("\(path): undocumented key \(key)") }
             }
             for (key, child) in object {
-                if let childSchema = properties[key] as? [String: Any] {
+                if let childSchema = (properties[key] ?? schema["additionalProperties"]) as? [String: Any] {
                     problems += try violations(child, childSchema, at: "\(path).\(key)")
                 }
             }

@@ -9,7 +9,7 @@ import Testing
 /// The API through the application builder, every answer checked against the OpenAPI document.
 @Suite("API v1 routes")
 struct RouterTests {
-    static let state = DaemonState.discover(config: .defaults, socketPath: "/tmp/router-test.sock", logLevel: LogLevelSwitch(.info))
+    static let sharedState = Task { await DaemonState.discover(config: .defaults, socketPath: "/tmp/router-test.sock", logLevel: LogLevelSwitch(.info)) }
     let document: OpenAPIDocument
 
     init() throws { document = try OpenAPIDocument() }
@@ -18,7 +18,7 @@ struct RouterTests {
     /// schema for `documentedAs` (method, path) and the answer's status, and returns the JSON.
     func request(_ method: HTTPRequest.Method, _ uri: String, body: String? = nil, headers: HTTPFields = [:],
                  documentedAs: (String, String)? = nil) async throws -> (status: Int, json: [String: Any], headers: HTTPFields) {
-        let app = Application(router: buildRouter(state: Self.state))
+        let app = Application(router: buildRouter(state: await Self.sharedState.value))
         let response = try await app.test(.router) { client in
             try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
         }
@@ -34,7 +34,7 @@ struct RouterTests {
 
     @Test func documentIsValidOpenAPI() throws {
         let document = try OpenAPIDocument.validateWithOpenAPIKit()
-        #expect(document.paths.count == 4)
+        #expect(document.paths.count == 5)
     }
 
     @Test func status() async throws {
@@ -59,10 +59,12 @@ struct RouterTests {
         let cpu = try #require(devices.first { $0["id"] as? String == "cpu" })
         #expect(cpu["backend"] as? String == "cpu")
         #expect(cpu["platform"] is NSNull, "unknown values are null, not left out")
+        let opencl = try #require(devices.first { $0["backend"] as? String == "opencl" })
+        #expect((opencl["health"] as? [String: Any])?["status"] as? String == "ok", "PoCL passes its self-test")
     }
 
     @Test func loggingLevelCanBeReadAndSet() async throws {
-        let state = DaemonState.discover(config: .defaults, socketPath: "/tmp/router-test-2.sock", logLevel: LogLevelSwitch(.info))
+        let state = await DaemonState.discover(config: .defaults, socketPath: "/tmp/router-test-2.sock", logLevel: LogLevelSwitch(.info))
         let app = Application(router: buildRouter(state: state))
         try await app.test(.router) { client in
             let set = try await client.execute(uri: "/v1/logging", method: .put, body: ByteBuffer(string: #"{"level":"debug"}"#))
@@ -72,6 +74,23 @@ struct RouterTests {
             #expect(String(buffer: get.body).contains(#""level":"debug""#))
         }
         _ = try await request(.get, "/v1/logging")
+    }
+
+    @Test func benchNTTAndModexpSideBySide() async throws {
+        let (code, json, _) = try await request(.post, "/v1/bench", body: #"{"op":"ntt","degree":1024,"limbs":1,"batch":2,"repetitions":1}"#)
+        #expect(code == 200)
+        let results = try #require(json["results"] as? [[String: Any]])
+        #expect(results.last?["device"] as? String == "cpu")
+        #expect(results.contains { $0["backend"] as? String == "opencl" }, "PoCL is measured beside the CPU")
+        let (code2, json2, _) = try await request(.post, "/v1/bench", body: #"{"op":"modexp","modulusBits":1024,"exponentBits":64,"batch":2,"repetitions":1}"#)
+        #expect(code2 == 200)
+        #expect((json2["openSSLSingleThreadPerSecond"] as? Double ?? 0) > 0)
+    }
+
+    @Test(arguments: [#"{"op":"fft"}"#, #"{"op":"ntt","degree":1000}"#, #"{"op":"modexp","modulusBits":100}"#, #"{"op":"ntt","device":"nope"}"#])
+    func badBenchRequestsAre400(_ body: String) async throws {
+        let (code, _, _) = try await request(.post, "/v1/bench", body: body)
+        #expect(code == 400)
     }
 
     @Test(arguments: ["/v1/nope", "/", "/v2/status", "/v1/status/extra"])
@@ -94,7 +113,7 @@ struct RouterTests {
         #expect(code == 400)
         let message = try #require((json["error"] as? [String: Any])?["message"] as? String)
         #expect(!message.isEmpty)
-        #expect(Self.state.logLevel.current == .info, "a refused change changes nothing")
+        #expect(await Self.sharedState.value.logLevel.current == .info, "a refused change changes nothing")
     }
 
     @Test func oversizedBodyIs413() async throws {

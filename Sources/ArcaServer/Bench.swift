@@ -1,0 +1,102 @@
+import ArcaAPI
+import ArcaAccel
+import ArcaCrypto
+import ArcaMath
+import Foundation
+
+/// `POST /v1/bench`: the kernels measured on the devices as deployed, through the registry's own
+/// path, beside the CPU fallback and (for modexp) OpenSSL's single-thread rate, all in one run.
+enum Bench {
+    static func run(_ request: BenchRequest, state: DaemonState) async throws -> BenchResponse {
+        let repetitions = request.repetitions ?? 5
+        guard (1...50).contains(repetitions) else { throw APIError(.badRequest, code: "badRequest", "repetitions: must be 1 to 50") }
+        let registry = state.registry
+        var targets = state.devices.devices.filter { $0.backend == .opencl && registry.device($0.id) != nil }.map(\.id)
+        if let device = request.device {
+            guard device == "cpu" || targets.contains(device) else {
+                throw APIError(.badRequest, code: "badRequest", "device: \(device) is not an OpenCL device that passed its self-test, nor cpu")
+            }
+            targets = targets.filter { $0 == device }
+        }
+        func median(_ body: () async throws -> String?) async rethrows -> (Double, String?) {
+            var samples: [Double] = [], fallback: String?
+            for _ in 0..<repetitions {
+                let start = DispatchTime.now().uptimeNanoseconds
+                fallback = try await body() ?? fallback
+                samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+            return (samples.sorted()[samples.count / 2], fallback)
+        }
+        var parameters: [String: Int] = [:]
+        var measured: [(String, String, Double, String?)] = []  // device, backend, seconds, fallback
+        var operations = 0
+        var openSSL: Double?
+        switch request.op {
+        case "ntt":
+            let degree = request.degree ?? 4096, limbs = request.limbs ?? 2, batch = request.batch ?? 8
+            guard degree >= 1024, degree <= 1 << 17, degree & (degree - 1) == 0 else {
+                throw APIError(.badRequest, code: "badRequest", "degree: must be a power of two from 1024 to 131072, got \(degree)")
+            }
+            guard (1...8).contains(limbs), (1...256).contains(batch) else {
+                throw APIError(.badRequest, code: "badRequest", "limbs must be 1 to 8 and batch 1 to 256")
+            }
+            parameters = ["degree": degree, "limbs": limbs, "batch": batch]
+            let plans = Modulus.nttPrimes(bits: 60, degree: degree, count: limbs).map { NTTPlan(degree: degree, modulus: $0) }
+            let input = (0..<(degree * limbs * batch)).map { UInt64($0 * 2654435761 % 1_000_003) }
+            operations = limbs * batch
+            for id in targets + ["cpu"] {
+                var values = input
+                _ = await registry.ntt(&values, plans: plans, inverse: false, preferred: id)  // warm-up: program build, twiddles
+                let (seconds, fallback) = await median {
+                    values = input
+                    let served = await registry.ntt(&values, plans: plans, inverse: false, preferred: id)
+                    return served.fallback
+                }
+                measured.append((id, id == "cpu" ? "cpu" : "opencl", seconds, fallback))
+            }
+        case "modexp":
+            let bits = request.modulusBits ?? 2048, exponentBits = request.exponentBits ?? bits, batch = request.batch ?? 16
+            guard bits >= 1024, bits <= 8192, bits % 64 == 0 else {
+                throw APIError(.badRequest, code: "badRequest", "modulusBits: must be a multiple of 64 from 1024 to 8192, got \(bits)")
+            }
+            guard (1...8192).contains(exponentBits), (1...1024).contains(batch) else {
+                throw APIError(.badRequest, code: "badRequest", "exponentBits must be 1 to 8192 and batch 1 to 1024")
+            }
+            parameters = ["modulusBits": bits, "exponentBits": exponentBits, "batch": batch]
+            let modulus = BigNumber(randomBits: bits, odd: true)
+            let bases = (0..<batch).map { _ in BigNumber(randomBelow: modulus) }
+            let exponents = (0..<batch).map { _ in BigNumber(randomBits: exponentBits) }
+            operations = batch
+            for id in targets + ["cpu"] {
+                _ = try await registry.modExp(bases: Array(bases.prefix(1)), exponents: Array(exponents.prefix(1)), modulus: modulus, preferred: id)
+                let (seconds, fallback) = try await median {
+                    try await registry.modExp(bases: bases, exponents: exponents, modulus: modulus, preferred: id).1.fallback
+                }
+                measured.append((id, id == "cpu" ? "cpu" : "opencl", seconds, fallback))
+            }
+            let (single, _) = try await median {
+                for (base, exponent) in zip(bases, exponents) { _ = try BigNumber.modExpConstantTime(base, exponent, modulus) }
+                return nil
+            }
+            openSSL = Double(batch) / single
+        default:
+            throw APIError(.badRequest, code: "badRequest", "op: must be ntt or modexp, got \"\(request.op)\"")
+        }
+        let cpuRate = measured.last.map { Double(operations) / $0.2 } ?? 1
+        return BenchResponse(
+            op: request.op, parameters: parameters, repetitions: repetitions,
+            results: measured.map { device, backend, seconds, fallback in
+                let rate = Double(operations) / seconds
+                return .init(device: device, backend: backend, secondsPerBatch: seconds, perSecond: rate,
+                             speedupOverCPU: device == "cpu" ? nil : rate / cpuRate, fallback: fallback)
+            },
+            openSSLSingleThreadPerSecond: openSSL,
+            environment: [
+                "build": _isDebugAssertConfiguration() ? "debug" : "release",
+                "cpuThreads": String(state.pool.executors.reduce(0) { $0 + $1.threads }),
+                "numaNodes": state.pool.executors.map { String($0.numaNode) }.joined(separator: ","),
+                "openSSL": OpenSSLLibrary.version,
+                "devices": state.devices.devices.map { "\($0.id)=\($0.name) (\($0.driverVersion))" }.joined(separator: "; "),
+            ])
+    }
+}
