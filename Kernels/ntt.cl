@@ -12,17 +12,24 @@ inline ulong mul_shoup_lazy(ulong x, ulong w, ulong w_shoup, ulong q) {
     return x * w - mul_hi(x, w_shoup) * q;   // x*w mod q in [0, 2q)
 }
 
-__kernel void ntt_forward_stage(__global ulong *a, __global const ulong *roots, __global const ulong *roots_shoup,
-                                __global const ulong *moduli, uint logn, uint limbs, uint m, uint logt) {
-    size_t gid = get_global_id(0);
+// The butterfly of work-item gid at the stage with m groups of span t = 2^logt: returns the index of its
+// first value (the second is j1 + t) and gives its polynomial's limb and its twiddle's index.
+inline size_t butterfly(size_t gid, uint logn, uint limbs, uint m, uint logt, uint *limb, size_t *w_index) {
     size_t poly = gid >> (logn - 1);
     uint k = (uint)(gid & ((1u << (logn - 1)) - 1u));
-    uint limb = (uint)(poly % limbs);
-    ulong q = moduli[limb], two_q = q << 1;
+    uint i = k >> logt, j = k & ((1u << logt) - 1u);
+    *limb = (uint)(poly % limbs);
+    *w_index = ((size_t)*limb << logn) + m + i;
+    return (poly << logn) + ((size_t)(2u * i) << logt) + j;
+}
+
+__kernel void ntt_forward_stage(__global ulong *a, __global const ulong *roots, __global const ulong *roots_shoup,
+                                __global const ulong *moduli, uint logn, uint limbs, uint m, uint logt) {
+    uint limb;
+    size_t w_index;
+    size_t j1 = butterfly(get_global_id(0), logn, limbs, m, logt, &limb, &w_index);
     uint t = 1u << logt;
-    uint i = k >> logt, j = k & (t - 1u);
-    size_t j1 = (poly << logn) + ((size_t)(2u * i) << logt) + j;
-    size_t w_index = ((size_t)limb << logn) + m + i;
+    ulong q = moduli[limb], two_q = q << 1;
     ulong x = a[j1];
     x = x >= two_q ? x - two_q : x;
     ulong y = mul_shoup_lazy(a[j1 + t], roots[w_index], roots_shoup[w_index], q);
@@ -39,15 +46,11 @@ __kernel void ntt_forward_final(__global ulong *a, __global const ulong *moduli,
 
 __kernel void ntt_inverse_stage(__global ulong *a, __global const ulong *roots, __global const ulong *roots_shoup,
                                 __global const ulong *moduli, uint logn, uint limbs, uint m, uint logt) {
-    size_t gid = get_global_id(0);
-    size_t poly = gid >> (logn - 1);
-    uint k = (uint)(gid & ((1u << (logn - 1)) - 1u));
-    uint limb = (uint)(poly % limbs);
-    ulong q = moduli[limb], two_q = q << 1;
+    uint limb;
+    size_t w_index;
+    size_t j1 = butterfly(get_global_id(0), logn, limbs, m, logt, &limb, &w_index);
     uint t = 1u << logt;
-    uint i = k >> logt, j = k & (t - 1u);
-    size_t j1 = (poly << logn) + ((size_t)(2u * i) << logt) + j;
-    size_t w_index = ((size_t)limb << logn) + m + i;
+    ulong q = moduli[limb], two_q = q << 1;
     ulong u = a[j1], v = a[j1 + t];
     ulong s = u + v;
     a[j1] = s >= two_q ? s - two_q : s;
