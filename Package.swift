@@ -91,6 +91,6 @@ let package = Package(
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
             ]
         ),
-        .testTarget(name: "ArcaEndToEndTests", dependencies: ["ArcaAPI"]),
+        .testTarget(name: "ArcaEndToEndTests", dependencies: ["ArcaAPI", "ArcaTopology"]),
     ]
 )

@@ -61,7 +61,13 @@ public final class NUMAExecutor: @unchecked Sendable {
         self.threadCount = max(1, threads ?? pus.count)
         let started = DispatchSemaphore(value: 0)
         for index in 0..<threadCount {
+            let name = "arca-node\(numaNode)-\(index)"
             let thread = Thread { [self] in
+                // The kernel's thread name (15 bytes), so operators see executors in top -H and ps -L.
+                if let comm = FileHandle(forWritingAtPath: "/proc/thread-self/comm") {
+                    try? comm.write(contentsOf: Data(name.prefix(15).utf8))
+                    try? comm.close()
+                }
                 if let topology, topology.isThisSystem {
                     do {
                         try topology.bindCurrentThread(to: pus)
@@ -73,7 +79,7 @@ public final class NUMAExecutor: @unchecked Sendable {
                 started.signal()
                 work(topology: topology)
             }
-            thread.name = "arca-node\(numaNode)-\(index)"
+            thread.name = name
             thread.start()
         }
         for _ in 0..<threadCount { started.wait() }

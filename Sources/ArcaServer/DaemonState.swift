@@ -41,9 +41,16 @@ public final class DaemonState: Sendable {
         let extra = devices.devices.filter { $0.backend == .opencl && $0.pciBusId == nil }
             .map { PlacementDevice(id: $0.id, name: $0.name, numaNode: $0.numaNode) }
         let plan = topology.plan(config.placement, extraDevices: extra)
+        var bindingWarning: String?
+        if let hwloc, !plan.reservedPUs.isEmpty {
+            // Management (the server's threads, started later) keeps the reserved core(s); the executors
+            // started next bind their own threads to their nodes.
+            do { try hwloc.bindProcess(to: plan.reservedPUs) } catch { bindingWarning = "management threads unbound: \(error)" }
+        }
         let pool = ExecutorPool(plan: plan, topology: hwloc, capacity: config.queueCapacity, whenFull: config.whenFull)
         var messages = devices.notes
         if let warning { messages.insert(warning, at: 0) }
+        if let bindingWarning { messages.append(bindingWarning) }
         if plan.executors.isEmpty { messages.append("no NUMA executor: every node is excluded, not allowed or CPU-less") }
         for executor in pool.executors where !executor.bindingProblems.isEmpty {
             messages.append("executor of node \(executor.numaNode) runs unbound: \(executor.bindingProblems[0])")

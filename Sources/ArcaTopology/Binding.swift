@@ -23,6 +23,20 @@ extension HwlocTopology {
         }
     }
 
+    /// Binds every thread of this process to `pus` (`HWLOC_CPUBIND_PROCESS`); threads started later
+    /// inherit it until they bind themselves. arcad calls this with the management PUs before it
+    /// starts its executors (which bind their own threads) and its server threads (which inherit).
+    /// - Throws: ``BindingError`` as ``bindCurrentThread(to:)``.
+    public func bindProcess(to pus: [Int]) throws {
+        guard isThisSystem else { throw BindingError("cannot bind on a topology loaded from \(Self.describe(source)): it is not this machine") }
+        guard !pus.isEmpty else { throw BindingError("cannot bind the process to an empty set of PUs") }
+        let set = bitmap(pus)
+        defer { hwloc_bitmap_free(set) }
+        guard hwloc_set_cpubind(handle, set, Int32(HWLOC_CPUBIND_PROCESS.rawValue)) == 0 else {
+            throw BindingError("hwloc_set_cpubind (process) to PUs \(pus) failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
     /// The PU the calling thread last ran on (`hwloc_get_last_cpu_location`), or `nil` if unknown.
     public func currentPU() -> Int? {
         let set = hwloc_bitmap_alloc()

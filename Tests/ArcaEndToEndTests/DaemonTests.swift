@@ -1,4 +1,5 @@
 import ArcaAPI
+import ArcaTopology
 import Foundation
 import Testing
 
@@ -38,6 +39,37 @@ struct DaemonTests {
         #expect(status.executors.allSatisfy { $0.bound && $0.queueCapacity == 1024 })
         #expect(topology.plan.policy == "best-effort")
         #expect(topology.plan.entries.contains { $0.workloadClass == "he" && $0.device == pocl.id })
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func managementKeepsTheReservedCoreAndExecutorsTheRest() throws {
+        let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        try #require(online >= 2, "needs two PUs")
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = directory + "/arcad.toml"
+        try "[placement]\nreserved_cores = 1\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let daemon = try Daemon(arguments: ["--config", config])
+        let topology = try decode(TopologyResponse.self, Harness.arcactl(["topology", "--json", "--socket", daemon.socket]))
+        let reserved = topology.plan.reservedPus
+        #expect(!reserved.isEmpty)
+        // Ask the kernel, thread by thread, through /proc.
+        let tasks = "/proc/\(daemon.process.processIdentifier)/task"
+        var executorThreads = 0, otherThreads = 0
+        for tid in try FileManager.default.contentsOfDirectory(atPath: tasks) {
+            let name = (try? String(contentsOfFile: "\(tasks)/\(tid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            let status = try String(contentsOfFile: "\(tasks)/\(tid)/status", encoding: .utf8)
+            let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") })
+            let affinity = parseCPUList(String(line.dropFirst("Cpus_allowed_list:".count)))
+            if name.hasPrefix("arca-node") {
+                executorThreads += 1
+                #expect(Set(affinity).isDisjoint(with: reserved), "executor thread \(name) runs off the reserved core: \(affinity)")
+            } else {
+                otherThreads += 1
+                #expect(affinity == reserved, "thread \(name) (\(tid)) keeps the reserved core: \(affinity)")
+            }
+        }
+        #expect(executorThreads > 0 && otherThreads > 0)
         #expect(daemon.stop() == 0)
     }
 
