@@ -52,15 +52,18 @@ public struct NTTPlan: Sendable {
             rootsShoup.withUnsafeBufferPointer { ws in
                 while m < degree {
                     t >>= 1
+                    let base = a.baseAddress!
                     for i in 0..<m {
-                        let j1 = 2 &* i &* t
                         let root = w[m &+ i], rootShoup = ws[m &+ i]
-                        for j in j1..<(j1 &+ t) {
-                            var x = a[j]
-                            x = min(x, x &- twoQ)  // [0, 4q) → [0, 2q), branch-free
-                            let y = multiplyShoupLazy(a[j &+ t], root, rootShoup, q)
-                            a[j] = x &+ y
-                            a[j &+ t] = x &- y &+ twoQ
+                        var x = base + 2 &* i &* t, y = x + t
+                        let end = y
+                        while x < end {  // pointer walk: no index arithmetic in the hot loop
+                            var u = x.pointee
+                            u = min(u, u &- twoQ)  // [0, 4q) → [0, 2q), branch-free
+                            let v = multiplyShoupLazy(y.pointee, root, rootShoup, q)
+                            x.pointee = u &+ v
+                            y.pointee = u &- v &+ twoQ
+                            x += 1; y += 1
                         }
                     }
                     m <<= 1
@@ -87,14 +90,17 @@ public struct NTTPlan: Sendable {
         inverseRoots.withUnsafeBufferPointer { w in
             inverseRootsShoup.withUnsafeBufferPointer { ws in
                 while m >= 1 {
+                    let base = a.baseAddress!
                     for i in 0..<m {
-                        let j1 = 2 &* i &* t
                         let root = w[m &+ i], rootShoup = ws[m &+ i]
-                        for j in j1..<(j1 &+ t) {
-                            let u = a[j], v = a[j &+ t]  // [0, 2q)
+                        var x = base + 2 &* i &* t, y = x + t
+                        let end = y
+                        while x < end {
+                            let u = x.pointee, v = y.pointee  // [0, 2q)
                             let sum = u &+ v
-                            a[j] = min(sum, sum &- twoQ)
-                            a[j &+ t] = multiplyShoupLazy(u &- v &+ twoQ, root, rootShoup, q)
+                            x.pointee = min(sum, sum &- twoQ)
+                            y.pointee = multiplyShoupLazy(u &- v &+ twoQ, root, rootShoup, q)
+                            x += 1; y += 1
                         }
                     }
                     t <<= 1
