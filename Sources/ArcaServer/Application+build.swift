@@ -49,6 +49,7 @@ public func buildRouter(state: DaemonState) -> Router<BasicRequestContext> {
 public func buildApplication(state: DaemonState, socket: ManagementSocket, logger: Logger) -> some ApplicationProtocol {
     Application(
         router: buildRouter(state: state),
+        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(state.config.idleTimeoutSeconds)))),
         configuration: .init(address: .unixDomainSocket(path: socket.path), serverName: "arcad"),
         onServerRunning: { _ in
             do {

@@ -13,6 +13,9 @@ public struct ArcadConfig: Sendable, Equatable {
     public var socketPath: String?
     /// `[server] max_body_bytes`: largest request body accepted, in bytes; larger gets 413.
     public var maxBodyBytes: Int
+    /// `[server] idle_timeout_seconds`: a connection that sends nothing for this long is closed, so
+    /// clients that open connections and go silent cannot hold the daemon's resources.
+    public var idleTimeoutSeconds: Int
     /// `[server] shutdown_grace_seconds`: how long in-flight requests may run after SIGTERM.
     public var shutdownGraceSeconds: Int
     /// `[log] level`: one of swift-log's levels.
@@ -41,6 +44,8 @@ public struct ArcadConfig: Sendable, Equatable {
     # socket = "/run/arca/arcad.sock"
     # Largest request body accepted, in bytes; a larger one gets 413.
     max_body_bytes = 1048576
+    # Seconds a connection may stay silent (mid-request included) before it is closed.
+    idle_timeout_seconds = 30
     # Seconds that in-flight requests may run after SIGTERM or SIGINT.
     shutdown_grace_seconds = 10
 
@@ -82,7 +87,7 @@ public struct ArcadConfig: Sendable, Equatable {
         try! parse(embeddedDefaults, source: "embedded defaults", base: .bare)
     }
 
-    static let bare = ArcadConfig(socketPath: nil, maxBodyBytes: 0, shutdownGraceSeconds: 0, logLevel: "",
+    static let bare = ArcadConfig(socketPath: nil, maxBodyBytes: 0, idleTimeoutSeconds: 0, shutdownGraceSeconds: 0, logLevel: "",
                                   stateDirectory: "", openCLEnabled: false, placement: PlacementConfig(),
                                   queueCapacity: 1, whenFull: .wait, source: "")
 
@@ -157,6 +162,8 @@ public struct ArcadConfig: Sendable, Equatable {
                     config.socketPath = path
                 case "server.max_body_bytes":
                     config.maxBodyBytes = try reader.int(value, name, in: 1024...(1 << 30))
+                case "server.idle_timeout_seconds":
+                    config.idleTimeoutSeconds = try reader.int(value, name, in: 1...86400)
                 case "server.shutdown_grace_seconds":
                     config.shutdownGraceSeconds = try reader.int(value, name, in: 0...3600)
                 case "log.level":

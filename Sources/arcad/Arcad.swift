@@ -43,7 +43,7 @@ struct Arcad: AsyncParsableCommand {
         let path = ManagementSocket.resolvePath(flag: socket, environment: ProcessInfo.processInfo.environment, config: settings)
         if checkConfig {
             print("config \(settings.source): ok")
-            print("socket = \(path)\nmax_body_bytes = \(settings.maxBodyBytes)\nshutdown_grace_seconds = \(settings.shutdownGraceSeconds)")
+            print("socket = \(path)\nmax_body_bytes = \(settings.maxBodyBytes)\nidle_timeout_seconds = \(settings.idleTimeoutSeconds)\nshutdown_grace_seconds = \(settings.shutdownGraceSeconds)")
             print("log.level = \(settings.logLevel)\nstate.directory = \(settings.stateDirectory)\ndevices.opencl = \(settings.openCLEnabled)")
             return
         }

@@ -165,6 +165,27 @@ struct DaemonTests {
         #expect(daemon.stop() == 0)
     }
 
+    @Test func silentConnectionsAreClosedAfterTheIdleTimeout() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = directory + "/arcad.toml"
+        try "[server]\nidle_timeout_seconds = 1\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let daemon = try Daemon(arguments: ["--config", config])
+        let held = try (0..<50).map { _ in try RawHTTP.connect(daemon.socket) }
+        for connection in held { RawHTTP.send(connection, Array("PUT /v1/logging HTTP/1.1\r\nHost: l\r\nContent-Length: 50\r\n\r\n{".utf8)) }
+        usleep(2_500_000)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var closed = 0
+        for connection in held {
+            var drained = false
+            while !drained { let count = read(connection, &buffer, buffer.count); if count <= 0 { drained = true; if count == 0 { closed += 1 } } }
+            close(connection)
+        }
+        #expect(closed == held.count, "every silent connection was closed by arcad")
+        #expect(try Harness.arcactl(["status", "--socket", daemon.socket]).status == 0)
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func badConfigStopsTheStartWithFileKeyAndReason() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
