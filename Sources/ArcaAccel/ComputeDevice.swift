@@ -68,16 +68,19 @@ public final class OpenCLComputeDevice: ComputeDevice, @unchecked Sendable {
     let lock = NSLock()  // one batch at a time on the device's in-order queue
     var nttPlans: [[UInt64]: OpenCLNTT] = [:]
     var modexpProgram: OpenCLModExp?
-    /// Where the kernel sources are read from when a program is built (`nil`: ``KernelSource/directory``).
-    public var kernelDirectory: String? {
-        get { lock.withLock { directory } }
-        set { lock.withLock { directory = newValue } }
+    /// Where the next program built for this device comes from.
+    public var loader: ProgramLoader {
+        get { lock.withLock { programLoader } }
+        set { lock.withLock { programLoader = newValue } }
     }
-    var directory: String?
+    var programLoader: ProgramLoader
+    /// How each program was obtained (`ntt`, `modexp` → built, cached, prebuilt).
+    public var programOrigins: [String: ProgramLoader.Origin] { lock.withLock { origins } }
+    var origins: [String: ProgramLoader.Origin] = [:]
 
-    public init(id: String, platformIndex: Int, deviceIndex: Int, kernelDirectory: String? = nil) throws {
+    public init(id: String, platformIndex: Int, deviceIndex: Int, loader: ProgramLoader = ProgramLoader()) throws {
         self.id = id
-        self.directory = kernelDirectory
+        self.programLoader = loader
         context = try OpenCLContext(platformIndex: platformIndex, deviceIndex: deviceIndex)
     }
 
@@ -85,15 +88,16 @@ public final class OpenCLComputeDevice: ComputeDevice, @unchecked Sendable {
         try lock.withLock {
             let key = [UInt64(plans[0].degree)] + plans.map(\.modulus.value)
             let ntt: OpenCLNTT
-            if let cached = nttPlans[key] { ntt = cached } else { ntt = try OpenCLNTT(context: context, plans: plans, kernelDirectory: directory); nttPlans[key] = ntt }
+            if let cached = nttPlans[key] { ntt = cached } else { ntt = try OpenCLNTT(context: context, plans: plans, loader: programLoader); nttPlans[key] = ntt; origins["ntt"] = ntt.origin }
             if inverse { try ntt.inverse(&values) } else { try ntt.forward(&values) }
         }
     }
 
     public func modExp(bases: [BigNumber], exponents: [BigNumber], modulus: BigNumber) async throws -> [BigNumber] {
         try lock.withLock {
-            let program = try modexpProgram ?? OpenCLModExp(context: context, kernelDirectory: directory)
+            let program = try modexpProgram ?? OpenCLModExp(context: context, loader: programLoader)
             modexpProgram = program
+            origins["modexp"] = program.origin
             return try program.run(bases: bases, exponents: exponents, modulus: modulus)
         }
     }

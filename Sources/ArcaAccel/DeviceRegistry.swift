@@ -45,7 +45,7 @@ public final class DeviceRegistry: Sendable {
 
     /// Opens every OpenCL device of `inventory`, self-tests it and (when `calibrate`) measures its
     /// thresholds against the CPU.
-    public init(inventory: DeviceInventory, pool: ExecutorPool?, calibrate: Bool = true, kernelDirectory: String? = nil) async {
+    public init(inventory: DeviceInventory, pool: ExecutorPool?, calibrate: Bool = true, loader: ProgramLoader = ProgramLoader()) async {
         cpu = CPUDevice(pool: pool)
         var devices: [(DeviceDescriptor, (any ComputeDevice)?)] = []
         var health: [String: Health] = [:]
@@ -55,7 +55,7 @@ public final class DeviceRegistry: Sendable {
             do {
                 guard let index = descriptor.openCLIndex else { throw SelfTestError("no OpenCL position for \(descriptor.id)") }
                 let opened = try OpenCLComputeDevice(id: descriptor.id, platformIndex: index.platform, deviceIndex: index.device,
-                                                 kernelDirectory: kernelDirectory)
+                                                 loader: loader)
                 try await Self.selfTest(opened, cpu: cpu)
                 device = opened
                 record.thresholds = calibrate ? await Self.calibrate(opened, cpu: cpu) : ["ntt": 1, "modexp": 1]

@@ -11,9 +11,13 @@ public final class OpenCLModExp: @unchecked Sendable {
     let context: OpenCLContext
     let kernel: OpenCLKernel
 
-    public init(context: OpenCLContext, kernelDirectory: String? = nil) throws {
+    public let origin: ProgramLoader.Origin
+
+    public init(context: OpenCLContext, loader: ProgramLoader = ProgramLoader()) throws {
         self.context = context
-        kernel = try context.buildProgram(source: try KernelSource.load("modexp.cl", from: kernelDirectory)).kernel("modexp_fixed_window")
+        let (program, origin) = try loader.load("modexp", context: context)
+        self.origin = origin
+        kernel = try program.kernel("modexp_fixed_window")
     }
 
     /// base_i^exponent_i mod modulus for each i; `exponents` has one value (shared) or one per base.

@@ -34,12 +34,16 @@ public final class OpenCLNTT: @unchecked Sendable {
     let moduli, roots, rootsShoup, inverseRoots, inverseRootsShoup, inverseN, inverseNShoup: OpenCLBuffer
 
     /// - Precondition: every plan has the same degree.
-    public init(context: OpenCLContext, plans: [NTTPlan], kernelDirectory: String? = nil) throws {
+    /// Where the program came from: built, cached or prebuilt.
+    public let origin: ProgramLoader.Origin
+
+    public init(context: OpenCLContext, plans: [NTTPlan], loader: ProgramLoader = ProgramLoader()) throws {
         precondition(!plans.isEmpty && plans.allSatisfy { $0.degree == plans[0].degree })
         self.context = context
         self.plans = plans
         degree = plans[0].degree
-        let program = try context.buildProgram(source: try KernelSource.load("ntt.cl", from: kernelDirectory))
+        let (program, origin) = try loader.load("ntt", context: context)
+        self.origin = origin
         forwardStage = try program.kernel("ntt_forward_stage")
         forwardFinal = try program.kernel("ntt_forward_final")
         inverseStage = try program.kernel("ntt_inverse_stage")

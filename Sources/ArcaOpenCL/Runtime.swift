@@ -70,6 +70,33 @@ public final class OpenCLContext: @unchecked Sendable {
         return OpenCLProgram(program: program, context: self)
     }
 
+    /// `CL_DRIVER_VERSION` of the device.
+    public var driverVersion: String { OpenCLDiscovery.deviceString(device, CL_DRIVER_VERSION) }
+
+    /// Loads a program from a binary this device (or its vendor's offline compiler) produced
+    /// (`clCreateProgramWithBinary`, then `clBuildProgram`), as FPGA boards require.
+    /// - Throws: ``OpenCLBuildError`` when the device refuses the binary, with the build log.
+    public func buildProgram(binary: [UInt8], options: String = "") throws -> OpenCLProgram {
+        var status: cl_int = 0, binaryStatus: cl_int = 0
+        var deviceList: cl_device_id? = device
+        let program: cl_program? = binary.withUnsafeBufferPointer { bytes in
+            var length = bytes.count
+            var pointer: UnsafePointer<UInt8>? = bytes.baseAddress
+            return clCreateProgramWithBinary(context, 1, &deviceList, &length, &pointer, &binaryStatus, &status)
+        }
+        guard let program, status == CL_SUCCESS, binaryStatus == CL_SUCCESS else {
+            throw OpenCLBuildError(error: OpenCLError(status: status != CL_SUCCESS ? status : binaryStatus,
+                                                      function: "clCreateProgramWithBinary", context: "\(binary.count) bytes on \(deviceName)"), log: "")
+        }
+        let built = clBuildProgram(program, 1, &deviceList, options, nil, nil)
+        guard built == CL_SUCCESS else {
+            let log = OpenCLDiscovery.string { clGetProgramBuildInfo(program, self.device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), $0, $1, $2) }
+            clReleaseProgram(program)
+            throw OpenCLBuildError(error: OpenCLError(status: built, function: "clBuildProgram", context: "binary on \(deviceName)"), log: log)
+        }
+        return OpenCLProgram(program: program, context: self)
+    }
+
     /// A device buffer holding a copy of `values`.
     public func buffer(_ values: [UInt64]) throws -> OpenCLBuffer {
         var status: cl_int = 0
@@ -120,6 +147,20 @@ public final class OpenCLProgram: @unchecked Sendable {
     let context: OpenCLContext
     init(program: cl_program, context: OpenCLContext) { self.program = program; self.context = context }
     deinit { clReleaseProgram(program) }
+
+    /// The program's binary for its device (`CL_PROGRAM_BINARIES`), to cache or ship.
+    public func binary() throws -> [UInt8] {
+        var size = 0
+        try check(clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil),
+                  "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)", context.deviceName)
+        var bytes = [UInt8](repeating: 0, count: size)
+        let status = bytes.withUnsafeMutableBufferPointer { buffer -> cl_int in
+            var pointer: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
+            return clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size, &pointer, nil)
+        }
+        try check(status, "clGetProgramInfo(CL_PROGRAM_BINARIES)", context.deviceName)
+        return bytes
+    }
 
     public func kernel(_ name: String) throws -> OpenCLKernel {
         var status: cl_int = 0

@@ -96,6 +96,9 @@ enum Bench {
                 "cpuThreads": String(state.pool.executors.reduce(0) { $0 + $1.threads }),
                 "numaNodes": state.pool.executors.map { String($0.numaNode) }.joined(separator: ","),
                 "openSSL": OpenSSLLibrary.version,
+                "programs": targets.compactMap { id in
+                    (registry.device(id) as? OpenCLComputeDevice).map { "\(id): " + $0.programOrigins.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.rawValue)" }.joined(separator: ", ") }
+                }.joined(separator: "; "),
                 "devices": state.devices.devices.map { "\($0.id)=\($0.name) (\($0.driverVersion))" }.joined(separator: "; "),
             ])
     }

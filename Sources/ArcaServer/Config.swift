@@ -24,6 +24,12 @@ public struct ArcadConfig: Sendable, Equatable {
     public var stateDirectory: String
     /// `[devices] opencl`: look for OpenCL devices; `false` leaves only the CPU fallback.
     public var openCLEnabled: Bool
+    /// `[devices] kernel_dir`: OpenCL C sources (`""`: the built-in `Kernels/`, or `$ARCA_KERNELS_DIR`).
+    public var kernelDirectory: String?
+    /// `[devices] kernel_cache`: keep built program binaries under `<state>/kernel-cache`.
+    public var kernelCache: Bool
+    /// `[devices] prebuilt_dir`: load programs only from `<dir>/ntt.bin` and `modexp.bin` (FPGA boards).
+    public var prebuiltDirectory: String?
     /// `[placement]`: policy, reserved cores, excluded nodes, party interface, `[placement.pin]`.
     public var placement: PlacementConfig
     /// `[executors] queue_capacity`: work items each node's queue holds.
@@ -59,6 +65,12 @@ public struct ArcadConfig: Sendable, Equatable {
     [devices]
     # Look for OpenCL devices. false leaves only the CPU fallback device.
     opencl = true
+    # OpenCL C sources; "" for the ones Arca ships.
+    kernel_dir = ""
+    # Keep built program binaries under <state directory>/kernel-cache, keyed by device, driver and source.
+    kernel_cache = true
+    # Load programs only from <dir>/ntt.bin and <dir>/modexp.bin, as FPGA boards require; "" to build.
+    prebuilt_dir = ""
 
     [placement]
     # none, best-effort, restricted or single-numa-node (the policies of Kubernetes' Topology Manager).
@@ -88,7 +100,8 @@ public struct ArcadConfig: Sendable, Equatable {
     }
 
     static let bare = ArcadConfig(socketPath: nil, maxBodyBytes: 0, idleTimeoutSeconds: 0, shutdownGraceSeconds: 0, logLevel: "",
-                                  stateDirectory: "", openCLEnabled: false, placement: PlacementConfig(),
+                                  stateDirectory: "", openCLEnabled: false, kernelDirectory: nil, kernelCache: false,
+                                  prebuiltDirectory: nil, placement: PlacementConfig(),
                                   queueCapacity: 1, whenFull: .wait, source: "")
 
     /// Reads `path` over the embedded defaults.
@@ -178,6 +191,12 @@ public struct ArcadConfig: Sendable, Equatable {
                     config.stateDirectory = path
                 case "devices.opencl":
                     config.openCLEnabled = try reader.bool(value, name)
+                case "devices.kernel_cache":
+                    config.kernelCache = try reader.bool(value, name)
+                case "devices.kernel_dir", "devices.prebuilt_dir":
+                    let path = try reader.string(value, name)
+                    guard path.isEmpty || path.hasPrefix("/") else { throw ConfigError(file: source, key: name, reason: "must be an absolute path or \"\", got \"\(path)\"") }
+                    if name == "devices.kernel_dir" { config.kernelDirectory = path.isEmpty ? nil : path } else { config.prebuiltDirectory = path.isEmpty ? nil : path }
                 default:
                     throw ConfigError(file: source, key: name, reason: "unknown key")
                 }

@@ -59,7 +59,10 @@ public final class DaemonState: Sendable {
             messages.append("placement refuses \(entry.workloadClass.rawValue) work for \(entry.device ?? "any device"): \(entry.reason)")
         }
         if !NUMAMemory.isAvailable { messages.append("the kernel has no NUMA policy support (numa_available() < 0)") }
-        let registry = await DeviceRegistry(inventory: devices, pool: pool)
+        let loader = ProgramLoader(sourceDirectory: config.kernelDirectory,
+                                   cacheDirectory: config.kernelCache ? config.stateDirectory + "/kernel-cache" : nil,
+                                   prebuiltDirectory: config.prebuiltDirectory)
+        let registry = await DeviceRegistry(inventory: devices, pool: pool, loader: loader)
         for (id, health) in registry.healthByDevice.sorted(by: { $0.key < $1.key }) where health.status != "ok" {
             messages.append("device \(id) is not used: \(health.reason ?? health.status)")
         }

@@ -39,7 +39,7 @@ struct DeviceRegistryTests {
     @Test func deviceFailingItsSelfTestIsNotUsedAndSaysWhy() async throws {
         let broken = try brokenKernels()
         defer { try? FileManager.default.removeItem(atPath: broken) }
-        let registry = await DeviceRegistry(inventory: Self.inventory(), pool: nil, calibrate: false, kernelDirectory: broken)
+        let registry = await DeviceRegistry(inventory: Self.inventory(), pool: nil, calibrate: false, loader: ProgramLoader(sourceDirectory: broken))
         let (id, health) = try #require(registry.healthByDevice.first)
         #expect(health.status == "failed-self-test")
         #expect(health.reason?.contains("CL_BUILD_PROGRAM_FAILURE") == true && health.reason?.contains("not_a_function") == true, "the build log is kept")
@@ -57,7 +57,7 @@ struct DeviceRegistryTests {
         let device = try #require(registry.device(id) as? OpenCLComputeDevice)
         let broken = try brokenKernels()
         defer { try? FileManager.default.removeItem(atPath: broken) }
-        device.kernelDirectory = broken  // the next program built for this device fails
+        device.loader = ProgramLoader(sourceDirectory: broken)  // the next program built for this device fails
         for (attempt, degree) in [512, 2048, 8192].enumerated() {
             let plans = plans(degree)
             let input = random(2 * degree, below: plans[0].modulus.value)
