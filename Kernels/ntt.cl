@@ -65,3 +65,10 @@ __kernel void ntt_inverse_final(__global ulong *a, __global const ulong *moduli,
     ulong x = mul_shoup_lazy(a[gid], inverse_n[limb], inverse_n_shoup[limb], q);
     a[gid] = x >= q ? x - q : x;
 }
+
+// Self-test of the one primitive every kernel here leans on: out[i] = mul_hi(a[i], b[i]), the high
+// 64 bits of the 128-bit product.
+__kernel void selftest_mul_hi(__global const ulong *a, __global const ulong *b, __global ulong *out) {
+    size_t i = get_global_id(0);
+    out[i] = mul_hi(a[i], b[i]);
+}

@@ -93,6 +93,16 @@ public final class OpenCLComputeDevice: ComputeDevice, @unchecked Sendable {
         }
     }
 
+    /// `mul_hi` on the device for each pair (through the NTT program of `plans`).
+    public func multiplyHigh(_ a: [UInt64], _ b: [UInt64], plans: [NTTPlan]) throws -> [UInt64] {
+        try lock.withLock {
+            let key = [UInt64(plans[0].degree)] + plans.map(\.modulus.value)
+            let ntt = try nttPlans[key] ?? OpenCLNTT(context: context, plans: plans, loader: programLoader)
+            nttPlans[key] = ntt
+            return try ntt.multiplyHigh(a, b)
+        }
+    }
+
     public func modExp(bases: [BigNumber], exponents: [BigNumber], modulus: BigNumber) async throws -> [BigNumber] {
         try lock.withLock {
             let program = try modexpProgram ?? OpenCLModExp(context: context, loader: programLoader)

@@ -74,6 +74,14 @@ public final class DeviceRegistry: Sendable {
     static func selfTest(_ device: any ComputeDevice, cpu: CPUDevice) async throws {
         let plans = [Modulus.nttPrimes(bits: 60, degree: 64, count: 1)[0], Modulus.nttPrimes(bits: 50, degree: 64, count: 1)[0]]
             .map { NTTPlan(degree: 64, modulus: $0) }
+        if let device = device as? OpenCLComputeDevice {
+            // Edge products of 64-bit mul_hi: all ones, carries across the middle, small × large.
+            let a: [UInt64] = [.max, .max, 0x8000_0000_0000_0000, 0xFFFF_FFFF, 1, 0x0123_4567_89AB_CDEF, 0]
+            let b: [UInt64] = [.max, 2, 0x8000_0000_0000_0001, 0xFFFF_FFFF_0000_0001, .max, 0xFEDC_BA98_7654_3210, .max]
+            guard try device.multiplyHigh(a, b, plans: plans) == zip(a, b).map({ $0.multipliedFullWidth(by: $1).high }) else {
+                throw SelfTestError("64-bit mul_hi known answers differ")
+            }
+        }
         let input = (0..<256).map { UInt64($0 * 7919 + 13) % plans[($0 / 64) % 2].modulus.value }
         var onDevice = input, onCPU = input
         try await device.ntt(&onDevice, plans: plans, inverse: false)

@@ -30,7 +30,7 @@ public final class OpenCLNTT: @unchecked Sendable {
     public let degree: Int
     public let plans: [NTTPlan]
     let context: OpenCLContext
-    let forwardStage, forwardFinal, inverseStage, inverseFinal: OpenCLKernel
+    let forwardStage, forwardFinal, inverseStage, inverseFinal, mulHi: OpenCLKernel
     let moduli, roots, rootsShoup, inverseRoots, inverseRootsShoup, inverseN, inverseNShoup: OpenCLBuffer
 
     /// - Precondition: every plan has the same degree.
@@ -48,6 +48,7 @@ public final class OpenCLNTT: @unchecked Sendable {
         forwardFinal = try program.kernel("ntt_forward_final")
         inverseStage = try program.kernel("ntt_inverse_stage")
         inverseFinal = try program.kernel("ntt_inverse_final")
+        mulHi = try program.kernel("selftest_mul_hi")
         moduli = try context.buffer(plans.map(\.modulus.value))
         roots = try context.buffer(plans.flatMap(\.roots))
         rootsShoup = try context.buffer(plans.flatMap(\.rootsShoup))
@@ -62,6 +63,17 @@ public final class OpenCLNTT: @unchecked Sendable {
 
     /// Inverse NTT of every polynomial of `values` (bit-reversed in, natural out, scaled by n⁻¹).
     public func inverse(_ values: inout [UInt64]) throws { try run(&values, inverse: true) }
+
+    /// The device's `mul_hi(a[i], b[i])`: the high 64 bits of each 128-bit product (self-test).
+    public func multiplyHigh(_ a: [UInt64], _ b: [UInt64]) throws -> [UInt64] {
+        precondition(a.count == b.count && !a.isEmpty)
+        let (left, right, out) = (try context.buffer(a), try context.buffer(b), try context.buffer([UInt64](repeating: 0, count: a.count)))
+        try mulHi.set(0, left); try mulHi.set(1, right); try mulHi.set(2, out)
+        try context.launch(mulHi, globalSize: a.count)
+        var result = [UInt64](repeating: 0, count: a.count)
+        try context.read(out, into: &result)
+        return result
+    }
 
     func run(_ values: inout [UInt64], inverse: Bool) throws {
         precondition(values.count % degree == 0, "a batch is whole polynomials of \(degree) coefficients")
