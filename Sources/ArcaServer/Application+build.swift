@@ -9,16 +9,16 @@ import Logging
 /// The management API's routes, method by path. The error middleware answers 405 (with `Allow`) for
 /// a known path asked with another method, and 404 for any other path.
 let routeTable: [String: [HTTPRequest.Method]] = [
-    "/v1/status": [.get],
-    "/v1/topology": [.get],
-    "/v1/devices": [.get],
-    "/v1/logging": [.get, .put],
+    "/v1/status": [.get, .head],
+    "/v1/topology": [.get, .head],
+    "/v1/devices": [.get, .head],
+    "/v1/logging": [.get, .head, .put],
     "/v1/bench": [.post],
 ]
 
 /// Builds the router of API v1 over `state`. Tests drive it directly; arcad serves it on the socket.
 public func buildRouter(state: DaemonState) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
+    let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.middlewares.add(APIErrorMiddleware(maxBodyBytes: state.config.maxBodyBytes))
     router.get("/v1/status") { _, _ in try JSONBody(state.status) }
     router.get("/v1/topology") { _, _ in try JSONBody(TopologyResponse(state.topology, plan: state.pool.plan)) }
@@ -36,7 +36,7 @@ public func buildRouter(state: DaemonState) -> Router<BasicRequestContext> {
         let settings = try await decodeBody(LoggingSettings.self, request: request, limit: state.config.maxBodyBytes)
         guard let level = Logger.Level(rawValue: settings.level) else {
             throw APIError(.badRequest, code: "badRequest",
-                           "level: must be one of \(LoggingSettings.levels.joined(separator: ", ")); got \"\(settings.level)\"")
+                           "level: must be one of \(LoggingSettings.levels.joined(separator: ", ")); got \"\(clip(settings.level))\"")
         }
         state.logLevel.current = level
         context.logger.notice("log level set to \(level)")
@@ -89,6 +89,9 @@ func decodeBody<T: Decodable>(_ type: T.Type, request: Request, limit: Int) asyn
     }
 }
 
+/// `text` cut to 120 characters, so an error never echoes a huge input back.
+func clip(_ text: String) -> String { text.count > 120 ? text.prefix(120) + "… (\(text.utf8.count) bytes)" : text }
+
 func describe(_ error: DecodingError) -> String {
     func path(_ context: DecodingError.Context) -> String {
         let keys = context.codingPath.map(\.stringValue).joined(separator: ".")
@@ -99,8 +102,9 @@ func describe(_ error: DecodingError) -> String {
         return "not valid JSON\(path(context)): \((context.underlyingError as NSError?)?.localizedDescription ?? context.debugDescription)"
     case .keyNotFound(let key, let context):
         return "missing key \"\(key.stringValue)\"\(path(context))"
-    case .typeMismatch(_, let context), .valueNotFound(_, let context):
-        return "\(context.debugDescription)\(path(context))"
+    case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+        if context.codingPath.isEmpty { return "expected a JSON object" }
+        return "expected \(type == String.self ? "a string" : "\(type)")\(path(context))"
     @unknown default:
         return "\(error)"
     }
@@ -151,7 +155,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 return APIError(.methodNotAllowed, code: "methodNotAllowed",
                                         "\(request.method) is not allowed on \(request.uri.path); use \(methods.map(\.rawValue).joined(separator: ", "))")
             }
-            return APIError(.notFound, code: "notFound", "no route \(request.method) \(request.uri.path); API v\(API.version) routes: \(routeTable.keys.sorted().joined(separator: ", "))")
+            return APIError(.notFound, code: "notFound", "no route \(request.method) \(clip(request.uri.path)); API v\(API.version) routes: \(routeTable.keys.sorted().joined(separator: ", "))")
         case .contentTooLarge:
             return APIError(.contentTooLarge, code: "payloadTooLarge", "request body is over the limit of \(maxBodyBytes) bytes")
         case .badRequest:

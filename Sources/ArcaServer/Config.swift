@@ -107,11 +107,19 @@ public struct ArcadConfig: Sendable, Equatable {
     /// Reads `path` over the embedded defaults.
     /// - Throws: ``ConfigError`` with the path, the key (or line and column) and the reason.
     public static func load(file path: String) throws -> ArcadConfig {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(file: path, key: nil, reason: "cannot read the file: \((error as NSError).localizedDescription)")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ConfigError(file: path, key: nil, reason: "no such file")
+        }
+        guard !isDirectory.boolValue else { throw ConfigError(file: path, key: nil, reason: "is a directory, not a TOML file") }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ConfigError(file: path, key: nil, reason: "cannot open the file: \(String(cString: strerror(errno)))")
+        }
+        defer { try? handle.close() }
+        let data = (try? handle.read(upToCount: 1 << 20)) ?? Data()  // a config is small; /dev/zero must not fill memory
+        guard data.count < 1 << 20 else { throw ConfigError(file: path, key: nil, reason: "is over 1 MiB; not a config file") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: path, key: nil, reason: "is not UTF-8 text")
         }
         return try parse(text, source: path, base: defaults)
     }
@@ -127,8 +135,11 @@ public struct ArcadConfig: Sendable, Equatable {
         }
         var config = base
         config.source = source
-        var reader = Reader(file: source)
+        let reader = Reader(file: source)
         for section in table.keys {
+            guard ["server", "log", "state", "devices", "placement", "executors"].contains(section) else {
+                throw ConfigError(file: source, key: section, reason: "unknown key; sections are [server], [log], [state], [devices], [placement], [executors]")
+            }
             guard let sub = table[section]?.table else {
                 throw ConfigError(file: source, key: section, reason: "expected a table such as [\(section)]")
             }

@@ -17,9 +17,13 @@ public final class ManagementSocket: @unchecked Sendable {
     /// The socket path: `flag`, else `ARCA_SOCKET`, else the config's `[server] socket`, else
     /// `/run/arca/arcad.sock` for root and `$XDG_RUNTIME_DIR/arca/arcad.sock` (or `/tmp/arca-UID/…`
     /// without `XDG_RUNTIME_DIR`) for other users.
+    /// A relative path is taken from the current directory and made absolute.
     public static func resolvePath(flag: String?, environment: [String: String], config: ArcadConfig) -> String {
-        if let flag, !flag.isEmpty { return flag }
-        if let env = environment["ARCA_SOCKET"], !env.isEmpty { return env }
+        func absolute(_ path: String) -> String {
+            path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        }
+        if let flag, !flag.isEmpty { return absolute(flag) }
+        if let env = environment["ARCA_SOCKET"], !env.isEmpty { return absolute(env) }
         if let configured = config.socketPath { return configured }
         if geteuid() == 0 { return "/run/arca/arcad.sock" }
         if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty { return runtime + "/arca/arcad.sock" }
@@ -53,15 +57,41 @@ public final class ManagementSocket: @unchecked Sendable {
             close(descriptor)
             throw SocketClaimError("another arcad is already serving \(path) (it holds \(lockPath)); not starting a second one")
         }
-        self.lockDescriptor = descriptor
+        // From here a failure gives the lock file back: nothing is left behind by a start that fails.
+        func fail(_ message: String) -> SocketClaimError {
+            unlink(lockPath)
+            close(descriptor)
+            return SocketClaimError(message)
+        }
         var info = stat()
         if lstat(path, &info) == 0 {
             guard info.st_mode & S_IFMT == S_IFSOCK else {
-                close(descriptor)
-                throw SocketClaimError("\(path) exists and is not a socket; move it away or choose another --socket")
+                throw fail("\(path) exists and is not a socket; move it away or choose another --socket")
             }
-            unlink(path)  // stale: its daemon no longer holds the lock
+            // Stale only if nobody answers on it: the lock file may have been removed (a tmp cleaner)
+            // from under a live daemon, or the socket may belong to another program.
+            if Self.accepts(path) {
+                throw fail("something is listening on \(path) (another arcad whose lock file was removed, or another program); not replacing it")
+            }
+            unlink(path)
         }
+        self.lockDescriptor = descriptor
+    }
+
+    /// True when a process accepts connections on the socket at `path` (a connect succeeds).
+    static func accepts(_ path: String) -> Bool {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)  // a full backlog must not hang the start
+        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        let status = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        return status == 0 || errno == EAGAIN
     }
 
     deinit { close(lockDescriptor) }
@@ -76,11 +106,12 @@ public final class ManagementSocket: @unchecked Sendable {
         if lstat(path, &info) == 0 { boundInode = UInt64(info.st_ino) }
     }
 
-    /// Removes the socket file if it is still the one this process bound.
-    public func remove() {
+    /// Removes the socket file if it is still the one this process bound; true when it did.
+    @discardableResult
+    public func remove() -> Bool {
         var info = stat()
-        guard let boundInode, lstat(path, &info) == 0, UInt64(info.st_ino) == boundInode else { return }
-        unlink(path)
+        guard let boundInode, lstat(path, &info) == 0, UInt64(info.st_ino) == boundInode else { return false }
+        return unlink(path) == 0
     }
 }
 

@@ -20,7 +20,7 @@ struct ConnectionOptions: ParsableArguments {
     var json = false
 
     func validate() throws {
-        guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
+        guard timeout >= 0.1, timeout <= 3600 else { throw ValidationError("--timeout must be from 0.1 to 3600 seconds") }
     }
 
     var socketPath: String {
@@ -73,8 +73,23 @@ enum Failure: Error, CustomStringConvertible {
 struct APIClient {
     let options: ConnectionOptions
 
-    /// Sends one request and returns the body of a 2xx answer.
+    /// Sends one request and returns the body of a 2xx answer, all of it within `--timeout`:
+    /// connecting, the answer's head and its body.
     func call(_ method: HTTPMethod, _ path: String, body: Data? = nil) async throws -> Data {
+        let timeout = options.timeout, socket = options.socketPath
+        return try await withThrowingTaskGroup(of: Data.self) { group in
+            group.addTask { try await self.exchange(method, path, body: body) }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
+                throw Failure.timedOut("arcad on \(socket) did not answer within \(timeout) s")
+            }
+            let data = try await group.next()!
+            group.cancelAll()
+            return data
+        }
+    }
+
+    func exchange(_ method: HTTPMethod, _ path: String, body: Data?) async throws -> Data {
         let socket = options.socketPath
         try probe(socket)
         let encoded = socket.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? socket
@@ -97,6 +112,9 @@ struct APIClient {
             throw Failure.protocolError("request to arcad on \(socket) failed: \(error)")
         }
         let version = response.headers.first(name: API.versionHeader)
+        if version == nil && response.status == .badRequest {
+            throw Failure.protocolError("arcad on \(socket) refused the request as malformed HTTP (400)")
+        }
         guard version == String(API.version) else {
             throw Failure.versionMismatch("the server on \(socket) speaks API version \(version ?? "unknown"); this arcactl speaks \(API.version)")
         }
@@ -115,6 +133,13 @@ struct APIClient {
         let descriptor = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { return }
         defer { close(descriptor) }
+        // A listener whose backlog is full would block connect() without end: bound it.
+        var limit = timeval(tv_sec: Int(options.timeout), tv_usec: Int((options.timeout - options.timeout.rounded(.down)) * 1e6))
+        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var info = stat()
+        if stat(path, &info) == 0 && info.st_mode & S_IFMT != S_IFSOCK {
+            throw Failure.notRunning("\(path) is not a socket, so arcad is not serving there")
+        }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
@@ -132,6 +157,8 @@ struct APIClient {
         switch errno {
         case ENOENT, ECONNREFUSED, ENOTDIR:
             throw Failure.notRunning("arcad is not running on \(path) (\(reason))")
+        case EAGAIN, EINPROGRESS:
+            throw Failure.timedOut("arcad on \(path) did not accept the connection within \(options.timeout) s")
         case EACCES, EPERM:
             throw Failure.permissionDenied("permission denied on \(path): ask to be added to the socket's group (arca-view), or use sudo")
         default:

@@ -18,8 +18,11 @@ struct Arcad: AsyncParsableCommand {
 
         SIGTERM or SIGINT: stop accepting, finish in-flight requests, remove the socket, exit 0.
 
-        Exit codes: 0 clean shutdown; 1 cannot serve (another arcad holds the socket, the path is not \
-        a socket, the directory cannot be made); 2 bad configuration (file, key and reason printed).
+        Exit codes: 0 clean shutdown; 1 cannot serve (another arcad holds the socket, something else \
+        listens on it, the path is not a socket, the directory cannot be made); 2 bad configuration \
+        (file, key and reason printed); 64 bad command line. Without XDG_RUNTIME_DIR a non-root \
+        arcad uses /tmp/arca-UID/arcad.sock. SIGHUP is ignored (there is nothing to reload yet). \
+        PATH.lock stays beside the socket: it is the claim, and must not be removed while arcad runs.
         """,
         version: API.arcaVersion)
 
@@ -42,6 +45,10 @@ struct Arcad: AsyncParsableCommand {
         }
         let path = ManagementSocket.resolvePath(flag: socket, environment: ProcessInfo.processInfo.environment, config: settings)
         if checkConfig {
+            guard path.utf8.count < 108 else {
+                FileHandle.standardError.write(Data("arcad: socket path \(path) is \(path.utf8.count) bytes; a Unix socket path must be under 108\n".utf8))
+                throw ExitCode(2)
+            }
             print("config \(settings.source): ok")
             print("socket = \(path)\nmax_body_bytes = \(settings.maxBodyBytes)\nidle_timeout_seconds = \(settings.idleTimeoutSeconds)\nshutdown_grace_seconds = \(settings.shutdownGraceSeconds)")
             print("log.level = \(settings.logLevel)\nstate.directory = \(settings.stateDirectory)\ndevices.opencl = \(settings.openCLEnabled)")
@@ -59,6 +66,11 @@ struct Arcad: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let state = await DaemonState.discover(config: settings, socketPath: path, logLevel: levelSwitch)
+        // After discovery, on purpose: PoCL's LLVM installs handlers for SIGHUP, SIGUSR2 and others that,
+        // when one arrives, restore the dispositions of before — SIGTERM's default among them — so a
+        // later SIGTERM would kill arcad without its clean stop. Ignoring them here replaces those.
+        signal(SIGHUP, SIG_IGN)
+        signal(SIGUSR2, SIG_IGN)
         logger.info("config: \(settings.source)")
         for message in state.healthMessages { logger.warning("\(message)") }
 
@@ -75,8 +87,8 @@ struct Arcad: AsyncParsableCommand {
             FileHandle.standardError.write(Data("arcad: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        claim.remove()
+        let removed = claim.remove()
         state.pool.shutdown()
-        logger.notice("arcad stopped; removed \(path)")
+        logger.notice("arcad stopped\(removed ? "; removed \(path)" : "")")
     }
 }

@@ -107,6 +107,45 @@ struct DaemonTests {
         #expect(daemon.stop() == 0)
     }
 
+    @Test func liveDaemonWhoseLockFileWasRemovedIsNotDisplaced() throws {
+        let daemon = try Daemon()
+        try FileManager.default.removeItem(atPath: daemon.socket + ".lock")  // a tmp cleaner
+        let second = try Harness.run(Harness.executable("arcad"), ["--socket", daemon.socket], timeout: 30)
+        #expect(second.status == 1 && second.stderr.contains("something is listening"), "\(second.stderr)")
+        let status = try decode(StatusResponse.self, Harness.arcactl(["status", "--json", "--socket", daemon.socket]))
+        #expect(status.pid == Int(daemon.process.processIdentifier))
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func relativeSocketPathIsMadeAbsoluteAndSIGHUPIsIgnored() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let process = Process()
+        process.executableURL = try Harness.executable("arcad")
+        process.arguments = ["--socket", "rel.sock"]
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+        let socket = directory + "/rel.sock"
+        var status: StatusResponse?
+        for _ in 0..<300 where status == nil {
+            let result = try Harness.arcactl(["status", "--json", "--socket", socket, "--timeout", "2"])
+            if result.status == 0 { status = try JSONDecoder().decode(StatusResponse.self, from: Data(result.stdout.utf8)) } else { usleep(100_000) }
+        }
+        #expect(status?.socketPath == socket)
+        kill(process.processIdentifier, SIGHUP)
+        kill(process.processIdentifier, SIGUSR2)
+        usleep(300_000)
+        #expect(process.isRunning, "SIGHUP and SIGUSR2 do not stop arcad")
+        let head = try RawHTTP.exchange(socket, "HEAD /v1/status HTTP/1.1\r\nHost: l\r\n\r\n")
+        #expect(head.status == 200, "HEAD is answered wherever GET is")
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0 && process.terminationReason == .exit, "and SIGTERM still stops it cleanly")
+    }
+
     @Test func staleSocketOfAKilledDaemonIsReplaced() throws {
         let first = try Daemon()
         kill(first.process.processIdentifier, SIGKILL)
@@ -265,15 +304,29 @@ struct ArcactlFailureTests {
     }
 
     /// A server on the socket that speaks another API version, or never answers (python3's socket module).
-    func fakeServer(_ socket: String, reply: String?) throws -> Process {
+    /// `reply`: sent, then the connection is closed (`hold` false) or left open and silent (`hold`
+    /// true); `nil`: nothing is ever sent. `fullBacklog`: the server never accepts and fills its own
+    /// backlog, so a connect blocks.
+    func fakeServer(_ socket: String, reply: String?, hold: Bool = false, fullBacklog: Bool = false) throws -> Process {
         let script = """
         import socket, sys, time
-        s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)
+        s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])
+        if sys.argv[4] == "1":
+            s.listen(0)
+            fillers = []
+            for _ in range(4):
+                f = socket.socket(socket.AF_UNIX); f.setblocking(False)
+                try: f.connect(sys.argv[1])
+                except OSError: pass
+                fillers.append(f)
+            time.sleep(120)
+        s.listen(8)
         while True:
             c, _ = s.accept()
             try:
                 if c.recv(65536) and sys.argv[2] != "-":
                     c.sendall(sys.argv[2].encode())
+                    if sys.argv[3] == "1": time.sleep(120)
                 elif sys.argv[2] == "-":
                     time.sleep(60)
             except OSError:
@@ -283,7 +336,7 @@ struct ArcactlFailureTests {
         // Debian's python3 itself, not a shim that would outlive terminate().
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script, socket, reply ?? "-"]
+        process.arguments = ["-c", script, socket, reply ?? "-", hold ? "1" : "0", fullBacklog ? "1" : "0"]
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -311,6 +364,45 @@ struct ArcactlFailureTests {
         let result = try Harness.arcactl(["devices", "--timeout", "1", "--socket", directory + "/s.sock"])
         #expect(result.status == 6 && result.stderr.contains("did not answer"), "\(result.stderr)")
         #expect(Date().timeIntervalSince(started) < 20)
+    }
+
+    @Test func answerThatStallsAfterItsHeadTimesOut() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try fakeServer(directory + "/s.sock", reply: "HTTP/1.1 200 OK\r\nArca-API-Version: 1\r\nContent-Length: 100\r\n\r\n{", hold: true)
+        defer { server.terminate() }
+        let started = Date()
+        let result = try Harness.arcactl(["status", "--timeout", "2", "--socket", directory + "/s.sock"])
+        #expect(result.status == 6, "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 15)
+    }
+
+    @Test func listenerThatNeverAcceptsTimesOut() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try fakeServer(directory + "/s.sock", reply: nil, fullBacklog: true)
+        defer { server.terminate() }
+        usleep(300_000)
+        let started = Date()
+        let result = try Harness.arcactl(["status", "--timeout", "2", "--socket", directory + "/s.sock"])
+        #expect(result.status == 6, "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 15)
+    }
+
+    @Test func aPathThatIsNotASocketIsSaidToBeOne() throws {
+        let result = try Harness.arcactl(["status", "--socket", "/tmp"])
+        #expect(result.status == 3 && result.stderr.contains("not a socket"), "\(result.stderr)")
+    }
+
+    @Test func arcadDoesNotReplaceAForeignLiveSocket() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try fakeServer(directory + "/s.sock", reply: "x")
+        defer { server.terminate() }
+        let result = try Harness.run(Harness.executable("arcad"), ["--socket", directory + "/s.sock"], timeout: 30)
+        #expect(result.status == 1 && result.stderr.contains("something is listening"), "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: directory + "/s.sock"))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/s.sock.lock"), "a failed start leaves no lock file")
     }
 
     @Test func permissionDenied() throws {

@@ -28,6 +28,8 @@ struct ConfigTests {
         ("[server]\nsockte = \"/x\"\n", "server.sockte", "unknown key"),
         ("[state]\ndirectory = \"relative\"\n", "state.directory", "absolute"),
         ("log = 3\n", "log", "expected a table"),
+        ("foo = 1\n", "foo", "unknown key"),
+        ("[bogus]\n", "bogus", "unknown key"),
     ])
     func badValuesNameKeyAndReason(_ text: String, _ key: String, _ reason: String) throws {
         let error = try #require(throws: ConfigError.self) { try ArcadConfig.parse(text, source: "bad.toml", base: .defaults) }
@@ -40,8 +42,18 @@ struct ConfigTests {
         #expect(error.description.contains("bad.toml") && error.reason.contains("line 2"), "\(error)")
     }
 
-    @Test func missingFileIsAnError() {
-        #expect(throws: ConfigError.self) { try ArcadConfig.load(file: "/nonexistent/arcad.toml") }
+    @Test(arguments: [("/nonexistent/arcad.toml", "no such file"), ("/tmp", "is a directory"), ("/dev/zero", "over 1 MiB")])
+    func unusableFilesSayWhy(_ path: String, _ reason: String) {
+        let error = #expect(throws: ConfigError.self) { try ArcadConfig.load(file: path) }
+        #expect(error?.reason.contains(reason) == true, "\(String(describing: error))")
+    }
+
+    @Test func nonUTF8FileSaysSo() throws {
+        let path = NSTemporaryDirectory() + "arca-latin1-\(UUID().uuidString).toml"
+        try Data([0x5B, 0x6C, 0x6F, 0x67, 0x5D, 0x0A, 0xE9, 0xFF]).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let error = #expect(throws: ConfigError.self) { try ArcadConfig.load(file: path) }
+        #expect(error?.reason == "is not UTF-8 text")
     }
 
     @Test func socketPathPrecedence() {

@@ -103,7 +103,7 @@ struct RouterTests {
     @Test func wrongMethodIs405WithAllow() async throws {
         let (code, json, headers) = try await request(.delete, "/v1/devices", documentedAs: ("GET", "/v1/devices"))
         #expect(code == 405)
-        #expect(headers[.allow] == "GET")
+        #expect(headers[.allow] == "GET, HEAD")
         #expect((json["error"] as? [String: Any])?["code"] as? String == "methodNotAllowed")
     }
 
