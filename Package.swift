@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(
             name: "ArcaServerTests",
             dependencies: [
-                "ArcaServer", "ArcaAPI",
+                "ArcaServer", "ArcaAPI", "ArcaAccel", "ArcaMath",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),

@@ -303,6 +303,12 @@ public struct BenchRequest: Codable, Sendable, Equatable {
 }
 
 public struct BenchResponse: Codable, Sendable, Equatable {
+    /// Identifies the run in the history (`GET /v1/bench/history`, `arcactl bench --compare ID`).
+    public var id: String
+    /// ISO 8601 time the run ended.
+    public var time: String
+    /// False when the run could not be written to the history (the reason is in `environment.history`).
+    public var saved: Bool
     public var op: String
     /// The parameters as run, defaults filled in: `degree`, `limbs`, `batch` or `modulusBits`, `exponentBits`, `batch`.
     public var parameters: [String: Int]
@@ -331,8 +337,16 @@ public struct BenchResponse: Codable, Sendable, Equatable {
         }
     }
 
-    public init(op: String, parameters: [String: Int], repetitions: Int, results: [Result], openSSLSingleThreadPerSecond: Double?, environment: [String: String]) {
+    public init(id: String, time: String, saved: Bool, op: String, parameters: [String: Int], repetitions: Int, results: [Result],
+                openSSLSingleThreadPerSecond: Double?, environment: [String: String]) {
+        self.id = id; self.time = time; self.saved = saved
         self.op = op; self.parameters = parameters; self.repetitions = repetitions; self.results = results
         self.openSSLSingleThreadPerSecond = openSSLSingleThreadPerSecond; self.environment = environment
     }
+}
+
+/// `GET /v1/bench/history`: the kept runs, oldest first (at most the last 200).
+public struct BenchHistoryResponse: Codable, Sendable, Equatable {
+    public var runs: [BenchResponse]
+    public init(runs: [BenchResponse]) { self.runs = runs }
 }

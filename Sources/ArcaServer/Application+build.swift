@@ -14,6 +14,7 @@ let routeTable: [String: [HTTPRequest.Method]] = [
     "/v1/devices": [.get, .head],
     "/v1/logging": [.get, .head, .put],
     "/v1/bench": [.post],
+    "/v1/bench/history": [.get, .head],
 ]
 
 /// Builds the router of API v1 over `state`. Tests drive it directly; arcad serves it on the socket.
@@ -30,6 +31,9 @@ public func buildRouter(state: DaemonState) -> Router<BasicRequestContext> {
     router.post("/v1/bench") { request, _ in
         let bench = try await decodeBody(BenchRequest.self, request: request, limit: state.config.maxBodyBytes)
         return try JSONBody(try await Bench.run(bench, state: state))
+    }
+    router.get("/v1/bench/history") { _, _ in
+        try JSONBody(BenchHistoryResponse(runs: Bench.History(directory: state.config.stateDirectory).runs()))
     }
     router.get("/v1/logging") { _, _ in try JSONBody(LoggingSettings(level: state.logLevel.current.rawValue)) }
     router.put("/v1/logging") { request, context in

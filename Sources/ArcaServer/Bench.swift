@@ -83,7 +83,8 @@ enum Bench {
             throw APIError(.badRequest, code: "badRequest", "op: must be ntt or modexp, got \"\(request.op)\"")
         }
         let cpuRate = measured.last.map { Double(operations) / $0.2 } ?? 1
-        return BenchResponse(
+        var response = BenchResponse(
+            id: String(UUID().uuidString.prefix(8)).lowercased(), time: ISO8601DateFormatter().string(from: Date()), saved: false,
             op: request.op, parameters: parameters, repetitions: repetitions,
             results: measured.map { device, backend, seconds, fallback in
                 let rate = Double(operations) / seconds
@@ -101,5 +102,37 @@ enum Bench {
                 }.joined(separator: "; "),
                 "devices": state.devices.devices.map { "\($0.id)=\($0.name) (\($0.driverVersion))" }.joined(separator: "; "),
             ])
+        do {
+            try History(directory: state.config.stateDirectory).append(response)
+            response.saved = true
+        } catch {
+            response.environment["history"] = "not saved: \(error)"
+        }
+        return response
+    }
+
+    /// The kept runs: one JSON object per line in `<state>/bench/history.jsonl`, appended whole.
+    struct History {
+        let path: String
+        init(directory: String) { path = directory + "/bench/history.jsonl" }
+
+        func append(_ run: BenchResponse) throws {
+            var saved = run
+            saved.saved = true
+            let line = try API.encoder().encode(saved) + Data("\n".utf8)
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+            guard descriptor >= 0 else { throw APIError(.internalServerError, code: "internal", "cannot open \(path): \(String(cString: strerror(errno)))") }
+            defer { close(descriptor) }
+            let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }  // one write: a line is whole or absent
+            guard written == line.count else { throw APIError(.internalServerError, code: "internal", "short write to \(path)") }
+        }
+
+        /// The last `limit` runs; a line that does not parse (a crash mid-write) is skipped.
+        func runs(limit: Int = 200) -> [BenchResponse] {
+            guard let data = FileManager.default.contents(atPath: path) else { return [] }
+            let decoder = JSONDecoder()
+            return data.split(separator: UInt8(ascii: "\n")).suffix(limit).compactMap { try? decoder.decode(BenchResponse.self, from: Data($0)) }
+        }
     }
 }

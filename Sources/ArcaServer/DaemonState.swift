@@ -81,7 +81,16 @@ public final class DaemonState: Sendable {
                          pus: topology.pus.count, allowedPUs: topology.allowed.pus.count,
                          topologySource: topology.source),
             devices: .init(total: devices.devices.count, opencl: opencl, cpu: devices.devices.count - opencl),
-            health: .init(status: healthMessages.isEmpty ? "ok" : "degraded", messages: healthMessages),
+            health: {
+                // Start-up findings, plus devices quarantined since, as they stand now.
+                let live = registry.healthByDevice.sorted { $0.key < $1.key }.compactMap { id, health -> String? in
+                    guard health.status == "quarantined" else { return nil }
+                    let since = health.since.map { ISO8601DateFormatter().string(from: $0) } ?? "?"
+                    return "device \(id) quarantined since \(since): \(health.reason ?? "")"
+                }
+                let messages = healthMessages + live
+                return .init(status: messages.isEmpty ? "ok" : "degraded", messages: messages)
+            }(),
             executors: pool.executors.map { executor in
                 let stats = executor.statistics
                 return .init(numaNode: executor.numaNode, pus: executor.pus, threads: executor.threads, bound: executor.isBound,

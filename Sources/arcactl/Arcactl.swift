@@ -165,7 +165,10 @@ struct Bench: AsyncParsableCommand {
 
         """ + Failure.exitCodeHelp)
     @OptionGroup var connection: ConnectionOptions
-    @Option(help: "ntt or modexp.") var op: String
+    @Option(help: "ntt or modexp.") var op: String?
+    @Flag(help: "List the kept runs instead of running one.") var history = false
+    @Option(help: ArgumentHelp("Run again with the parameters of the kept run ID and show each device's rate against it.", valueName: "id"))
+    var compare: String?
     @Option(help: "NTT degree (power of two, 1024 to 131072).") var degree: Int?
     @Option(help: "NTT RNS limbs (60-bit primes).") var limbs: Int?
     @Option(help: "Polynomials per limb (ntt) or exponentiations (modexp) per batch.") var batch: Int?
@@ -175,19 +178,53 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Measure only this device id (the CPU fallback is always measured).") var device: String?
 
     func validate() throws {
-        guard ["ntt", "modexp"].contains(op) else { throw ValidationError("--op must be ntt or modexp") }
+        if history || compare != nil {
+            guard op == nil else { throw ValidationError("--history and --compare take no --op") }
+        } else {
+            guard let op, ["ntt", "modexp"].contains(op) else { throw ValidationError("--op must be ntt or modexp (or use --history, --compare ID)") }
+        }
     }
 
     func run() async throws {
         var connection = connection
         if connection.timeout == 10 { connection.timeout = 600 }  // a bench takes longer than a query
         try await runReporting {
+            let client = APIClient(options: connection)
+            if history || compare != nil {
+                let (runs, data) = try await client.get(BenchHistoryResponse.self, "/v1/bench/history")
+                if history {
+                    if connection.json { return printJSON(data) }
+                    return print(table(["ID", "TIME", "OP", "PARAMETERS", "BEST DEVICE", "RATE/s"], runs.runs.map { run in
+                        let best = run.results.max { $0.perSecond < $1.perSecond }
+                        return [run.id, run.time, run.op, run.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+                                best?.device ?? "-", best.map { String(format: "%.1f", $0.perSecond) } ?? "-"]
+                    }))
+                }
+                guard let saved = runs.runs.first(where: { $0.id == compare }) else {
+                    throw Failure.badInput("no kept bench run with id \(compare!); see arcactl bench --history")
+                }
+                let request = BenchRequest(op: saved.op, degree: saved.parameters["degree"], limbs: saved.parameters["limbs"],
+                                           batch: saved.parameters["batch"], modulusBits: saved.parameters["modulusBits"],
+                                           exponentBits: saved.parameters["exponentBits"], repetitions: saved.repetitions)
+                FileHandle.standardError.write(Data("arcactl: benchmarking \(saved.op) again to compare with \(saved.id)…\n".utf8))
+                let rerun = try await client.call(.POST, "/v1/bench", body: try API.encoder().encode(request))
+                let now = try JSONDecoder().decode(BenchResponse.self, from: rerun)
+                if connection.json { return printJSON(rerun) }
+                print("\(now.op) \(now.id) against \(saved.id) (\(saved.time))")
+                return print(table(["DEVICE", "THEN/s", "NOW/s", "NOW/THEN"], now.results.map { result in
+                    let then = saved.results.first { $0.device == result.device }
+                    return [result.device, then.map { String(format: "%.1f", $0.perSecond) } ?? "-", String(format: "%.1f", result.perSecond),
+                            then.map { String(format: "%.2f×", result.perSecond / $0.perSecond) } ?? "new device"]
+                }))
+            }
+            let op = op!
             let body = try API.encoder().encode(BenchRequest(op: op, degree: degree, limbs: limbs, batch: batch, modulusBits: modulusBits,
                                                              exponentBits: exponentBits, repetitions: repetitions, device: device))
             FileHandle.standardError.write(Data("arcactl: benchmarking \(op) on arcad's devices…\n".utf8))
-            let data = try await APIClient(options: connection).call(.POST, "/v1/bench", body: body)
+            let data = try await client.call(.POST, "/v1/bench", body: body)
             if connection.json { return printJSON(data) }
             let bench = try JSONDecoder().decode(BenchResponse.self, from: data)
+            print("run \(bench.id)" + (bench.saved ? " (kept: arcactl bench --compare \(bench.id))" : " (not kept: \(bench.environment["history"] ?? "")"))
             print("\(bench.op) " + bench.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
                   + ", median of \(bench.repetitions)")
             let unit = bench.op == "ntt" ? "NTTs/s" : "modexps/s"

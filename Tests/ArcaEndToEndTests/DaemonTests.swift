@@ -74,7 +74,10 @@ struct DaemonTests {
     }
 
     @Test func benchReportsPoCLAndTheCPUFallbackSideBySide() throws {
-        let daemon = try Daemon()
+        let state = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        try "[state]\ndirectory = \"\(state)\"\n".write(toFile: state + "/arcad.toml", atomically: true, encoding: .utf8)
+        let daemon = try Daemon(arguments: ["--config", state + "/arcad.toml"])
         let ntt = try decode(BenchResponse.self, Harness.arcactl(["bench", "--op", "ntt", "--degree", "2048", "--batch", "2", "--repetitions", "2", "--json", "--socket", daemon.socket]))
         #expect(ntt.results.map(\.backend) == ["opencl", "cpu"])
         #expect(ntt.results.allSatisfy { $0.perSecond > 0 && $0.fallback == nil })
@@ -82,6 +85,14 @@ struct DaemonTests {
         #expect(modexp.results.count == 2 && (modexp.openSSLSingleThreadPerSecond ?? 0) > 0)
         let table = try Harness.arcactl(["bench", "--op", "modexp", "--modulus-bits", "1024", "--batch", "1", "--repetitions", "1", "--socket", daemon.socket])
         #expect(table.status == 0 && table.stdout.contains("OpenSSL single thread"))
+        // Kept runs, and a comparison with one of them.
+        #expect(ntt.saved && modexp.saved)
+        let history = try decode(BenchHistoryResponse.self, Harness.arcactl(["bench", "--history", "--json", "--socket", daemon.socket]))
+        #expect(history.runs.map(\.id).suffix(3).first == ntt.id)
+        let compared = try Harness.arcactl(["bench", "--compare", ntt.id, "--socket", daemon.socket])
+        #expect(compared.status == 0 && compared.stdout.contains("against \(ntt.id)") && compared.stdout.contains("NOW/THEN"), "\(compared.stderr)")
+        let unknown = try Harness.arcactl(["bench", "--compare", "nosuchid", "--socket", daemon.socket])
+        #expect(unknown.status == 8)
         #expect(daemon.stop() == 0)
     }
 

@@ -1,4 +1,6 @@
 import ArcaAPI
+import ArcaAccel
+import ArcaMath
 import ArcaServer
 import Foundation
 import HTTPTypes
@@ -9,7 +11,12 @@ import Testing
 /// The API through the application builder, every answer checked against the OpenAPI document.
 @Suite("API v1 routes")
 struct RouterTests {
-    static let sharedState = Task { await DaemonState.discover(config: .defaults, socketPath: "/tmp/router-test.sock", logLevel: LogLevelSwitch(.info)) }
+    static func config() -> ArcadConfig {
+        var config = ArcadConfig.defaults
+        config.stateDirectory = NSTemporaryDirectory() + "arca-router-state-" + UUID().uuidString
+        return config
+    }
+    static let sharedState = Task { await DaemonState.discover(config: config(), socketPath: "/tmp/router-test.sock", logLevel: LogLevelSwitch(.info)) }
     let document: OpenAPIDocument
 
     init() throws { document = try OpenAPIDocument() }
@@ -34,7 +41,7 @@ struct RouterTests {
 
     @Test func documentIsValidOpenAPI() throws {
         let document = try OpenAPIDocument.validateWithOpenAPIKit()
-        #expect(document.paths.count == 5)
+        #expect(document.paths.count == 6)
     }
 
     @Test func status() async throws {
@@ -64,7 +71,7 @@ struct RouterTests {
     }
 
     @Test func loggingLevelCanBeReadAndSet() async throws {
-        let state = await DaemonState.discover(config: .defaults, socketPath: "/tmp/router-test-2.sock", logLevel: LogLevelSwitch(.info))
+        let state = await DaemonState.discover(config: Self.config(), socketPath: "/tmp/router-test-2.sock", logLevel: LogLevelSwitch(.info))
         let app = Application(router: buildRouter(state: state))
         try await app.test(.router) { client in
             let set = try await client.execute(uri: "/v1/logging", method: .put, body: ByteBuffer(string: #"{"level":"debug"}"#))
@@ -85,6 +92,34 @@ struct RouterTests {
         let (code2, json2, _) = try await request(.post, "/v1/bench", body: #"{"op":"modexp","modulusBits":1024,"exponentBits":64,"batch":2,"repetitions":1}"#)
         #expect(code2 == 200)
         #expect((json2["openSSLSingleThreadPerSecond"] as? Double ?? 0) > 0)
+        #expect(json2["saved"] as? Bool == true)
+        let (code3, history, _) = try await request(.get, "/v1/bench/history")
+        #expect(code3 == 200)
+        let ids = (history["runs"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
+        #expect(ids.contains(json["id"] as? String ?? "-") && ids.contains(json2["id"] as? String ?? "-"))
+    }
+
+    @Test func quarantinedDeviceMakesStatusDegradedWhileRunning() async throws {
+        let state = await DaemonState.discover(config: Self.config(), socketPath: "/tmp/router-test-3.sock", logLevel: LogLevelSwitch(.info))
+        let (id, health) = try #require(state.registry.healthByDevice.first, "no OpenCL device")
+        #expect(health.status == "ok")
+        let device = try #require(state.registry.device(id) as? OpenCLComputeDevice)
+        device.loader = ProgramLoader(sourceDirectory: "/nonexistent-kernels")  // every new program fails to load
+        for degree in [512, 2048, 8192] {
+            let plans = [NTTPlan(degree: degree, modulus: Modulus.nttPrimes(bits: 50, degree: degree, count: 1)[0])]
+            var values = [UInt64](repeating: 1, count: degree)
+            _ = await state.registry.ntt(&values, plans: plans, inverse: false, preferred: id)
+        }
+        let app = Application(router: buildRouter(state: state))
+        try await app.test(.router) { client in
+            let status = try await client.execute(uri: "/v1/status", method: .get)
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(status.body.readableBytesView)) as? [String: Any])
+            let health = try #require(json["health"] as? [String: Any])
+            #expect(health["status"] as? String == "degraded")
+            #expect((health["messages"] as? [String])?.contains { $0.contains("\(id) quarantined since") } == true)
+            let devices = try await client.execute(uri: "/v1/devices", method: .get)
+            #expect(String(buffer: devices.body).contains(#""status":"quarantined""#))
+        }
     }
 
     @Test(arguments: [#"{"op":"fft"}"#, #"{"op":"ntt","degree":1000}"#, #"{"op":"modexp","modulusBits":100}"#, #"{"op":"ntt","device":"nope"}"#])
