@@ -8,6 +8,8 @@ import Synchronization
 /// A device that takes the two hot operations in batches. Results are bit-identical on every device.
 public protocol ComputeDevice: AnyObject, Sendable {
     var id: String { get }
+    /// Whether the device takes `operation` at `size`: the NTT degree, or the modexp modulus bits.
+    func supports(_ operation: DeviceRegistry.Operation, size: Int) -> Bool
     /// Forward (natural → bit-reversed) or inverse negacyclic NTT of `values`: whole polynomials of
     /// `plans[0].degree` coefficients, polynomial p in limb p % plans.count.
     func ntt(_ values: inout [UInt64], plans: [NTTPlan], inverse: Bool) async throws
@@ -20,6 +22,10 @@ public protocol ComputeDevice: AnyObject, Sendable {
 public final class CPUDevice: ComputeDevice {
     public let id = "cpu"
     let pool: ExecutorPool?
+    /// Every NTT degree ``NTTPlan`` accepts (2 … 2^17) and every odd modulus OpenSSL takes.
+    public func supports(_ operation: DeviceRegistry.Operation, size: Int) -> Bool {
+        operation == .modexp ? size >= 2 : size >= 2 && size <= 1 << 17 && size & (size - 1) == 0
+    }
     public init(pool: ExecutorPool?) { self.pool = pool }
 
     public func ntt(_ values: inout [UInt64], plans: [NTTPlan], inverse: Bool) async throws {
@@ -77,6 +83,14 @@ public final class OpenCLComputeDevice: ComputeDevice, @unchecked Sendable {
     /// How each program was obtained (`ntt`, `modexp` → built, cached, prebuilt).
     public var programOrigins: [String: ProgramLoader.Origin] { lock.withLock { origins } }
     var origins: [String: ProgramLoader.Origin] = [:]
+
+    /// NTT degrees 2^10 … 2^17 (the kernels' range); modexp moduli of 1024 … 8192 bits.
+    public func supports(_ operation: DeviceRegistry.Operation, size: Int) -> Bool {
+        switch operation {
+        case .ntt: return size >= 1 << 10 && size <= 1 << 17 && size & (size - 1) == 0
+        case .modexp: return size >= 1024 && size <= 8192
+        }
+    }
 
     public init(id: String, platformIndex: Int, deviceIndex: Int, loader: ProgramLoader = ProgramLoader()) throws {
         self.id = id

@@ -72,8 +72,8 @@ public final class DeviceRegistry: Sendable {
 
     /// Known answers every device must give before it serves work.
     static func selfTest(_ device: any ComputeDevice, cpu: CPUDevice) async throws {
-        let plans = [Modulus.nttPrimes(bits: 60, degree: 64, count: 1)[0], Modulus.nttPrimes(bits: 50, degree: 64, count: 1)[0]]
-            .map { NTTPlan(degree: 64, modulus: $0) }
+        let plans = [Modulus.nttPrimes(bits: 60, degree: 1024, count: 1)[0], Modulus.nttPrimes(bits: 50, degree: 1024, count: 1)[0]]
+            .map { NTTPlan(degree: 1024, modulus: $0) }
         if let device = device as? OpenCLComputeDevice {
             // Edge products of 64-bit mul_hi: all ones, carries across the middle, small × large.
             let a: [UInt64] = [.max, .max, 0x8000_0000_0000_0000, 0xFFFF_FFFF, 1, 0x0123_4567_89AB_CDEF, 0]
@@ -82,7 +82,7 @@ public final class DeviceRegistry: Sendable {
                 throw SelfTestError("64-bit mul_hi known answers differ")
             }
         }
-        let input = (0..<256).map { UInt64($0 * 7919 + 13) % plans[($0 / 64) % 2].modulus.value }
+        let input = (0..<4096).map { UInt64($0 * 7919 + 13) % plans[($0 / 1024) % 2].modulus.value }
         var onDevice = input, onCPU = input
         try await device.ntt(&onDevice, plans: plans, inverse: false)
         try await cpu.ntt(&onCPU, plans: plans, inverse: false)
@@ -138,7 +138,7 @@ public final class DeviceRegistry: Sendable {
     public func ntt(_ values: inout [UInt64], plans: [NTTPlan], inverse: Bool, preferred: String? = nil) async -> Served {
         let batch = values.count / plans[0].degree
         let input = values
-        if let device = choose(.ntt, batch: batch, preferred: preferred) {
+        if let device = choose(.ntt, batch: batch, size: plans[0].degree, preferred: preferred) {
             var attempt = input
             do {
                 try await device.ntt(&attempt, plans: plans, inverse: inverse)
@@ -159,7 +159,7 @@ public final class DeviceRegistry: Sendable {
     /// Modexps of a batch, with the same choice and fallback as ``ntt(_:plans:inverse:preferred:)``.
     /// - Throws: ``CryptoError`` when the CPU cannot do it either (an even modulus).
     public func modExp(bases: [BigNumber], exponents: [BigNumber], modulus: BigNumber, preferred: String? = nil) async throws -> ([BigNumber], Served) {
-        if let device = choose(.modexp, batch: bases.count, preferred: preferred) {
+        if let device = choose(.modexp, batch: bases.count, size: modulus.bitCount, preferred: preferred) {
             do {
                 let result = try await device.modExp(bases: bases, exponents: exponents, modulus: modulus)
                 succeeded(device.id)
@@ -172,11 +172,14 @@ public final class DeviceRegistry: Sendable {
         return (try await cpu.modExp(bases: bases, exponents: exponents, modulus: modulus), Served(device: cpu.id, fallback: nil))
     }
 
-    func choose(_ operation: Operation, batch: Int, preferred: String?) -> (any ComputeDevice)? {
+    /// The device for a batch: healthy, supporting the size, and — unless asked for by id — at or
+    /// above its threshold; `nil` sends the batch to the CPU.
+    func choose(_ operation: Operation, batch: Int, size: Int, preferred: String?) -> (any ComputeDevice)? {
         if preferred == cpu.id { return nil }
         let states = healthByDevice
         return devices.lazy.compactMap { entry -> (any ComputeDevice)? in
             guard let device = entry.device, preferred == nil || preferred == entry.descriptor.id,
+                  device.supports(operation, size: size),
                   let state = states[entry.descriptor.id], state.status == "ok" else { return nil }
             if preferred != nil { return device }  // an explicit request (bench) skips the threshold
             guard let threshold = state.thresholds[operation.rawValue] ?? nil, batch >= threshold else { return nil }

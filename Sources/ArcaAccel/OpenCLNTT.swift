@@ -67,7 +67,7 @@ public final class OpenCLNTT: @unchecked Sendable {
     /// The device's `mul_hi(a[i], b[i])`: the high 64 bits of each 128-bit product (self-test).
     public func multiplyHigh(_ a: [UInt64], _ b: [UInt64]) throws -> [UInt64] {
         precondition(a.count == b.count && !a.isEmpty)
-        let (left, right, out) = (try context.buffer(a), try context.buffer(b), try context.buffer([UInt64](repeating: 0, count: a.count)))
+        let (left, right, out) = (try context.buffer(a), try context.buffer(b), try context.buffer(count: a.count))
         try mulHi.set(0, left); try mulHi.set(1, right); try mulHi.set(2, out)
         try context.launch(mulHi, globalSize: a.count)
         var result = [UInt64](repeating: 0, count: a.count)

@@ -110,6 +110,16 @@ public final class OpenCLContext: @unchecked Sendable {
         return OpenCLBuffer(memory: memory, count: values.count)
     }
 
+    /// An uninitialised device buffer of `count` 64-bit words (scratch and outputs: no host copy).
+    public func buffer(count: Int) throws -> OpenCLBuffer {
+        var status: cl_int = 0
+        let bytes = max(1, count) * 8
+        guard let memory = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status), status == CL_SUCCESS else {
+            throw OpenCLError(status: status, function: "clCreateBuffer", context: "\(bytes) bytes on \(deviceName)")
+        }
+        return OpenCLBuffer(memory: memory, count: count)
+    }
+
     /// Copies `buffer` back into `values` (blocking).
     public func read(_ buffer: OpenCLBuffer, into values: inout [UInt64]) throws {
         precondition(values.count == buffer.count)

@@ -36,6 +36,21 @@ struct DeviceRegistryTests {
         #expect(result.count == 3)
     }
 
+    @Test func sizesADeviceDoesNotSupportGoToTheCPUWithoutCountingAFailure() async throws {
+        let registry = await DeviceRegistry(inventory: Self.inventory(), pool: nil, calibrate: false)
+        let (id, _) = try #require(registry.healthByDevice.first)
+        let small = plans(256)  // below the kernels' 2^10
+        let input = random(256, below: small[0].modulus.value)
+        var values = input, expected = input
+        #expect(await registry.ntt(&values, plans: small, inverse: false, preferred: id) == .init(device: "cpu", fallback: nil))
+        small[0].forward(&expected)
+        #expect(values == expected)
+        let modulus = BigNumber(randomBits: 512, odd: true)  // below 1024 bits
+        let (_, served) = try await registry.modExp(bases: [BigNumber(words: [7])], exponents: [BigNumber(words: [65537])], modulus: modulus, preferred: id)
+        #expect(served.device == "cpu")
+        #expect(registry.healthByDevice[id]?.fallbacks.isEmpty == true)
+    }
+
     @Test func deviceFailingItsSelfTestIsNotUsedAndSaysWhy() async throws {
         let broken = try brokenKernels()
         defer { try? FileManager.default.removeItem(atPath: broken) }
@@ -43,8 +58,8 @@ struct DeviceRegistryTests {
         let (id, health) = try #require(registry.healthByDevice.first)
         #expect(health.status == "failed-self-test")
         #expect(health.reason?.contains("CL_BUILD_PROGRAM_FAILURE") == true && health.reason?.contains("not_a_function") == true, "the build log is kept")
-        let plans = plans(256)
-        let input = random(256, below: plans[0].modulus.value)
+        let plans = plans(1024)
+        let input = random(1024, below: plans[0].modulus.value)
         var values = input, expected = input
         let served = await registry.ntt(&values, plans: plans, inverse: false, preferred: id)
         plans[0].forward(&expected)
@@ -58,7 +73,7 @@ struct DeviceRegistryTests {
         let broken = try brokenKernels()
         defer { try? FileManager.default.removeItem(atPath: broken) }
         device.loader = ProgramLoader(sourceDirectory: broken)  // the next program built for this device fails
-        for (attempt, degree) in [512, 2048, 8192].enumerated() {
+        for (attempt, degree) in [1024, 2048, 8192].enumerated() {
             let plans = plans(degree)
             let input = random(2 * degree, below: plans[0].modulus.value)
             var values = input, expected = input
@@ -73,8 +88,8 @@ struct DeviceRegistryTests {
         #expect(health.status == "quarantined" && health.since != nil)
         #expect(health.fallbacks["build failed: CL_BUILD_PROGRAM_FAILURE"] == 3)
         // A quarantined device gets no more work, even when asked for.
-        var values = random(512, below: plans(512)[0].modulus.value)
-        #expect(await registry.ntt(&values, plans: plans(512), inverse: false, preferred: id).device == "cpu")
+        var values = random(4096, below: plans(4096)[0].modulus.value)
+        #expect(await registry.ntt(&values, plans: plans(4096), inverse: false, preferred: id).device == "cpu")
     }
 
     func brokenKernels() throws -> String {

@@ -105,7 +105,7 @@ struct RouterTests {
         #expect(health.status == "ok")
         let device = try #require(state.registry.device(id) as? OpenCLComputeDevice)
         device.loader = ProgramLoader(sourceDirectory: "/nonexistent-kernels")  // every new program fails to load
-        for degree in [512, 2048, 8192] {
+        for degree in [1024, 2048, 8192] {
             let plans = [NTTPlan(degree: degree, modulus: Modulus.nttPrimes(bits: 50, degree: degree, count: 1)[0])]
             var values = [UInt64](repeating: 1, count: degree)
             _ = await state.registry.ntt(&values, plans: plans, inverse: false, preferred: id)
