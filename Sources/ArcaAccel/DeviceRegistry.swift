@@ -135,7 +135,9 @@ public final class DeviceRegistry: Sendable {
     public var healthByDevice: [String: Health] { health.withLock { $0 } }
 
     /// NTTs of a batch on `preferred` (a device id), or on the best healthy device, else the CPU.
-    public func ntt(_ values: inout [UInt64], plans: [NTTPlan], inverse: Bool, preferred: String? = nil) async -> Served {
+    /// - Throws: only when the CPU cannot run it either (``ExecutorError``: no executor, a full queue
+    ///   under `reject`); `values` is then unchanged.
+    public func ntt(_ values: inout [UInt64], plans: [NTTPlan], inverse: Bool, preferred: String? = nil) async throws -> Served {
         let batch = values.count / plans[0].degree
         let input = values
         if let device = choose(.ntt, batch: batch, size: plans[0].degree, preferred: preferred) {
@@ -147,12 +149,15 @@ public final class DeviceRegistry: Sendable {
                 return Served(device: device.id, fallback: nil)
             } catch {
                 let reason = failed(device.id, error)
-                values = input
-                try? await cpu.ntt(&values, plans: plans, inverse: inverse)  // the CPU path does not throw for valid plans
+                var rerun = input
+                try await cpu.ntt(&rerun, plans: plans, inverse: inverse)
+                values = rerun
                 return Served(device: cpu.id, fallback: reason)
             }
         }
-        try? await cpu.ntt(&values, plans: plans, inverse: inverse)
+        var result = input
+        try await cpu.ntt(&result, plans: plans, inverse: inverse)
+        values = result
         return Served(device: cpu.id, fallback: nil)
     }
 

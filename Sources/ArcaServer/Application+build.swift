@@ -1,5 +1,6 @@
 import ArcaAPI
 import ArcaAccel
+import ArcaRuntime
 import ArcaTopology
 import Foundation
 import HTTPTypes
@@ -140,6 +141,8 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try await next(request, context)
         } catch let error as APIError {
             response = Self.errorResponse(error)
+        } catch let error as ExecutorError {  // placement refused the work, no executor, or a full queue under "reject"
+            response = Self.errorResponse(APIError(.serviceUnavailable, code: "unavailable", error.description))
         } catch let error as HTTPError {
             response = Self.errorResponse(translate(error.status, body: error.body, request: request))
         } catch let error as any HTTPResponseError {  // e.g. NIOTooManyBytesError from a chunked body over the limit

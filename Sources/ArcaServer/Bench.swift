@@ -46,10 +46,10 @@ enum Bench {
             operations = limbs * batch
             for id in targets + ["cpu"] {
                 var values = input
-                _ = await registry.ntt(&values, plans: plans, inverse: false, preferred: id)  // warm-up: program build, twiddles
-                let (seconds, fallback) = await median {
+                _ = try await registry.ntt(&values, plans: plans, inverse: false, preferred: id)  // warm-up: program build, twiddles
+                let (seconds, fallback) = try await median {
                     values = input
-                    let served = await registry.ntt(&values, plans: plans, inverse: false, preferred: id)
+                    let served = try await registry.ntt(&values, plans: plans, inverse: false, preferred: id)
                     return served.fallback
                 }
                 measured.append((id, id == "cpu" ? "cpu" : "opencl", seconds, fallback))

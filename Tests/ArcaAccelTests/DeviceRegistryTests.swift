@@ -25,9 +25,9 @@ struct DeviceRegistryTests {
         let plans = plans(1024)
         let input = random(4 * 1024, below: plans[0].modulus.value)
         var onDevice = input, onCPU = input
-        let served = await registry.ntt(&onDevice, plans: plans, inverse: false, preferred: id)
+        let served = try await registry.ntt(&onDevice, plans: plans, inverse: false, preferred: id)
         #expect(served == .init(device: id, fallback: nil))
-        _ = await registry.ntt(&onCPU, plans: plans, inverse: false, preferred: "cpu")
+        _ = try await registry.ntt(&onCPU, plans: plans, inverse: false, preferred: "cpu")
         #expect(onDevice == onCPU)
         let modulus = BigNumber(randomBits: 1024, odd: true)
         let bases = (0..<3).map { _ in BigNumber(randomBelow: modulus) }
@@ -42,7 +42,7 @@ struct DeviceRegistryTests {
         let small = plans(256)  // below the kernels' 2^10
         let input = random(256, below: small[0].modulus.value)
         var values = input, expected = input
-        #expect(await registry.ntt(&values, plans: small, inverse: false, preferred: id) == .init(device: "cpu", fallback: nil))
+        #expect(try await registry.ntt(&values, plans: small, inverse: false, preferred: id) == .init(device: "cpu", fallback: nil))
         small[0].forward(&expected)
         #expect(values == expected)
         let modulus = BigNumber(randomBits: 512, odd: true)  // below 1024 bits
@@ -61,7 +61,7 @@ struct DeviceRegistryTests {
         let plans = plans(1024)
         let input = random(1024, below: plans[0].modulus.value)
         var values = input, expected = input
-        let served = await registry.ntt(&values, plans: plans, inverse: false, preferred: id)
+        let served = try await registry.ntt(&values, plans: plans, inverse: false, preferred: id)
         plans[0].forward(&expected)
         #expect(served.device == "cpu" && values == expected)
     }
@@ -77,7 +77,7 @@ struct DeviceRegistryTests {
             let plans = plans(degree)
             let input = random(2 * degree, below: plans[0].modulus.value)
             var values = input, expected = input
-            let served = await registry.ntt(&values, plans: plans, inverse: false, preferred: attempt < 3 ? id : nil)
+            let served = try await registry.ntt(&values, plans: plans, inverse: false, preferred: attempt < 3 ? id : nil)
             #expect(served.device == "cpu" && served.fallback?.contains("build failed") == true)
             expected.withUnsafeMutableBufferPointer { all in
                 for p in 0..<2 { plans[0].forward(UnsafeMutableBufferPointer(rebasing: all[(p * degree)..<((p + 1) * degree)])) }
@@ -89,7 +89,7 @@ struct DeviceRegistryTests {
         #expect(health.fallbacks["build failed: CL_BUILD_PROGRAM_FAILURE"] == 3)
         // A quarantined device gets no more work, even when asked for.
         var values = random(4096, below: plans(4096)[0].modulus.value)
-        #expect(await registry.ntt(&values, plans: plans(4096), inverse: false, preferred: id).device == "cpu")
+        #expect(try await registry.ntt(&values, plans: plans(4096), inverse: false, preferred: id).device == "cpu")
     }
 
     func brokenKernels() throws -> String {

@@ -99,6 +99,21 @@ struct RouterTests {
         #expect(ids.contains(json["id"] as? String ?? "-") && ids.contains(json2["id"] as? String ?? "-"))
     }
 
+    @Test func workWithNoExecutorIsRefusedWith503() async throws {
+        var config = Self.config()
+        config.placement.excludedNodes = [0]  // this machine's only node
+        let state = await DaemonState.discover(config: config, socketPath: "/tmp/router-test-4.sock", logLevel: LogLevelSwitch(.info))
+        #expect(state.pool.executors.isEmpty)
+        let app = Application(router: buildRouter(state: state))
+        try await app.test(.router) { client in
+            let bench = try await client.execute(uri: "/v1/bench", method: .post, body: ByteBuffer(string: #"{"op":"ntt","degree":1024,"batch":1,"limbs":1,"repetitions":1,"device":"cpu"}"#))
+            #expect(bench.status == .serviceUnavailable)
+            #expect(String(buffer: bench.body).contains("no NUMA executor"))
+            let status = try await client.execute(uri: "/v1/status", method: .get)
+            #expect(String(buffer: status.body).contains("no NUMA executor"))
+        }
+    }
+
     @Test func quarantinedDeviceMakesStatusDegradedWhileRunning() async throws {
         let state = await DaemonState.discover(config: Self.config(), socketPath: "/tmp/router-test-3.sock", logLevel: LogLevelSwitch(.info))
         let (id, health) = try #require(state.registry.healthByDevice.first, "no OpenCL device")
@@ -108,7 +123,7 @@ struct RouterTests {
         for degree in [1024, 2048, 8192] {
             let plans = [NTTPlan(degree: degree, modulus: Modulus.nttPrimes(bits: 50, degree: degree, count: 1)[0])]
             var values = [UInt64](repeating: 1, count: degree)
-            _ = await state.registry.ntt(&values, plans: plans, inverse: false, preferred: id)
+            _ = try await state.registry.ntt(&values, plans: plans, inverse: false, preferred: id)
         }
         let app = Application(router: buildRouter(state: state))
         try await app.test(.router) { client in
