@@ -12,7 +12,7 @@ struct DaemonTests {
     }
 
     @Test func statusTopologyDevicesThroughArcactl() throws {
-        let daemon = try Daemon()
+        let daemon = try Daemon(isolatedState: false)
         let status = try decode(StatusResponse.self, Harness.arcactl(["status", "--json", "--socket", daemon.socket]))
         #expect(status.apiVersion == 1 && status.pid == Int(daemon.process.processIdentifier))
         #expect(status.configSource == "embedded defaults" && status.socketPath == daemon.socket)
