@@ -60,12 +60,17 @@ public final class OpenCLContext: @unchecked Sendable {
         guard let program, status == CL_SUCCESS else {
             throw OpenCLError(status: status, function: "clCreateProgramWithSource", context: deviceName)
         }
+        return try build(program, options: options, what: "\(deviceName) with options \"\(options)\"")
+    }
+
+    /// `clBuildProgram` for this device; on failure the program is released and its build log kept.
+    private func build(_ program: cl_program, options: String, what: String) throws -> OpenCLProgram {
         var deviceList: cl_device_id? = device
         let built = clBuildProgram(program, 1, &deviceList, options, nil, nil)
         guard built == CL_SUCCESS else {
             let log = OpenCLDiscovery.string { clGetProgramBuildInfo(program, self.device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), $0, $1, $2) }
             clReleaseProgram(program)
-            throw OpenCLBuildError(error: OpenCLError(status: built, function: "clBuildProgram", context: "\(deviceName) with options \"\(options)\""), log: log)
+            throw OpenCLBuildError(error: OpenCLError(status: built, function: "clBuildProgram", context: what), log: log)
         }
         return OpenCLProgram(program: program, context: self)
     }
@@ -88,13 +93,7 @@ public final class OpenCLContext: @unchecked Sendable {
             throw OpenCLBuildError(error: OpenCLError(status: status != CL_SUCCESS ? status : binaryStatus,
                                                       function: "clCreateProgramWithBinary", context: "\(binary.count) bytes on \(deviceName)"), log: "")
         }
-        let built = clBuildProgram(program, 1, &deviceList, options, nil, nil)
-        guard built == CL_SUCCESS else {
-            let log = OpenCLDiscovery.string { clGetProgramBuildInfo(program, self.device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), $0, $1, $2) }
-            clReleaseProgram(program)
-            throw OpenCLBuildError(error: OpenCLError(status: built, function: "clBuildProgram", context: "binary on \(deviceName)"), log: log)
-        }
-        return OpenCLProgram(program: program, context: self)
+        return try build(program, options: options, what: "binary on \(deviceName)")
     }
 
     /// A device buffer holding a copy of `values`.
