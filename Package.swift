@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "ArcaTopologyTests", dependencies: ["ArcaTopology"], resources: [.copy("Topologies")]),
         .testTarget(name: "ArcaMathTests", dependencies: ["ArcaMath"]),
         .testTarget(name: "ArcaRuntimeTests", dependencies: ["ArcaRuntime", "ArcaTopology"]),
-        .testTarget(name: "ArcaAccelTests", dependencies: ["ArcaAccel", "ArcaMath", "ArcaOpenCL", "ArcaCrypto"]),
+        .testTarget(name: "ArcaAccelTests", dependencies: ["ArcaAccel", "ArcaMath", "ArcaOpenCL", "ArcaCrypto"], exclude: ["Vectors"]),
         .testTarget(
             name: "ArcaServerTests",
             dependencies: [

@@ -10,7 +10,7 @@ public struct CryptoError: Error, CustomStringConvertible, Sendable {
         let code = ERR_get_error()
         var buffer = [CChar](repeating: 0, count: 256)
         ERR_error_string_n(code, &buffer, buffer.count)
-        return CryptoError(function: function, reason: code == 0 ? "no OpenSSL error queued" : String(cString: buffer))
+        return CryptoError(function: function, reason: code == 0 ? "no OpenSSL error queued" : String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 }
 

@@ -165,7 +165,7 @@ public enum OpenCLDiscovery {
         guard query(0, nil, &size) == CL_SUCCESS, size > 0 else { return "" }
         var bytes = [CChar](repeating: 0, count: size + 1)
         guard bytes.withUnsafeMutableBytes({ query(size, $0.baseAddress, nil) }) == CL_SUCCESS else { return "" }
-        return String(cString: bytes).trimmingCharacters(in: " ")
+        return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).trimmingCharacters(in: " ")
     }
 }
 
