@@ -6,19 +6,27 @@ bin=${1:-.build/debug}
 work=$(mktemp -d /tmp/arca-demo.XXXXXX)
 socket=$work/arcad.sock
 log=$work/arcad.log
-"$bin/arcad" --socket "$socket" >"$log" 2>&1 &
+# The appliance's defaults, with the state (kernel cache, bench history) kept in the demo's folder.
+printf '[state]\ndirectory = "%s/state"\n' "$work" >"$work/arcad.toml"
+"$bin/arcad" --config "$work/arcad.toml" --socket "$socket" >"$log" 2>&1 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.1; done
 [ -S "$socket" ] || { echo "demo: arcad did not start:"; cat "$log"; exit 1; }
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+say() { printf '\n%s%s%s\n' "$bold" "$*" "$plain"; }
+step() { say "\$ $*"; "$@"; }
 step "$bin/arcactl" status --socket "$socket"
 step "$bin/arcactl" topology --socket "$socket"
 step "$bin/arcactl" devices --socket "$socket"
-step "$bin/arcactl" devices --socket "$socket" --json
+step "$bin/arcactl" devices --socket "$socket" --json | head -c 600; echo " …"
+say "# The kernels through the daemon: PoCL beside the CPU fallback (a debug build: figures are no measure)"
+step "$bin/arcactl" bench --op ntt --degree 4096 --limbs 2 --batch 4 --repetitions 3 --socket "$socket"
+say "# Planning an appliance that has not arrived, from its hwloc export, without a daemon"
+step "$bin/arcactl" topology --input Tests/ArcaTopologyTests/Topologies/epyc-nps4-8node.xml --party-interface ens9f0
 
-printf '\n\033[1m$ kill -TERM %s\033[0m\n' "$pid"
+say "\$ kill -TERM $pid"
 kill -TERM "$pid"
 wait "$pid" && echo "arcad exited 0; socket removed: $([ -e "$socket" ] && echo no || echo yes)"
 trap 'rm -rf "$work"' EXIT
