@@ -186,10 +186,14 @@ func runReporting(_ body: () async throws -> Void) async throws {
     }
 }
 
-/// Prints raw API JSON (exactly what arcad sent) followed by a newline.
+/// Prints raw API JSON (exactly what arcad sent) followed by a newline. A reader that went away
+/// (`arcactl … --json | head`) ends arcactl quietly, as SIGPIPE would.
 func printJSON(_ data: Data) {
-    FileHandle.standardOutput.write(data)
-    FileHandle.standardOutput.write(Data("\n".utf8))
+    do {
+        try FileHandle.standardOutput.write(contentsOf: data + Data("\n".utf8))
+    } catch {
+        exit(0)
+    }
 }
 
 /// A plain text table: a header row, then rows, columns padded to their widest cell.

@@ -96,6 +96,21 @@ struct DaemonTests {
         #expect(daemon.stop() == 0)
     }
 
+    @Test func jsonIntoAReaderThatGoesAwayEndsQuietly() throws {
+        let daemon = try Daemon()
+        let process = Process()
+        process.executableURL = try Harness.executable("arcactl")
+        process.arguments = ["devices", "--json", "--socket", daemon.socket]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try pipe.fileHandleForReading.close()  // like `| head -c 0`
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0, "no crash on a broken pipe")
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func withoutOpenCLOnlyTheCPUFallbackAndStatusSaysWhy() throws {
         let empty = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: empty) }
