@@ -221,7 +221,7 @@ struct Bench: AsyncParsableCommand {
             let body = try API.encoder().encode(BenchRequest(op: op, degree: degree, limbs: limbs, batch: batch, modulusBits: modulusBits,
                                                              exponentBits: exponentBits, repetitions: repetitions, device: device))
             FileHandle.standardError.write(Data("arcactl: benchmarking \(op) on arcad's devices…\n".utf8))
-            let data = try await client.call(.POST, "/v1/bench", body: body)
+            let data = try await withProgress { try await client.call(.POST, "/v1/bench", body: body) }
             if connection.json { return printJSON(data) }
             let bench = try JSONDecoder().decode(BenchResponse.self, from: data)
             print("run \(bench.id)" + (bench.saved ? " (kept: arcactl bench --compare \(bench.id))" : " (not kept: \(bench.environment["history"] ?? "")"))
@@ -236,6 +236,21 @@ struct Bench: AsyncParsableCommand {
             for (key, value) in bench.environment.sorted(by: { $0.key < $1.key }) { print("  \(key): \(value)") }
         }
     }
+}
+
+/// Runs `body`, telling a person at a terminal every 5 s how long it has been running.
+func withProgress<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    guard isatty(2) == 1 else { return try await body() }
+    let ticker = Task {
+        var seconds = 0
+        while !Task.isCancelled {
+            try await Task.sleep(for: .seconds(5))
+            seconds += 5
+            FileHandle.standardError.write(Data("arcactl: still measuring (\(seconds) s)…\n".utf8))
+        }
+    }
+    defer { ticker.cancel() }
+    return try await body()
 }
 
 struct LogLevel: AsyncParsableCommand {
