@@ -31,7 +31,7 @@ public final class CPUDevice: ComputeDevice {
     public func ntt(_ values: inout [UInt64], plans: [NTTPlan], inverse: Bool) async throws {
         let degree = plans[0].degree
         let polynomials = values.count / degree
-        let chunks = max(1, min(polynomials, (pool?.executors.reduce(0) { $0 + $1.threads } ?? 1) * 2))
+        let chunks = chunkCount(polynomials)
         let input = values
         let pieces = try await parallel(chunks) { chunk -> [UInt64] in
             let range = (polynomials * chunk / chunks)..<(polynomials * (chunk + 1) / chunks)
@@ -48,11 +48,20 @@ public final class CPUDevice: ComputeDevice {
     }
 
     public func modExp(bases: [BigNumber], exponents: [BigNumber], modulus: BigNumber) async throws -> [BigNumber] {
-        let chunks = max(1, min(bases.count, (pool?.executors.reduce(0) { $0 + $1.threads } ?? 1) * 2))
+        let chunks = chunkCount(bases.count)
         return try await parallel(chunks) { chunk -> [BigNumber] in
             let range = (bases.count * chunk / chunks)..<(bases.count * (chunk + 1) / chunks)
             return try range.map { try BigNumber.modExpConstantTime(bases[$0], exponents.count == 1 ? exponents[0] : exponents[$0], modulus) }
         }.flatMap { $0 }
+    }
+
+    /// How many pieces to cut a batch of `items` into: two per executor thread, never more than the
+    /// executors' queues hold (so `when_full = "reject"` never turns away a lone batch).
+    func chunkCount(_ items: Int) -> Int {
+        guard let pool, !pool.executors.isEmpty else { return 1 }
+        let threads = pool.executors.reduce(0) { $0 + $1.threads }
+        let room = pool.executors.reduce(0) { $0 + $1.capacity }
+        return max(1, min(items, threads * 2, room))
     }
 
     /// Runs `chunks` pieces of work on the CPU-class executors (or inline) and returns them in order.

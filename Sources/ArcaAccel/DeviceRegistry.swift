@@ -56,9 +56,11 @@ public final class DeviceRegistry: Sendable {
                 guard let index = descriptor.openCLIndex else { throw SelfTestError("no OpenCL position for \(descriptor.id)") }
                 let opened = try OpenCLComputeDevice(id: descriptor.id, platformIndex: index.platform, deviceIndex: index.device,
                                                  loader: loader)
-                try await Self.selfTest(opened, cpu: cpu)
+                // The reference runs on the caller's thread: a device's self-test must not depend on
+                // the executors' queues (a small queue under "reject", every node excluded).
+                try await Self.selfTest(opened, cpu: CPUDevice(pool: nil))
                 device = opened
-                record.thresholds = calibrate ? await Self.calibrate(opened, cpu: cpu) : ["ntt": 1, "modexp": 1]
+                record.thresholds = calibrate ? await Self.calibrate(opened, cpu: CPUDevice(pool: pool?.executors.isEmpty == false ? pool : nil)) : ["ntt": 1, "modexp": 1]
             } catch {
                 record.status = "failed-self-test"
                 record.reason = "\(error)"

@@ -3,11 +3,22 @@ import ArcaAccel
 import ArcaCrypto
 import ArcaMath
 import Foundation
+import Synchronization
 
 /// `POST /v1/bench`: the kernels measured on the devices as deployed, through the registry's own
 /// path, beside the CPU fallback and (for modexp) OpenSSL's single-thread rate, all in one run.
 enum Bench {
+    /// One bench at a time per daemon (``DaemonState/benchRunning``): concurrent runs would skew each
+    /// other's figures (and be kept so) and multiply the memory a large run takes.
     static func run(_ request: BenchRequest, state: DaemonState) async throws -> BenchResponse {
+        guard state.benchRunning.withLock({ busy in defer { busy = true }; return !busy }) else {
+            throw APIError(.conflict, code: "conflict", "another bench is running on this appliance; retry when it has finished")
+        }
+        defer { state.benchRunning.withLock { $0 = false } }
+        return try await measure(request, state: state)
+    }
+
+    static func measure(_ request: BenchRequest, state: DaemonState) async throws -> BenchResponse {
         let repetitions = request.repetitions ?? 5
         guard (1...50).contains(repetitions) else { throw APIError(.badRequest, code: "badRequest", "repetitions: must be 1 to 50") }
         let registry = state.registry
@@ -18,9 +29,10 @@ enum Bench {
             }
             targets = targets.filter { $0 == device }
         }
-        func median(_ body: () async throws -> String?) async rethrows -> (Double, String?) {
+        func median(_ body: () async throws -> String?) async throws -> (Double, String?) {
             var samples: [Double] = [], fallback: String?
             for _ in 0..<repetitions {
+                try Task.checkCancellation()  // shutdown past its grace period stops a long bench
                 let start = DispatchTime.now().uptimeNanoseconds
                 fallback = try await body() ?? fallback
                 samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
@@ -37,8 +49,10 @@ enum Bench {
             guard degree >= 1024, degree <= 1 << 17, degree & (degree - 1) == 0 else {
                 throw APIError(.badRequest, code: "badRequest", "degree: must be a power of two from 1024 to 131072, got \(degree)")
             }
-            guard (1...8).contains(limbs), (1...256).contains(batch) else {
-                throw APIError(.badRequest, code: "badRequest", "limbs must be 1 to 8 and batch 1 to 256")
+            guard (1...8).contains(limbs) else { throw APIError(.badRequest, code: "badRequest", "limbs: must be 1 to 8, got \(limbs)") }
+            guard (1...256).contains(batch) else { throw APIError(.badRequest, code: "badRequest", "batch: must be 1 to 256, got \(batch)") }
+            guard degree * limbs * batch <= 1 << 24 else {
+                throw APIError(.badRequest, code: "badRequest", "degree × limbs × batch must be at most 2^24 coefficients (128 MiB), got \(degree * limbs * batch)")
             }
             parameters = ["degree": degree, "limbs": limbs, "batch": batch]
             let plans = Modulus.nttPrimes(bits: 60, degree: degree, count: limbs).map { NTTPlan(degree: degree, modulus: $0) }
@@ -59,9 +73,8 @@ enum Bench {
             guard bits >= 1024, bits <= 8192, bits % 64 == 0 else {
                 throw APIError(.badRequest, code: "badRequest", "modulusBits: must be a multiple of 64 from 1024 to 8192, got \(bits)")
             }
-            guard (1...8192).contains(exponentBits), (1...1024).contains(batch) else {
-                throw APIError(.badRequest, code: "badRequest", "exponentBits must be 1 to 8192 and batch 1 to 1024")
-            }
+            guard (1...8192).contains(exponentBits) else { throw APIError(.badRequest, code: "badRequest", "exponentBits: must be 1 to 8192, got \(exponentBits)") }
+            guard (1...1024).contains(batch) else { throw APIError(.badRequest, code: "badRequest", "batch: must be 1 to 1024, got \(batch)") }
             parameters = ["modulusBits": bits, "exponentBits": exponentBits, "batch": batch]
             let modulus = BigNumber(randomBits: bits, odd: true)
             let bases = (0..<batch).map { _ in BigNumber(randomBelow: modulus) }

@@ -241,7 +241,9 @@ public struct ArcadConfig: Sendable, Equatable {
             }
         }
         func mismatch(_ value: any TOMLValueConvertible, _ key: String, _ expected: String) -> ConfigError {
-            ConfigError(file: file, key: key, reason: "expected \(expected), got a \(value.type) (\(value.tomlValue.debugDescription))")
+            let type = "\(value.type)"
+            let article = "aeiou".contains(type.first ?? "x") ? "an" : "a"
+            return ConfigError(file: file, key: key, reason: "expected \(expected), got \(article) \(type) (\(value.tomlValue.debugDescription))")
         }
     }
 }

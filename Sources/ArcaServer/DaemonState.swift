@@ -20,6 +20,8 @@ public final class DaemonState: Sendable {
     public let healthMessages: [String]
     public let logLevel: LogLevelSwitch
     let started = ContinuousClock.now
+    /// True while a bench runs: benches run one at a time.
+    let benchRunning = Mutex(false)
 
     public init(config: ArcadConfig, socketPath: String, topology: Topology, devices: DeviceInventory,
                 pool: ExecutorPool, registry: DeviceRegistry, healthMessages: [String], logLevel: LogLevelSwitch) {

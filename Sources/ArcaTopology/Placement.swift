@@ -116,9 +116,10 @@ extension Topology {
         let cpuNodes = Set(numaNodes.filter { !$0.pus.isEmpty }.map(\.osIndex))
 
         func why(_ node: Int) -> String {
-            if excluded.contains(node) { return "excluded by the config" }
-            if !allowed.numaNodes.contains(node) { return "outside the allowed cpuset" }
-            if !cpuNodes.contains(node) { return "a CPU-less memory node" }
+            if !numaNodes.contains(where: { $0.osIndex == node }) { return "does not exist on this machine" }
+            if excluded.contains(node) { return "is excluded by the config" }
+            if !allowed.numaNodes.contains(node) { return "is outside the allowed cpuset" }
+            if !cpuNodes.contains(node) { return "is a CPU-less memory node" }
             return "has no usable PU"
         }
         func place(_ workloadClass: WorkloadClass, device: String?, name: String?, preferred: [Int], what: String) -> PlacementPlan.Entry {
@@ -130,13 +131,16 @@ extension Topology {
             if let pinned = config.pinned[workloadClass] {
                 let nodes = pinned.filter { nodePUs[$0] != nil }
                 guard !nodes.isEmpty else {
-                    return refuse("pinned to node(s) \(pinned) by the config, but " + pinned.map { "node \($0) is \(why($0))" }.joined(separator: ", "))
+                    return refuse("pinned to node(s) \(pinned) by the config, but " + pinned.map { "node \($0) \(why($0))" }.joined(separator: ", "))
                 }
                 let chosen = config.policy == .singleNUMANode ? [nodes[0]] : nodes
                 entry.numaNode = chosen.count == 1 ? chosen[0] : nil
                 entry.pus = chosen.flatMap { nodePUs[$0]! }.sorted()
                 entry.reason = "pinned to node(s) \(chosen) by the config"
                 return entry
+            }
+            if usableNodes.isEmpty {
+                return refuse("no usable NUMA node: every node is excluded, outside the allowed cpuset or CPU-less")
             }
             if config.policy == .none {
                 entry.reason = "policy none: no NUMA alignment; any usable PU"
@@ -156,7 +160,7 @@ extension Topology {
             }
             let usable = preferred.filter { nodePUs[$0] != nil }
             if usable.isEmpty {
-                let reasons = preferred.map { "node \($0) is \(why($0))" }.joined(separator: ", ")
+                let reasons = preferred.map { "node \($0) \(why($0))" }.joined(separator: ", ")
                 if config.policy == .bestEffort {
                     entry.reason = "\(what) is local to node(s) \(preferred), but \(reasons); best-effort runs it on any usable PU"
                     return entry

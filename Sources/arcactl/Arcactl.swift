@@ -36,6 +36,7 @@ struct Status: AsyncParsableCommand {
             ]))
             for message in status.health.messages { print("  ! \(message)") }
             print("")
+            if status.executors.isEmpty { return print("no NUMA executor: work is refused (see the health lines above)") }
             print(table(["EXECUTOR", "PUS", "THREADS", "BOUND", "QUEUE", "RUNNING", "DONE", "REJECTED", "BUSY"], status.executors.map { executor in
                 ["node \(executor.numaNode)", ranges(executor.pus), "\(executor.threads)", executor.bound ? "yes" : "no",
                  "\(executor.queueDepth)/\(executor.queueCapacity)", "\(executor.running)", "\(executor.completed)",
@@ -179,7 +180,10 @@ struct Bench: AsyncParsableCommand {
 
     func validate() throws {
         if history || compare != nil {
-            guard op == nil else { throw ValidationError("--history and --compare take no --op") }
+            guard op == nil, degree == nil, limbs == nil, batch == nil, modulusBits == nil, exponentBits == nil, repetitions == nil, device == nil,
+                  !(history && compare != nil) else {
+                throw ValidationError("--history and --compare stand alone: --compare reruns the kept run's own parameters")
+            }
         } else {
             guard let op, ["ntt", "modexp"].contains(op) else { throw ValidationError("--op must be ntt or modexp (or use --history, --compare ID)") }
         }

@@ -65,7 +65,7 @@ enum Failure: Error, CustomStringConvertible {
     static let exitCodeHelp = """
     Exit codes: 0 success; 1 arcad answered with an error; 3 arcad is not running on the socket; \
     4 permission denied on the socket; 5 arcad speaks another API version; 6 no answer within \
-    --timeout; 7 the answer could not be read; 8 an input file cannot be used; 64 bad command line.
+    --timeout; 7 the answer could not be read; 8 an input (a topology file, a bench run id) cannot be used; 64 bad command line.
     """
 }
 

@@ -1,7 +1,7 @@
 import ArcaAPI
 import ArcaAccel
 import ArcaMath
-import ArcaServer
+@testable import ArcaServer
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -99,16 +99,42 @@ struct RouterTests {
         #expect(ids.contains(json["id"] as? String ?? "-") && ids.contains(json2["id"] as? String ?? "-"))
     }
 
+    @Test func aSecondBenchWhileOneRunsIsRefusedWith409() async throws {
+        let state = await DaemonState.discover(config: Self.config(), socketPath: "/tmp/router-test-6.sock", logLevel: LogLevelSwitch(.info))
+        state.benchRunning.withLock { $0 = true }  // as while another client's bench runs
+        let app = Application(router: buildRouter(state: state))
+        try await app.test(.router) { client in
+            let bench = try await client.execute(uri: "/v1/bench", method: .post, body: ByteBuffer(string: #"{"op":"ntt","degree":1024}"#))
+            #expect(bench.status == .conflict)
+            #expect(String(buffer: bench.body).contains("another bench is running"))
+        }
+    }
+
+    @Test func tinyRejectingQueueStillServesALoneBatchAndSelfTests() async throws {
+        var config = Self.config()
+        config.queueCapacity = 1
+        config.whenFull = .reject
+        let state = await DaemonState.discover(config: config, socketPath: "/tmp/router-test-5.sock", logLevel: LogLevelSwitch(.info))
+        #expect(state.registry.healthByDevice.values.allSatisfy { $0.status == "ok" }, "a queue-full is not a self-test failure")
+        let app = Application(router: buildRouter(state: state))
+        try await app.test(.router) { client in
+            let bench = try await client.execute(uri: "/v1/bench", method: .post,
+                                                 body: ByteBuffer(string: #"{"op":"modexp","modulusBits":1024,"exponentBits":64,"batch":4,"repetitions":1,"device":"cpu"}"#))
+            #expect(bench.status == .ok, "\(String(buffer: bench.body))")
+        }
+    }
+
     @Test func workWithNoExecutorIsRefusedWith503() async throws {
         var config = Self.config()
         config.placement.excludedNodes = [0]  // this machine's only node
         let state = await DaemonState.discover(config: config, socketPath: "/tmp/router-test-4.sock", logLevel: LogLevelSwitch(.info))
         #expect(state.pool.executors.isEmpty)
+        #expect(state.registry.healthByDevice.values.allSatisfy { $0.status == "ok" }, "the device itself is fine")
         let app = Application(router: buildRouter(state: state))
         try await app.test(.router) { client in
             let bench = try await client.execute(uri: "/v1/bench", method: .post, body: ByteBuffer(string: #"{"op":"ntt","degree":1024,"batch":1,"limbs":1,"repetitions":1,"device":"cpu"}"#))
             #expect(bench.status == .serviceUnavailable)
-            #expect(String(buffer: bench.body).contains("no NUMA executor"))
+            #expect(String(buffer: bench.body).contains("no usable NUMA node"))
             let status = try await client.execute(uri: "/v1/status", method: .get)
             #expect(String(buffer: status.body).contains("no NUMA executor"))
         }
