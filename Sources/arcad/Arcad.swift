@@ -1,5 +1,6 @@
 import ArcaAPI
 import ArcaServer
+import ArcaTopology
 import ArgumentParser
 import Foundation
 import Logging
@@ -50,8 +51,43 @@ struct Arcad: AsyncParsableCommand {
                 throw ExitCode(2)
             }
             print("config \(settings.source): ok")
-            print("socket = \(path)\nmax_body_bytes = \(settings.maxBodyBytes)\nidle_timeout_seconds = \(settings.idleTimeoutSeconds)\nshutdown_grace_seconds = \(settings.shutdownGraceSeconds)")
-            print("log.level = \(settings.logLevel)\nstate.directory = \(settings.stateDirectory)\ndevices.opencl = \(settings.openCLEnabled)")
+            let placement = settings.placement
+            print("""
+            server.socket = \(path)
+            server.max_body_bytes = \(settings.maxBodyBytes)
+            server.idle_timeout_seconds = \(settings.idleTimeoutSeconds)
+            server.shutdown_grace_seconds = \(settings.shutdownGraceSeconds)
+            log.level = \(settings.logLevel)
+            state.directory = \(settings.stateDirectory)
+            devices.opencl = \(settings.openCLEnabled)
+            devices.kernel_dir = \(settings.kernelDirectory ?? "(built in)")
+            devices.kernel_cache = \(settings.kernelCache)
+            devices.prebuilt_dir = \(settings.prebuiltDirectory ?? "(none: build from source)")
+            placement.policy = \(placement.policy.rawValue)
+            placement.reserved_cores = \(placement.reservedCores.map(String.init) ?? "auto")
+            placement.exclude_nodes = \(placement.excludedNodes)
+            placement.party_interface = \(placement.partyInterface ?? "(every NIC)")
+            placement.pin = \(placement.pinned.map { "\($0.key.rawValue) = \($0.value)" }.sorted().joined(separator: ", "))
+            executors.queue_capacity = \(settings.queueCapacity)
+            executors.when_full = \(settings.whenFull.rawValue)
+            """)
+            // What the placement would do on this machine: warn about settings that leave it without work.
+            let (topology, _, warning) = Topology.discover()
+            let plan = topology.plan(placement)
+            let known = Set(topology.numaNodes.map(\.osIndex))
+            var warnings = warning.map { [$0] } ?? []
+            if plan.executors.isEmpty { warnings.append("no usable NUMA node on this machine: every unit of work would be refused") }
+            for node in Set(placement.excludedNodes + placement.pinned.values.flatMap { $0 }) where !known.contains(node) {
+                warnings.append("node \(node) does not exist on this machine")
+            }
+            if let interface = placement.partyInterface, !topology.pciDevices.contains(where: { $0.osDevices.contains(interface) }) {
+                warnings.append("party_interface \(interface) is not a PCI NIC hwloc knows here; MPC work would run on any usable PU")
+            }
+            if let reserved = placement.reservedCores, reserved > 0, plan.reservedPUs.count < reserved {
+                warnings.append("reserved_cores = \(reserved) leaves too few cores; \(topology.cores.count > 1 ? "at most \(topology.cores.count - 1) can be reserved" : "none can be reserved")")
+            }
+            for entry in plan.entries where entry.refused { warnings.append("placement refuses \(entry.workloadClass.rawValue) work for \(entry.device ?? "any device"): \(entry.reason)") }
+            for warning in warnings { print("warning: \(warning)") }
             return
         }
         let levelSwitch = LogLevelSwitch(Logger.Level(rawValue: settings.logLevel) ?? .info)

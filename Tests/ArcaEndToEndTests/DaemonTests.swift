@@ -262,6 +262,17 @@ struct DaemonTests {
         #expect(!FileManager.default.fileExists(atPath: directory + "/s.sock"))
     }
 
+    @Test func checkConfigPrintsEveryValueAndWarnsAboutAnEmptyPlan() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = directory + "/arcad.toml"
+        try "[placement]\nexclude_nodes = [0, 99]\n[executors]\nwhen_full = \"reject\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try Harness.run(Harness.executable("arcad"), ["--check-config", "--config", config, "--socket", directory + "/s.sock"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("placement.exclude_nodes = [0, 99]") && result.stdout.contains("executors.when_full = reject"))
+        #expect(result.stdout.contains("warning: no usable NUMA node") && result.stdout.contains("warning: node 99 does not exist"))
+    }
+
     @Test func configFileIsReportedAsTheSource() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
