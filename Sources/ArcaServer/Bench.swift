@@ -10,15 +10,16 @@ import Synchronization
 enum Bench {
     /// One bench at a time per daemon (``DaemonState/benchRunning``): concurrent runs would skew each
     /// other's figures (and be kept so) and multiply the memory a large run takes.
+    /// A request is validated first (400), then the daemon's bench slot is claimed (409 if taken).
     static func run(_ request: BenchRequest, state: DaemonState) async throws -> BenchResponse {
-        guard state.benchRunning.withLock({ busy in defer { busy = true }; return !busy }) else {
-            throw APIError(.conflict, code: "conflict", "another bench is running on this appliance; retry when it has finished")
+        var claimed = false
+        defer { if claimed { state.benchRunning.withLock { $0 = false } } }
+        func claim() throws {
+            guard state.benchRunning.withLock({ busy in defer { busy = true }; return !busy }) else {
+                throw APIError(.conflict, code: "conflict", "another bench is running on this appliance; retry when it has finished")
+            }
+            claimed = true
         }
-        defer { state.benchRunning.withLock { $0 = false } }
-        return try await measure(request, state: state)
-    }
-
-    static func measure(_ request: BenchRequest, state: DaemonState) async throws -> BenchResponse {
         let repetitions = request.repetitions ?? 5
         guard (1...50).contains(repetitions) else { throw APIError(.badRequest, code: "badRequest", "repetitions: must be 1 to 50") }
         let registry = state.registry
@@ -55,6 +56,7 @@ enum Bench {
                 throw APIError(.badRequest, code: "badRequest", "degree × limbs × batch must be at most 2^24 coefficients (128 MiB), got \(degree * limbs * batch)")
             }
             parameters = ["degree": degree, "limbs": limbs, "batch": batch]
+            try claim()
             let plans = Modulus.nttPrimes(bits: 60, degree: degree, count: limbs).map { NTTPlan(degree: degree, modulus: $0) }
             let input = (0..<(degree * limbs * batch)).map { UInt64($0 * 2654435761 % 1_000_003) }
             operations = limbs * batch
@@ -76,6 +78,7 @@ enum Bench {
             guard (1...8192).contains(exponentBits) else { throw APIError(.badRequest, code: "badRequest", "exponentBits: must be 1 to 8192, got \(exponentBits)") }
             guard (1...1024).contains(batch) else { throw APIError(.badRequest, code: "badRequest", "batch: must be 1 to 1024, got \(batch)") }
             parameters = ["modulusBits": bits, "exponentBits": exponentBits, "batch": batch]
+            try claim()
             let modulus = BigNumber(randomBits: bits, odd: true)
             let bases = (0..<batch).map { _ in BigNumber(randomBelow: modulus) }
             let exponents = (0..<batch).map { _ in BigNumber(randomBits: exponentBits) }

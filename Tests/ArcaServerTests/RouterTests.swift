@@ -107,6 +107,8 @@ struct RouterTests {
             let bench = try await client.execute(uri: "/v1/bench", method: .post, body: ByteBuffer(string: #"{"op":"ntt","degree":1024}"#))
             #expect(bench.status == .conflict)
             #expect(String(buffer: bench.body).contains("another bench is running"))
+            let bad = try await client.execute(uri: "/v1/bench", method: .post, body: ByteBuffer(string: #"{"op":"ntt","degree":1000}"#))
+            #expect(bad.status == .badRequest, "a bad request is refused as such even while a bench runs")
         }
     }
 
