@@ -12,6 +12,22 @@ public enum API {
     /// Response header that carries the API version, so a client can tell a mismatched daemon.
     public static let versionHeader = "Arca-API-Version"
 
+    /// The management socket: `flag`, else `ARCA_SOCKET`, else `configured` (arcad's `[server] socket`),
+    /// else `/run/arca/arcad.sock` for root and `$XDG_RUNTIME_DIR/arca/arcad.sock` (or
+    /// `/tmp/arca-UID/arcad.sock` without `XDG_RUNTIME_DIR`) for other users. A relative path is taken
+    /// from the current directory. arcad and arcactl both resolve it here, so they agree.
+    public static func socketPath(flag: String?, environment: [String: String], configured: String? = nil) -> String {
+        func absolute(_ path: String) -> String {
+            path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        }
+        if let flag, !flag.isEmpty { return absolute(flag) }
+        if let env = environment["ARCA_SOCKET"], !env.isEmpty { return absolute(env) }
+        if let configured { return configured }
+        if geteuid() == 0 { return "/run/arca/arcad.sock" }
+        if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty { return runtime + "/arca/arcad.sock" }
+        return "/tmp/arca-\(geteuid())/arcad.sock"
+    }
+
     /// An encoder that writes every optional, nil included, as `null`, with sorted keys.
     public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()

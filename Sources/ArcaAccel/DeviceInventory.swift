@@ -5,7 +5,6 @@ import Foundation
 
 /// One compute device Arca can use: an OpenCL device or the CPU fallback.
 public struct DeviceDescriptor: Sendable, Equatable {
-    public static func == (a: Self, b: Self) -> Bool { a.id == b.id && a.name == b.name && a.driverVersion == b.driverVersion }
     public enum Backend: String, Sendable { case opencl, cpu }
     public enum Kind: String, Sendable { case cpu, gpu, accelerator }
 

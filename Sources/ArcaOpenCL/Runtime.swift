@@ -126,13 +126,6 @@ public final class OpenCLContext: @unchecked Sendable {
         try check(status, "clEnqueueReadBuffer", deviceName)
     }
 
-    /// Writes `values` into `buffer` (blocking).
-    public func write(_ values: [UInt64], to buffer: OpenCLBuffer) throws {
-        precondition(values.count == buffer.count)
-        let status = values.withUnsafeBytes { clEnqueueWriteBuffer(queue, buffer.memory, cl_bool(CL_TRUE), 0, $0.count, $0.baseAddress, 0, nil, nil) }
-        try check(status, "clEnqueueWriteBuffer", deviceName)
-    }
-
     /// Enqueues `kernel` over `globalSize` work-items (1-D; the driver picks the work-group size).
     public func launch(_ kernel: OpenCLKernel, globalSize: Int) throws {
         var global = globalSize

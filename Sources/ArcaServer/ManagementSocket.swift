@@ -1,3 +1,4 @@
+import ArcaAPI
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -14,20 +15,10 @@ public final class ManagementSocket: @unchecked Sendable {
     private let lockDescriptor: Int32
     private var boundInode: UInt64?
 
-    /// The socket path: `flag`, else `ARCA_SOCKET`, else the config's `[server] socket`, else
-    /// `/run/arca/arcad.sock` for root and `$XDG_RUNTIME_DIR/arca/arcad.sock` (or `/tmp/arca-UID/…`
-    /// without `XDG_RUNTIME_DIR`) for other users.
-    /// A relative path is taken from the current directory and made absolute.
+    /// The socket path (``API/socketPath(flag:environment:configured:)``, with the config's
+    /// `[server] socket` after `ARCA_SOCKET`).
     public static func resolvePath(flag: String?, environment: [String: String], config: ArcadConfig) -> String {
-        func absolute(_ path: String) -> String {
-            path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        }
-        if let flag, !flag.isEmpty { return absolute(flag) }
-        if let env = environment["ARCA_SOCKET"], !env.isEmpty { return absolute(env) }
-        if let configured = config.socketPath { return configured }
-        if geteuid() == 0 { return "/run/arca/arcad.sock" }
-        if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty { return runtime + "/arca/arcad.sock" }
-        return "/tmp/arca-\(geteuid())/arcad.sock"
+        API.socketPath(flag: flag, environment: environment, configured: config.socketPath)
     }
 
     /// Claims `path` for this process: creates its directory when missing, takes the lock, and

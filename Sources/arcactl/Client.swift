@@ -23,14 +23,7 @@ struct ConnectionOptions: ParsableArguments {
         guard timeout >= 0.1, timeout <= 3600 else { throw ValidationError("--timeout must be from 0.1 to 3600 seconds") }
     }
 
-    var socketPath: String {
-        if let socket, !socket.isEmpty { return socket }
-        let environment = ProcessInfo.processInfo.environment
-        if let env = environment["ARCA_SOCKET"], !env.isEmpty { return env }
-        if geteuid() == 0 { return "/run/arca/arcad.sock" }
-        if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty { return runtime + "/arca/arcad.sock" }
-        return "/tmp/arca-\(geteuid())/arcad.sock"
-    }
+    var socketPath: String { API.socketPath(flag: socket, environment: ProcessInfo.processInfo.environment) }
 }
 
 /// Why a call failed, each with its documented exit code.
