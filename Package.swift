@@ -41,6 +41,9 @@ let package = Package(
         // Devices: OpenCL devices and the CPU fallback.
         .target(name: "ArcaAccel", dependencies: ["ArcaMath", "ArcaOpenCL", "ArcaRuntime", "ArcaTopology", "ArcaCrypto"]),
 
+        // Workloads: Paillier HE on the modexp offload.
+        .target(name: "ArcaHE", dependencies: ["ArcaAccel", "ArcaCrypto"]),
+
         // Interfaces.
         .target(name: "ArcaAPI", dependencies: ["ArcaTopology"], exclude: ["openapi.json"]),
         .target(
@@ -82,6 +85,7 @@ let package = Package(
         .testTarget(name: "ArcaMathTests", dependencies: ["ArcaMath"]),
         .testTarget(name: "ArcaRuntimeTests", dependencies: ["ArcaRuntime", "ArcaTopology"]),
         .testTarget(name: "ArcaAccelTests", dependencies: ["ArcaAccel", "ArcaMath", "ArcaOpenCL", "ArcaCrypto"], exclude: ["Vectors"]),
+        .testTarget(name: "ArcaHETests", dependencies: ["ArcaHE", "ArcaAccel", "ArcaCrypto", "ArcaTopology"], exclude: ["Vectors"]),
         .testTarget(
             name: "ArcaServerTests",
             dependencies: [

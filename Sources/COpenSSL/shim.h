@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/bn.h>
+#include <openssl/rand.h>
 
 /* Macros in OpenSSL that Swift cannot import. */
 static inline int arca_BN_num_bytes(const BIGNUM *a) { return BN_num_bytes(a); }
