@@ -1,3 +1,4 @@
+import ArcaAPI
 import ArcaCrypto
 
 /// A plaintext number as JSON carries it: an integer of any size (a JSON number without `.`, `e` or
@@ -14,7 +15,7 @@ public enum PlainNumber: Sendable, Equatable, CustomStringConvertible {
     /// - Throws: ``HEError`` naming `item` for anything else, or a float beyond a double's range.
     public init(jsonLiteral text: String, item: String) throws {
         let bytes = Array(text.utf8)
-        guard Self.isJSONNumber(bytes) else { throw HEError(item, "\(text.prefix(40)) is not a JSON number") }
+        guard HEFiles.isJSONNumber(bytes) else { throw HEError(item, "\(text.prefix(40)) is not a JSON number") }
         if bytes.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
             guard let value = Double(text), value.isFinite else { throw HEError(item, "\(text.prefix(40)) is beyond a double's range") }
             self = .float(value)
@@ -23,21 +24,6 @@ public enum PlainNumber: Sendable, Equatable, CustomStringConvertible {
             let magnitude = BigNumber(decimal: String(text.drop { $0 == "-" }))!
             self = .integer(negative: negative && !magnitude.isZero, magnitude: magnitude)
         }
-    }
-
-    static func isJSONNumber(_ b: [UInt8]) -> Bool {
-        var i = 0
-        func digits() -> Int { let start = i; while i < b.count, b[i] >= 48, b[i] <= 57 { i += 1 }; return i - start }
-        if i < b.count, b[i] == UInt8(ascii: "-") { i += 1 }
-        guard i < b.count else { return false }
-        if b[i] == UInt8(ascii: "0") { i += 1 } else if digits() == 0 { return false }
-        if i < b.count, b[i] == UInt8(ascii: ".") { i += 1; if digits() == 0 { return false } }
-        if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
-            i += 1
-            if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
-            if digits() == 0 { return false }
-        }
-        return i == b.count
     }
 
     /// The JSON literal: decimal digits for an integer, the shortest round-tripping form for a float.

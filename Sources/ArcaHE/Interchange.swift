@@ -1,3 +1,4 @@
+import ArcaAPI
 import ArcaCrypto
 import Foundation
 
@@ -5,16 +6,9 @@ import Foundation
 ///
 /// - Public key: JWK-style `{"kty": "DAJ", "alg": "PAI-GN1", "key_ops": ["encrypt"], "n": <base64url>, "kid": …}`.
 /// - Private key: `{"kty": "DAJ", "key_ops": ["decrypt"], "p": …, "q": …, "pub": <public key>, "kid": …}`.
-/// - Ciphertexts: `[{"v": "<decimal>", "e": <exponent>}, …]`, or `{"publicKey": <key>, "ciphertexts": […]}`.
-/// - Plaintexts: a JSON array of numbers (integers of any size, or doubles).
+/// Ciphertext and plaintext files are ``HEFiles``' (ArcaAPI), shared with arcactl.
 public enum PaillierInterchange {
-    public struct PublicKeyJWK: Codable, Sendable, Equatable {
-        public var kty: String
-        public var alg: String?
-        public var key_ops: [String]?
-        public var n: String
-        public var kid: String?
-    }
+    public typealias PublicKeyJWK = PaillierPublicKeyJWK
 
     struct PrivateKeyJWK: Codable {
         var kty: String
@@ -73,85 +67,17 @@ public enum PaillierInterchange {
         return .publicKey(try publicKey(jwk), kid: jwk.kid)
     }
 
-    struct WireCiphertext: Codable { var v: String; var e: Int }
-    struct Envelope: Codable { var publicKey: PublicKeyJWK; var ciphertexts: [WireCiphertext] }
-
-    /// Reads a ciphertext file in either form.
-    /// - Returns: the ciphertexts, and the key of the envelope when there is one.
-    /// - Throws: ``HEError`` naming the item (`[3].v`) or the JSON error's place.
-    public static func readCiphertexts(_ data: Data) throws -> (ciphertexts: [Ciphertext], envelopeKey: PaillierPublicKey?) {
-        let decoder = JSONDecoder()
-        let wire: [WireCiphertext], key: PaillierPublicKey?
-        let trimmed = data.first { !(" \t\r\n" as String).utf8.contains($0) }
-        do {
-            if trimmed == UInt8(ascii: "{") {
-                let envelope = try decoder.decode(Envelope.self, from: data)
-                (wire, key) = (envelope.ciphertexts, try publicKey(envelope.publicKey))
-            } else {
-                (wire, key) = (try decoder.decode([WireCiphertext].self, from: data), nil)
-            }
-        } catch let error as HEError {
-            throw HEError("publicKey.\(error.item)", error.reason)
-        } catch {
-            throw HEError("ciphertexts", "expected [{\"v\": \"<decimal>\", \"e\": <int>}, …] or {\"publicKey\": …, \"ciphertexts\": […]}: \(describe(error))")
-        }
-        let ciphertexts = try wire.enumerated().map { i, c in
-            guard let value = BigNumber(decimal: c.v) else { throw HEError("[\(i)].v", "\"\(c.v.prefix(20))\" is not a non-negative decimal integer") }
+    /// Ciphertexts from their wire form, each checked to be a decimal integer.
+    /// - Throws: ``HEError`` naming `source[i].v`.
+    public static func ciphertexts(_ wire: [WireCiphertext], source: String) throws -> [Ciphertext] {
+        try wire.enumerated().map { i, c in
+            guard let value = BigNumber(decimal: c.v) else { throw HEError("\(source)[\(i)].v", "\"\(c.v.prefix(20))\" is not a non-negative decimal integer") }
             return Ciphertext(value: value, exponent: c.e)
         }
-        return (ciphertexts, key)
     }
 
-    /// A ciphertext file: the bare array, or enveloped with the key's JWK.
-    public static func ciphertextFile(_ ciphertexts: [Ciphertext], envelope key: PaillierPublicKey? = nil, kid: String = "") -> Data {
-        let array = "[" + ciphertexts.map { "{\"v\": \"\($0.value)\", \"e\": \($0.exponent)}" }.joined(separator: ", ") + "]"
-        guard let key else { return Data((array + "\n").utf8) }
-        let jwk = String(decoding: try! JSONEncoder.sorted.encode(jwk(key, kid: kid)), as: UTF8.self)
-        return Data("{\"publicKey\": \(jwk), \"ciphertexts\": \(array)}\n".utf8)
-    }
-
-    /// The number literals of a JSON array of numbers, parsed exactly (big integers stay exact).
-    /// - Throws: ``HEError`` naming `[i]`, or line and column of malformed JSON.
-    public static func readPlaintexts(_ data: Data) throws -> [PlainNumber] {
-        let bytes = [UInt8](data)
-        var i = 0, line = 1, lineStart = 0
-        func place() -> String { "line \(line) column \(i - lineStart + 1)" }
-        func skipSpace() {
-            while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) {
-                if bytes[i] == 0x0A { line += 1; lineStart = i + 1 }
-                i += 1
-            }
-        }
-        skipSpace()
-        guard i < bytes.count, bytes[i] == UInt8(ascii: "[") else { throw HEError("plaintexts", "\(place()): expected a JSON array of numbers") }
-        i += 1
-        var numbers: [PlainNumber] = []
-        skipSpace()
-        if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1 } else {
-            while true {
-                skipSpace()
-                let start = i
-                while i < bytes.count, !(bytes[i] == UInt8(ascii: ",") || bytes[i] == UInt8(ascii: "]") || [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i])) { i += 1 }
-                let token = String(decoding: bytes[start..<i], as: UTF8.self)
-                guard !token.isEmpty else { throw HEError("plaintexts", "\(place()): expected a number") }
-                do { numbers.append(try PlainNumber(jsonLiteral: token, item: "[\(numbers.count)]")) } catch let error as HEError {
-                    throw HEError(error.item, "\(error.reason) (line \(line))")
-                }
-                skipSpace()
-                guard i < bytes.count else { throw HEError("plaintexts", "\(place()): unterminated array") }
-                if bytes[i] == UInt8(ascii: "]") { i += 1; break }
-                guard bytes[i] == UInt8(ascii: ",") else { throw HEError("plaintexts", "\(place()): expected , or ]") }
-                i += 1
-            }
-        }
-        skipSpace()
-        guard i == bytes.count else { throw HEError("plaintexts", "\(place()): unexpected text after the array") }
-        return numbers
-    }
-
-    /// A JSON array of the numbers' literals.
-    public static func plaintextFile(_ numbers: [PlainNumber]) -> Data {
-        Data(("[" + numbers.map(\.jsonLiteral).joined(separator: ", ") + "]\n").utf8)
+    public static func wire(_ ciphertexts: [Ciphertext]) -> [WireCiphertext] {
+        ciphertexts.map { WireCiphertext(v: $0.value.description, e: $0.exponent) }
     }
 
     static func describe(_ error: any Error) -> String {
@@ -168,13 +94,5 @@ public enum PaillierInterchange {
 
     static func path(_ keys: [any CodingKey]) -> String {
         keys.isEmpty ? "top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-    }
-}
-
-extension JSONEncoder {
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
     }
 }

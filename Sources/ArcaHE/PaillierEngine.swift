@@ -19,6 +19,7 @@ public struct PaillierEngine: Sendable {
         public var fallbacks: [String] = []
         public var modexps = 0
         public var multiplications = 0
+        public init() {}
         mutating func add(_ served: DeviceRegistry.Served, count: Int) {
             devices.insert(served.device)
             if let fallback = served.fallback { fallbacks.append(fallback) }

@@ -36,6 +36,10 @@ public struct ArcadConfig: Sendable, Equatable {
     public var queueCapacity: Int
     /// `[executors] when_full`: what a full queue does to a new submission.
     public var whenFull: QueueFullPolicy
+    /// `[he] max_body_bytes`: largest request body of the `/v1/he/` routes (ciphertext arrays), in bytes.
+    public var heMaxBodyBytes: Int
+    /// `[he] seal_cipher`: AEAD sealing private keys at rest, `aes-256-gcm` or `sm4-gcm`.
+    public var heSealCipher: String
     /// Where this configuration came from: a file path or `"embedded defaults"`.
     public var source: String
 
@@ -91,6 +95,13 @@ public struct ArcadConfig: Sendable, Equatable {
     # When a queue is full: "wait" (the submitter waits for room) or "reject" (a clear error).
     when_full = "wait"
 
+    [he]
+    # Largest request body of the /v1/he/ routes (arrays of ciphertexts), in bytes.
+    max_body_bytes = 268435456
+    # Private Paillier keys are sealed at rest under <state directory>/he/seal.key with this cipher:
+    # "aes-256-gcm" or "sm4-gcm".
+    seal_cipher = "aes-256-gcm"
+
     """
 
     /// The embedded defaults.
@@ -102,7 +113,7 @@ public struct ArcadConfig: Sendable, Equatable {
     static let bare = ArcadConfig(socketPath: nil, maxBodyBytes: 0, idleTimeoutSeconds: 0, shutdownGraceSeconds: 0, logLevel: "",
                                   stateDirectory: "", openCLEnabled: false, kernelDirectory: nil, kernelCache: false,
                                   prebuiltDirectory: nil, placement: PlacementConfig(),
-                                  queueCapacity: 1, whenFull: .wait, source: "")
+                                  queueCapacity: 1, whenFull: .wait, heMaxBodyBytes: 0, heSealCipher: "", source: "")
 
     /// Reads `path` over the embedded defaults.
     /// - Throws: ``ConfigError`` with the path, the key (or line and column) and the reason.
@@ -137,8 +148,8 @@ public struct ArcadConfig: Sendable, Equatable {
         config.source = source
         let reader = Reader(file: source)
         for section in table.keys {
-            guard ["server", "log", "state", "devices", "placement", "executors"].contains(section) else {
-                throw ConfigError(file: source, key: section, reason: "unknown key; sections are [server], [log], [state], [devices], [placement], [executors]")
+            guard ["server", "log", "state", "devices", "placement", "executors", "he"].contains(section) else {
+                throw ConfigError(file: source, key: section, reason: "unknown key; sections are [server], [log], [state], [devices], [placement], [executors], [he]")
             }
             guard let sub = table[section]?.table else {
                 throw ConfigError(file: source, key: section, reason: "expected a table such as [\(section)]")
@@ -186,6 +197,14 @@ public struct ArcadConfig: Sendable, Equatable {
                     config.socketPath = path
                 case "server.max_body_bytes":
                     config.maxBodyBytes = try reader.int(value, name, in: 1024...(1 << 30))
+                case "he.max_body_bytes":
+                    config.heMaxBodyBytes = try reader.int(value, name, in: 1024...(1 << 32))
+                case "he.seal_cipher":
+                    let text = try reader.string(value, name)
+                    guard ["aes-256-gcm", "sm4-gcm"].contains(text) else {
+                        throw ConfigError(file: source, key: name, reason: "must be \"aes-256-gcm\" or \"sm4-gcm\"; got \"\(text)\"")
+                    }
+                    config.heSealCipher = text
                 case "server.idle_timeout_seconds":
                     config.idleTimeoutSeconds = try reader.int(value, name, in: 1...86400)
                 case "server.shutdown_grace_seconds":

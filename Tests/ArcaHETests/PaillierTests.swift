@@ -1,3 +1,4 @@
+import ArcaAPI
 import ArcaAccel
 import ArcaCrypto
 import ArcaTopology
@@ -179,22 +180,25 @@ struct PaillierTests {
     }
 
     @Test func interchangeFormatsRoundTripAndNameTheBadItem() throws {
-        let c = [Ciphertext(value: BigNumber(12345), exponent: -3), Ciphertext(value: BigNumber(7), exponent: 0)]
-        let bare = PaillierInterchange.ciphertextFile(c)
+        let c = [WireCiphertext(v: "12345", e: -3), WireCiphertext(v: "7", e: 0)]
+        let bare = HEFiles.ciphertextFile(c)
         #expect(String(decoding: bare, as: UTF8.self) == "[{\"v\": \"12345\", \"e\": -3}, {\"v\": \"7\", \"e\": 0}]\n")
-        #expect(try PaillierInterchange.readCiphertexts(bare).ciphertexts == c)
-        let wrapped = PaillierInterchange.ciphertextFile(c, envelope: publicKey, kid: "k")
-        let read = try PaillierInterchange.readCiphertexts(wrapped)
-        #expect(read.ciphertexts == c && read.envelopeKey == publicKey)
-        #expect(throws: HEError("[1].v", "\"-7\" is not a non-negative decimal integer")) {
-            _ = try PaillierInterchange.readCiphertexts(Data("[{\"v\": \"1\", \"e\": 0}, {\"v\": \"-7\", \"e\": 0}]".utf8))
+        #expect(try HEFiles.readCiphertexts(bare).ciphertexts == c)
+        let jwk = PaillierInterchange.jwk(publicKey, kid: "k")
+        let read = try HEFiles.readCiphertexts(HEFiles.ciphertextFile(c, envelope: jwk))
+        #expect(read.ciphertexts == c && read.publicKey == jwk)
+        #expect(try PaillierInterchange.publicKey(read.publicKey!) == publicKey)
+        #expect(throws: HEFiles.FormatError("[1].v", "\"-7\" is not a non-negative decimal integer")) {
+            _ = try HEFiles.readCiphertexts(Data("[{\"v\": \"1\", \"e\": 0}, {\"v\": \"-7\", \"e\": 0}]".utf8))
         }
-        #expect(throws: HEError.self) { _ = try PaillierInterchange.readCiphertexts(Data("[{\"v\": \"1\"".utf8)) }
-        let numbers = try PaillierInterchange.readPlaintexts(Data("[1, -2.5e3,\n 123456789012345678901234567890, -0.0, 0]".utf8))
+        #expect(throws: HEFiles.FormatError.self) { _ = try HEFiles.readCiphertexts(Data("[{\"v\": \"1\"".utf8)) }
+        let literals = try HEFiles.plaintextLiterals(Data("[1, -2.5e3,\n 123456789012345678901234567890, -0.0, 0]".utf8))
+        let numbers = try literals.map { try PlainNumber(jsonLiteral: $0, item: "x") }
         #expect(numbers.map(\.jsonLiteral) == ["1", "-2500.0", "123456789012345678901234567890", "-0.0", "0"])
-        #expect(throws: HEError("[1]", "01 is not a JSON number (line 2)")) { _ = try PaillierInterchange.readPlaintexts(Data("[1,\n01]".utf8)) }
-        #expect(throws: HEError("plaintexts", "line 1 column 4: expected , or ]")) { _ = try PaillierInterchange.readPlaintexts(Data("[1 2]".utf8)) }
-        #expect(throws: HEError("plaintexts", "line 1 column 1: expected a JSON array of numbers")) { _ = try PaillierInterchange.readPlaintexts(Data("{}".utf8)) }
+        #expect(throws: HEFiles.FormatError("[1]", "01 is not a JSON number (line 2)")) { _ = try HEFiles.plaintextLiterals(Data("[1,\n01]".utf8)) }
+        #expect(throws: HEFiles.FormatError("plaintexts", "line 1 column 4: expected , or ]")) { _ = try HEFiles.plaintextLiterals(Data("[1 2]".utf8)) }
+        #expect(throws: HEFiles.FormatError("plaintexts", "line 1 column 1: expected a JSON array of numbers")) { _ = try HEFiles.plaintextLiterals(Data("{}".utf8)) }
+        #expect(throws: HEFiles.FormatError("[0]", "true is not a JSON number (line 1)")) { _ = try HEFiles.plaintextLiterals(Data("[true]".utf8)) }
     }
 
     @Test func keyStoreSealsPrivateKeysAndRefusesOpenFiles() throws {
