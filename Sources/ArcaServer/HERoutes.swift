@@ -22,11 +22,11 @@ enum HERoutes {
     static func add(to router: Router<BasicRequestContext>, state: DaemonState) {
         let limit = state.config.heMaxBodyBytes
         router.get("/v1/he/keys") { _, _ in
-            try JSONBody(HEKeysResponse(keys: try store(state).list().map(wire)))
+            try JSONBody(HEKeysResponse(keys: try await mapped { try store(state).list() }.map(wire)))
         }
         router.get("/v1/he/keys/:key") { _, context in
             let name = try context.parameters.require("key")
-            return try JSONBody(wire(try store(state).publicKey(name).0))
+            return try JSONBody(wire(try await mapped { try store(state).publicKey(name).0 }))
         }
         router.post("/v1/he/keys") { request, context in
             let body = try await decodeBody(HEKeygenRequest.self, request: request, limit: limit)

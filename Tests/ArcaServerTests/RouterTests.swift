@@ -41,7 +41,7 @@ struct RouterTests {
 
     @Test func documentIsValidOpenAPI() throws {
         let document = try OpenAPIDocument.validateWithOpenAPIKit()
-        #expect(document.paths.count == 6)
+        #expect(document.paths.count == 14)
     }
 
     @Test func status() async throws {
