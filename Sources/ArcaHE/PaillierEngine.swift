@@ -41,12 +41,13 @@ public struct PaillierEngine: Sendable {
         return result
     }
 
-    /// Fresh r ∈ [1, n) with gcd(r, n) = 1, from OpenSSL's generator.
+    /// Fresh r uniform in [1, n) from OpenSSL's generator (as python-paillier's `get_random_lt_n`;
+    /// one shares a factor with n with probability below 2^-1000, and the batch check catches it).
     public static func randomness(count: Int, key: PaillierPublicKey) -> [BigNumber] {
         (0..<count).map { _ in
             while true {
                 let r = BigNumber(randomBelow: key.n)
-                if !r.isZero, BigNumber.gcd(r, key.n) == BigNumber(1) { return r }
+                if !r.isZero { return r }
             }
         }
     }
@@ -72,8 +73,9 @@ public struct PaillierEngine: Sendable {
                         randomness: [BigNumber]? = nil, report: inout Report) async throws -> [Ciphertext] {
         let r = randomness ?? Self.randomness(count: numbers.count, key: key)
         guard r.count == numbers.count else { throw HEError("randomness", "\(r.count) values for \(numbers.count) numbers") }
-        for (i, value) in r.enumerated() where value.isZero || value >= key.n || BigNumber.gcd(value, key.n) != BigNumber(1) {
-            throw HEError("randomness[\(i)]", "r must be in [1, n) and coprime to n")
+        for (i, value) in r.enumerated() where value.isZero || value >= key.n { throw HEError("randomness[\(i)]", "r must be in [1, n)") }
+        do { try key.validate(ciphertexts: r, item: "randomness") } catch let error as HEError {
+            throw HEError(error.item, "r must be coprime to n")
         }
         let obfuscators = try await obfuscators(r, key: key, privateKey: privateKey, report: &report)
         report.multiplications += numbers.count
@@ -86,7 +88,7 @@ public struct PaillierEngine: Sendable {
     /// - Throws: ``HEError`` naming `items[i]` for a value ≥ n² or not a unit mod n².
     public func decrypt(_ ciphertexts: [Ciphertext], privateKey: PaillierPrivateKey, item: String = "ciphertexts", report: inout Report) async throws -> [EncodedNumber] {
         let key = privateKey.publicKey
-        for (i, c) in ciphertexts.enumerated() { try key.validate(ciphertext: c.value, item: "\(item)[\(i)]") }
+        try key.validate(ciphertexts: ciphertexts.map(\.value), item: item)
         let cp = try await cpu.map(ciphertexts.count) { ciphertexts[$0].value % privateKey.pSquare }
         let cq = try await cpu.map(ciphertexts.count) { ciphertexts[$0].value % privateKey.qSquare }
         let xp = try await modExp(cp, [privateKey.pMinus1], privateKey.pSquare, &report)
@@ -108,8 +110,8 @@ public struct PaillierEngine: Sendable {
     /// - Throws: ``HEError`` for arrays of different lengths, invalid ciphertexts or an alignment overflow.
     public func add(_ a: [Ciphertext], _ b: [Ciphertext], key: PaillierPublicKey, report: inout Report) async throws -> [Ciphertext] {
         guard a.count == b.count else { throw HEError("input", "the two ciphertext arrays differ in length (\(a.count) and \(b.count))") }
-        for (i, c) in a.enumerated() { try key.validate(ciphertext: c.value, item: "first[\(i)]") }
-        for (i, c) in b.enumerated() { try key.validate(ciphertext: c.value, item: "second[\(i)]") }
+        try key.validate(ciphertexts: a.map(\.value), item: "first")
+        try key.validate(ciphertexts: b.map(\.value), item: "second")
         report.multiplications += a.count
         return try await cpu.map(a.count) { i in
             let target = min(a[i].exponent, b[i].exponent)
@@ -123,7 +125,7 @@ public struct PaillierEngine: Sendable {
     /// (python-paillier's `_add_scalar`).
     public func addPlain(_ ciphertexts: [Ciphertext], _ plaintexts: [PlainNumber], key: PaillierPublicKey, report: inout Report) async throws -> [Ciphertext] {
         guard ciphertexts.count == plaintexts.count else { throw HEError("input", "\(ciphertexts.count) ciphertexts and \(plaintexts.count) plaintexts") }
-        for (i, c) in ciphertexts.enumerated() { try key.validate(ciphertext: c.value, item: "ciphertexts[\(i)]") }
+        try key.validate(ciphertexts: ciphertexts.map(\.value), item: "ciphertexts")
         report.multiplications += ciphertexts.count
         return try await cpu.map(ciphertexts.count) { i in
             let encoded = try EncodedNumber.encode(plaintexts[i], key: key, maxExponent: ciphertexts[i].exponent, item: "plaintexts[\(i)]")
@@ -136,7 +138,7 @@ public struct PaillierEngine: Sendable {
     /// for a negative scalar; exponent e_c + e_s. The exponentiations run as one batch on the registry.
     public func scale(_ ciphertexts: [Ciphertext], by scalars: [PlainNumber], key: PaillierPublicKey, report: inout Report) async throws -> [Ciphertext] {
         guard ciphertexts.count == scalars.count else { throw HEError("input", "\(ciphertexts.count) ciphertexts and \(scalars.count) scalars") }
-        for (i, c) in ciphertexts.enumerated() { try key.validate(ciphertext: c.value, item: "ciphertexts[\(i)]") }
+        try key.validate(ciphertexts: ciphertexts.map(\.value), item: "ciphertexts")
         let prepared = try await cpu.map(ciphertexts.count) { i -> (BigNumber, BigNumber, Int) in
             let encoded = try EncodedNumber.encode(scalars[i], key: key, item: "scalars[\(i)]")
             let exponent = ciphertexts[i].exponent + encoded.exponent
@@ -151,13 +153,13 @@ public struct PaillierEngine: Sendable {
 
     /// Element-wise −c_i: the inverse mod n².
     public func negate(_ ciphertexts: [Ciphertext], key: PaillierPublicKey, report: inout Report) async throws -> [Ciphertext] {
-        for (i, c) in ciphertexts.enumerated() { try key.validate(ciphertext: c.value, item: "ciphertexts[\(i)]") }
+        try key.validate(ciphertexts: ciphertexts.map(\.value), item: "ciphertexts")
         return try await cpu.map(ciphertexts.count) { Ciphertext(value: BigNumber.modInverse(ciphertexts[$0].value, key.nSquare)!, exponent: ciphertexts[$0].exponent) }
     }
 
     /// Element-wise c_i · r_i^n mod n²: the same plaintexts under fresh randomness.
     public func rerandomize(_ ciphertexts: [Ciphertext], key: PaillierPublicKey, privateKey: PaillierPrivateKey? = nil, report: inout Report) async throws -> [Ciphertext] {
-        for (i, c) in ciphertexts.enumerated() { try key.validate(ciphertext: c.value, item: "ciphertexts[\(i)]") }
+        try key.validate(ciphertexts: ciphertexts.map(\.value), item: "ciphertexts")
         let obfuscators = try await obfuscators(Self.randomness(count: ciphertexts.count, key: key), key: key, privateKey: privateKey, report: &report)
         report.multiplications += ciphertexts.count
         return try await cpu.map(ciphertexts.count) { Ciphertext(value: BigNumber.modMul(ciphertexts[$0].value, obfuscators[$0], key.nSquare), exponent: ciphertexts[$0].exponent) }
@@ -166,7 +168,7 @@ public struct PaillierEngine: Sendable {
     /// Σ c_i as one ciphertext at the lowest exponent: partial products per chunk on the executors.
     /// An empty array sums to an encryption of 0 with r = 1 (the value 1).
     public func sum(_ ciphertexts: [Ciphertext], key: PaillierPublicKey, report: inout Report) async throws -> Ciphertext {
-        for (i, c) in ciphertexts.enumerated() { try key.validate(ciphertext: c.value, item: "ciphertexts[\(i)]") }
+        try key.validate(ciphertexts: ciphertexts.map(\.value), item: "ciphertexts")
         guard let target = ciphertexts.map(\.exponent).min() else { return Ciphertext(value: BigNumber(1), exponent: 0) }
         let chunks = max(1, min(ciphertexts.count / 64, 64))
         let partials = try await cpu.map(chunks) { chunk -> BigNumber in

@@ -105,7 +105,7 @@ enum HERoutes {
             }
         }
         let ciphertexts = try PaillierInterchange.ciphertexts(set.ciphertexts, source: name)
-        for (i, c) in ciphertexts.enumerated() { try key.validate(ciphertext: c.value, item: "\(name)[\(i)]") }
+        try key.validate(ciphertexts: ciphertexts.map(\.value), item: name)
         return ciphertexts
     }
 
