@@ -88,8 +88,10 @@ public struct HEOperationRequest: Codable, Sendable, Equatable {
     @Nullable public var scalars: [String]?
     /// A device id to run the exponentiations on (`cpu`, `ocl-…`); `null` lets the registry choose.
     @Nullable public var device: String?
-    public init(key: String, plaintexts: [String]? = nil, inputs: [HECiphertextSet]? = nil, scalars: [String]? = nil, device: String? = nil) {
-        self.key = key; self.plaintexts = plaintexts; self.inputs = inputs; self.scalars = scalars; self.device = device
+    /// encrypt: `standard` (r^n, python-paillier's) or `djn` (hs^a with a short a; README).
+    @Nullable public var obfuscator: String?
+    public init(key: String, plaintexts: [String]? = nil, inputs: [HECiphertextSet]? = nil, scalars: [String]? = nil, device: String? = nil, obfuscator: String? = nil) {
+        self.key = key; self.plaintexts = plaintexts; self.inputs = inputs; self.scalars = scalars; self.device = device; self.obfuscator = obfuscator
     }
 }
 

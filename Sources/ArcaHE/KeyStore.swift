@@ -39,6 +39,8 @@ public final class PaillierKeyStore: Sendable {
     public let directory: String
     let cipher: AEAD
     let lock = Mutex<[String: PaillierPrivateKey]>([:])
+    /// DJN obfuscators (base and fixed-base tables) per key id, made at first use.
+    let obfuscators = Mutex<[String: DJNObfuscator]>([:])
     /// Serializes check-then-write of new keys (two imports under one name: one wins, one is told).
     let writing = Mutex<Void>(())
 
@@ -138,6 +140,18 @@ public final class PaillierKeyStore: Sendable {
                                          q: PaillierInterchange.integer(base64url: parts["q"] ?? "", field: "q"))
         lock.withLock { $0[record.entry.id] = key }
         return key
+    }
+
+    /// The DJN obfuscator of key `id` (CRT tables when its private key is held), built once per arcad.
+    public func djn(_ id: String) throws -> DJNObfuscator {
+        if let made = obfuscators.withLock({ $0[id] }) { return made }
+        let (entry, key) = try publicKey(id)
+        let made = try DJNObfuscator(key: key, privateKey: entry.hasPrivateKey ? try privateKey(id) : nil)
+        return obfuscators.withLock { cache in
+            if let existing = cache[id] { return existing }
+            cache[id] = made
+            return made
+        }
     }
 
     /// Generates a key with n of `bits` bits and stores it as `name`.

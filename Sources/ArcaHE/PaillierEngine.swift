@@ -34,8 +34,9 @@ public struct PaillierEngine: Sendable {
 
     var cpu: CPUDevice { registry.cpu }
 
-    private func modExp(_ bases: [BigNumber], _ exponents: [BigNumber], _ modulus: BigNumber, _ report: inout Report) async throws -> [BigNumber] {
+    private func modExp(_ bases: [BigNumber], _ exponents: [BigNumber], _ modulus: BigNumber, _ report: inout Report, repeating: Int? = nil) async throws -> [BigNumber] {
         guard !bases.isEmpty else { return [] }
+        if let repeating { return try await modExp(Array(repeating: bases[0], count: repeating), exponents, modulus, &report) }
         let (result, served) = try await registry.modExp(bases: bases, exponents: exponents, modulus: modulus, preferred: preferred)
         report.add(served, count: bases.count)
         return result
@@ -61,6 +62,35 @@ public struct PaillierEngine: Sendable {
         let xp = try await modExp(rp, [privateKey.nModOrderP], privateKey.pSquare, &report)
         let xq = try await modExp(rq, [privateKey.nModOrderQ], privateKey.qSquare, &report)
         return try await cpu.map(r.count) { privateKey.combineSquares(xp[$0], xq[$0]) }
+    }
+
+    /// Encrypts each number with the DJN obfuscator: c = (1 + m·n)·hs^a mod n² for a uniform in
+    /// [0, 2^ℓ). With no device asked for (or `cpu`), hs^a comes from the obfuscator's fixed-base tables
+    /// on the CPU executors — multiplications only; asked for an OpenCL device, hs^a runs there as a
+    /// batch of ℓ-bit modexps (by CRT when the private key is held). The same a give the same ciphertexts.
+    /// - Parameter exponents: the a_i (default: fresh from OpenSSL); fixed values make it deterministic.
+    public func encrypt(_ numbers: [EncodedNumber], djn: DJNObfuscator, exponents: [BigNumber]? = nil, report: inout Report) async throws -> [Ciphertext] {
+        let key = djn.key
+        let a = try exponents ?? djn.exponents(numbers.count)
+        guard a.count == numbers.count else { throw HEError("exponents", "\(a.count) values for \(numbers.count) numbers") }
+        for (i, value) in a.enumerated() where value.bitCount > djn.exponentBits {
+            throw HEError("exponents[\(i)]", "wider than ℓ = \(djn.exponentBits) bits")
+        }
+        let obfuscators: [BigNumber]
+        if preferred == nil || preferred == cpu.id {
+            obfuscators = try await djn.powers(a, cpu: cpu)
+            report.devices.insert(cpu.id)
+        } else if let privateKey = djn.privateKey {
+            let xp = try await modExp([djn.hs % privateKey.pSquare], a, privateKey.pSquare, &report, repeating: a.count)
+            let xq = try await modExp([djn.hs % privateKey.qSquare], a, privateKey.qSquare, &report, repeating: a.count)
+            obfuscators = try await cpu.map(a.count) { privateKey.combineSquares(xp[$0], xq[$0]) }
+        } else {
+            obfuscators = try await modExp([djn.hs], a, key.nSquare, &report, repeating: a.count)
+        }
+        report.multiplications += numbers.count
+        return try await cpu.map(numbers.count) {
+            Ciphertext(value: BigNumber.modMul(key.nude(numbers[$0].encoding), obfuscators[$0], key.nSquare), exponent: numbers[$0].exponent)
+        }
     }
 
     /// Encrypts each number: c = (1 + m·n)·r^n mod n², exponent kept beside it.

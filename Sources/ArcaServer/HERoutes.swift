@@ -128,8 +128,15 @@ enum HERoutes {
         case "encrypt":
             let values = try numbers(body.plaintexts, field: "plaintexts")
             let encoded = try values.enumerated().map { try EncodedNumber.encode($1, key: key, item: "plaintexts[\($0)]") }
-            let privateKey = entry.hasPrivateKey ? try store.privateKey(entry.id) : nil
-            ciphertexts = try await engine.encrypt(encoded, key: key, privateKey: privateKey, report: &report)
+            switch body.obfuscator ?? "standard" {
+            case "standard":
+                let privateKey = entry.hasPrivateKey ? try store.privateKey(entry.id) : nil
+                ciphertexts = try await engine.encrypt(encoded, key: key, privateKey: privateKey, report: &report)
+            case "djn":
+                ciphertexts = try await engine.encrypt(encoded, djn: try store.djn(entry.id), report: &report)
+            case let other:
+                throw HEError("obfuscator", "must be \"standard\" or \"djn\"; got \"\(other.prefix(40))\"")
+            }
             items = values.count
         case "decrypt":
             let privateKey = try store.privateKey(entry.id)

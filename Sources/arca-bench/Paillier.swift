@@ -47,6 +47,9 @@ func benchPaillier(_ arguments: [String]) async throws {
     let ciphertexts = try await PaillierEngine(registry: registry, preferred: "cpu").encrypt(encoded, key: publicKey, privateKey: key, report: &report)
 
     var rows: [(String, [Double])] = []
+    let djnCRT = try DJNObfuscator(key: publicKey, privateKey: key)
+    let djnPublic = try DJNObfuscator(key: publicKey, hs: djnCRT.hs)
+    var djnRows: [(String, Double, Double)] = []
     let devices = ["cpu"] + registry.healthByDevice.filter { $0.value.status == "ok" }.keys.sorted()
     for device in devices {
         let engine = PaillierEngine(registry: registry, preferred: device)
@@ -55,6 +58,9 @@ func benchPaillier(_ arguments: [String]) async throws {
         let decrypt = try await rate(batch) { _ = try await engine.decrypt(ciphertexts, privateKey: key, report: &report) }
         let add = try await rate(batch) { _ = try await engine.add(ciphertexts, ciphertexts, key: publicKey, report: &report) }
         let scale = try await rate(batch) { _ = try await engine.scale(ciphertexts, by: scalars, key: publicKey, report: &report) }
+        let djnWithCRT = try await rate(batch) { _ = try await engine.encrypt(encoded, djn: djnCRT, report: &report) }
+        let djnWithout = try await rate(batch) { _ = try await engine.encrypt(encoded, djn: djnPublic, report: &report) }
+        djnRows.append(("arca \(device)", djnWithCRT / Double(cores), djnWithout / Double(cores)))
         // Per core: the CPU fallback uses every executor thread; a device run is charged to the cores too.
         rows.append(("arca \(device)", [encryptCRT, encryptPublic, decrypt, add, scale].map { $0 / Double(cores) }))
     }
@@ -82,9 +88,15 @@ func benchPaillier(_ arguments: [String]) async throws {
     for (name, figures) in rows {
         print(name.padding(toLength: 33, withPad: " ", startingAt: 0) + figures.map { String(format: "%-10.0f", $0) }.joined(separator: "   "))
     }
+    print("")
+    print("DJN obfuscator (ℓ = \(djnCRT.exponentBits)-bit a; CPU: fixed-base tables, device: hs^a modexps), per core, encrypt/s:")
+    for (name, withCRT, without) in djnRows {
+        print(name.padding(toLength: 33, withPad: " ", startingAt: 0) + String(format: "CRT %-10.0f public key only %.0f", withCRT, without))
+    }
     print(String(format: "OpenSSL r^n mod n², 1 thread:    %.0f/s (encrypt without CRT is one of these per item)", openSSL))
-    if let cpu = rows.first?.1, let python, let pyEncrypt = python["encrypt"] as? Double, let pyDecrypt = python["decrypt"] as? Double {
-        print(String(format: "ratios, Arca CPU per core ÷ python-paillier: encrypt %.1f×, decrypt %.1f×; target 1000/s per core: encrypt at %.0f%%, decrypt at %.0f%%",
-                     cpu[0] / pyEncrypt, cpu[2] / pyDecrypt, cpu[0] / 10, cpu[2] / 10))
+    if let cpu = rows.first?.1, let python, let pyEncrypt = python["encrypt"] as? Double, let pyDecrypt = python["decrypt"] as? Double,
+       let djn = djnRows.first?.1 {
+        print(String(format: "ratios, Arca CPU per core ÷ python-paillier: encrypt %.1f× (DJN %.1f×), decrypt %.1f×; target 1000/s per core: encrypt at %.0f%% (DJN %.0f%%), decrypt at %.0f%%",
+                     cpu[0] / pyEncrypt, djn / pyEncrypt, cpu[2] / pyDecrypt, cpu[0] / 10, djn / 10, cpu[2] / 10))
     }
 }

@@ -85,10 +85,15 @@ struct HE: AsyncParsableCommand {
         @OptionGroup var files: Files
         @Option(help: ArgumentHelp("Plaintext file: a JSON array of numbers.", valueName: "file")) var input: String
         @Flag(help: "Write {\"publicKey\": …, \"ciphertexts\": […]} instead of the bare array.") var envelope = false
+        @Option(help: "standard (r^n, as python-paillier) or djn (hs^a with a short a: faster; see the README for its security parameter).")
+        var obfuscator = "standard"
+        func validate() throws {
+            guard ["standard", "djn"].contains(obfuscator) else { throw ValidationError("--obfuscator must be standard or djn") }
+        }
         func run() async throws {
             try await runReporting {
                 let literals = try parseFile(input) { try HEFiles.plaintextLiterals($0) }
-                try await operate("encrypt", HEOperationRequest(key: files.key, plaintexts: literals, device: files.device), connection, files, envelope: envelope)
+                try await operate("encrypt", HEOperationRequest(key: files.key, plaintexts: literals, device: files.device, obfuscator: obfuscator), connection, files, envelope: envelope)
             }
         }
     }

@@ -58,6 +58,10 @@ struct PaillierInteropTests {
         try peer(["roundtrip", dir + "/values.json", dir + "/values-back.json"])
         try peer(["decrypt", dir + "/priv.json", dir + "/arca-ct.json", dir + "/python-pt.json"])
         try peer(["equal", dir + "/python-pt.json", dir + "/values-back.json"])
+        // The DJN obfuscator's ciphertexts are ordinary Paillier ciphertexts to python-paillier.
+        expectOK(try he(daemon, ["encrypt", "--key", "from-python", "--obfuscator", "djn", "--input", dir + "/values.json", "--output", dir + "/arca-djn.json"]), "encrypt djn")
+        try peer(["decrypt", dir + "/priv.json", dir + "/arca-djn.json", dir + "/python-djn.json"])
+        try peer(["equal", dir + "/python-djn.json", dir + "/values-back.json"])
         expectOK(try he(daemon, ["decrypt", "--key", "from-python", "--input", dir + "/a.json", "--output", dir + "/arca-a.json"]), "decrypt python's")
         try peer(["decrypt", dir + "/priv.json", dir + "/a.json", dir + "/python-a.json"])
         try peer(["equal", dir + "/arca-a.json", dir + "/python-a.json"])

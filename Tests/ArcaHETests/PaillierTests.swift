@@ -128,6 +128,40 @@ struct PaillierTests {
         #expect(scaledOnDevice == scaledOnCPU)
     }
 
+    @Test func fixedBaseTableEqualsModexp() throws {
+        let modulus = publicKey.nSquare
+        let base = BigNumber(randomBelow: modulus)
+        let table = FixedBaseExponentiation(base: base, modulus: modulus, exponentBits: 515, window: 4)
+        for exponent in [BigNumber(0), BigNumber(1), BigNumber(15), BigNumber(16), BigNumber(1).shiftedLeft(514), BigNumber(randomBits: 515), BigNumber(randomBits: 300)] {
+            #expect(table.power(exponent) == (try BigNumber.modExpConstantTime(base, exponent, modulus)), "\(exponent)")
+        }
+    }
+
+    @Test func djnCiphertextsDecryptAndAgreeAcrossDevicesAndCRT() async throws {
+        let values = (0..<10).map { i in i % 3 == 0 ? PlainNumber(i * 7919 - 40) : .float(Double(i) * -0.375) }
+        let encoded = try values.map { try EncodedNumber.encode($0, key: publicKey) }
+        let withPrivate = try DJNObfuscator(key: publicKey, privateKey: key)
+        let publicOnly = try DJNObfuscator(key: publicKey, hs: withPrivate.hs)
+        #expect(withPrivate.exponentBits == 512)
+        let a = try withPrivate.exponents(values.count)
+        #expect(a.allSatisfy { $0.bitCount <= 512 })
+        var report = PaillierEngine.Report()
+        let tableCRT = try await engine("cpu").encrypt(encoded, djn: withPrivate, exponents: a, report: &report)
+        let tablePublic = try await engine("cpu").encrypt(encoded, djn: publicOnly, exponents: a, report: &report)
+        #expect(tableCRT == tablePublic)
+        #expect(try await decrypt(tableCRT, engine()) == values)
+        if let (id, health) = registry.healthByDevice.first, health.status == "ok" {
+            var onDevice = PaillierEngine.Report()
+            #expect(try await engine(id).encrypt(encoded, djn: withPrivate, exponents: a, report: &onDevice) == tableCRT)
+            #expect(try await engine(id).encrypt(encoded, djn: publicOnly, exponents: a, report: &onDevice) == tableCRT)
+            #expect(onDevice.devices == [id])
+        }
+        // Fresh exponents: different ciphertexts, same plaintexts.
+        let fresh = try await engine().encrypt(encoded, djn: withPrivate, report: &report)
+        #expect(fresh != tableCRT)
+        #expect(try await decrypt(fresh, engine()) == values)
+    }
+
     @Test func badCiphertextsAreNamed() async throws {
         var report = PaillierEngine.Report()
         let good = ciphertext((Self.vectors["ciphertexts"] as! [[String: Any]])[0]["ciphertext"])
