@@ -44,6 +44,9 @@ let package = Package(
         // Workloads: Paillier HE on the modexp offload.
         .target(name: "ArcaHE", dependencies: ["ArcaAccel", "ArcaCrypto", "ArcaAPI"]),
 
+        // Workloads: hetero WOE/IV feature screening (binning, WOE/IV, the encrypted bin sums).
+        .target(name: "ArcaIV", dependencies: ["ArcaHE", "ArcaAccel", "ArcaCrypto", "ArcaAPI"]),
+
         // Interfaces.
         .target(name: "ArcaAPI", dependencies: ["ArcaTopology"], exclude: ["openapi.json"]),
         .target(
@@ -85,6 +88,7 @@ let package = Package(
         .testTarget(name: "ArcaMathTests", dependencies: ["ArcaMath"]),
         .testTarget(name: "ArcaRuntimeTests", dependencies: ["ArcaRuntime", "ArcaTopology"]),
         .testTarget(name: "ArcaAccelTests", dependencies: ["ArcaAccel", "ArcaMath", "ArcaOpenCL", "ArcaCrypto"], exclude: ["Vectors"]),
+        .testTarget(name: "ArcaIVTests", dependencies: ["ArcaIV", "ArcaHE", "ArcaAccel", "ArcaTopology"], exclude: ["Reference"]),
         .testTarget(name: "ArcaHETests", dependencies: ["ArcaHE", "ArcaAPI", "ArcaAccel", "ArcaCrypto", "ArcaTopology"], exclude: ["Vectors"]),
         .testTarget(
             name: "ArcaServerTests",
