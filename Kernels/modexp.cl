@@ -54,8 +54,9 @@ void mont_mul(__global ulong *r, __global const ulong *a, __global const ulong *
 
 __kernel void modexp_fixed_window(__global const ulong *bases, __global const ulong *exponents, uint exponent_stride,
                                   uint E, __global const ulong *m, __global const ulong *r2, ulong n0, uint L,
-                                  __global ulong *scratch, __global ulong *out) {
+                                  __global ulong *scratch, __global ulong *out, uint count) {
     size_t gid = get_global_id(0);
+    if (gid >= count) return;  // the global size is rounded up to whole work-groups
     __global ulong *table = scratch + gid * (size_t)(20 * L + 2);
     __global ulong *acc = table + 16 * L;
     __global ulong *tmp = acc + L;
