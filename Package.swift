@@ -75,7 +75,7 @@ let package = Package(
         ),
 
         // Micro-benchmarks (release builds): swift build -c release --product arca-bench
-        .executableTarget(name: "arca-bench", dependencies: ["ArcaMath", "ArcaRuntime", "ArcaTopology"]),
+        .executableTarget(name: "arca-bench", dependencies: ["ArcaMath", "ArcaRuntime", "ArcaTopology", "ArcaAccel", "ArcaCrypto"]),
 
         // Tests mirror Sources/.
         .testTarget(name: "ArcaTopologyTests", dependencies: ["ArcaTopology"], resources: [.copy("Topologies")]),
