@@ -76,8 +76,8 @@ public final class OpenCLModExp: @unchecked Sendable {
         try kernel.set(8, scratch)
         try kernel.set(9, out)
         try kernel.set(10, UInt32(bases.count))
-        let groups = localSize > 0 ? (bases.count + localSize - 1) / localSize * localSize : bases.count
-        try context.launch(kernel, globalSize: groups, localSize: localSize)
+        let global = localSize > 0 ? (bases.count + localSize - 1) / localSize * localSize : bases.count
+        try context.launch(kernel, globalSize: global, localSize: localSize)
         var words = [UInt64](repeating: 0, count: bases.count * limbs)
         try context.read(out, into: &words)
         return (0..<bases.count).map { BigNumber(words: Array(words[($0 * limbs)..<(($0 + 1) * limbs)])) }
