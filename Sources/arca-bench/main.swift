@@ -6,7 +6,7 @@
 // result back (one at a time: median and p99 in µs), and the throughput of an empty task stream
 // spread over every usable node (tasks/s), with the same numbers for a plain Task as the baseline.
 //
-// `ntt`: the CPU fallback NTT, one thread, in ns and cycles per butterfly.
+// `ntt`: the CPU fallback NTT, one thread, in ns and cycles per butterfly ((n/2)·log2 n butterflies).
 //
 // `modexp [modulus bits] [exponent bits] [batch]` (default 4096 2048 32): one batch of
 // base_i^exponent_i mod m, per-base exponents, side by side in one run: OpenSSL's
@@ -73,13 +73,23 @@ func benchExecutor() async throws {
 }
 
 /// `ntt`: the CPU fallback NTT, forward and inverse, one thread, in ns and cycles per butterfly
-/// ((n/2)·log2 n butterflies per transform); cycles from the clock `/proc/cpuinfo` reports.
+/// ((n/2)·log2 n butterflies per transform): the thread's CPU time and the wall time, cycles at the
+/// clock `/proc/cpuinfo` reports.
 func benchNTT() {
     let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
     let mhz = cpuinfo.split(separator: "\n").first { $0.hasPrefix("cpu MHz") }
         .flatMap { Double($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) } ?? 0
-    print(String(format: "time: clock_gettime (DispatchTime), median of 15; cycles = ns × %.0f MHz, the \"cpu MHz\" of /proc/cpuinfo (the nominal/TSC rate on a VM, not a measured core clock)", mhz))
-    print("degree  prime  forward ns/bfly  cycles/bfly  inverse ns/bfly  cycles/bfly")
+    print(String(format: """
+        one thread, median of 15 samples of ≥ 2^22 coefficients each; time from clock_gettime: the thread's CPU time \
+        (CLOCK_THREAD_CPUTIME_ID, immune to being descheduled on a shared machine) and wall time (CLOCK_MONOTONIC); \
+        cycles = CPU ns × %.0f MHz, the "cpu MHz" of /proc/cpuinfo (the nominal/TSC rate on this VM, not a measured core clock)
+        """, mhz))
+    print("degree  prime  forward cycles/bfly  (wall)  ns/bfly   inverse cycles/bfly  (wall)  ns/bfly")
+    func clock(_ id: clockid_t) -> Double {
+        var time = timespec()
+        clock_gettime(id, &time)
+        return Double(time.tv_sec) * 1e9 + Double(time.tv_nsec)
+    }
     for logN in [12, 14, 16] {
         for bits in [60, 50] {
             let n = 1 << logN
@@ -87,19 +97,24 @@ func benchNTT() {
             let plan = NTTPlan(degree: n, modulus: modulus)
             var values = (0..<n).map { _ in UInt64.random(in: 0..<modulus.value) }
             let butterflies = Double(n / 2 * logN)
-            func measure(_ body: (inout [UInt64]) -> Void) -> Double {
-                var samples: [Double] = []
+            /// Median (CPU, wall) ns per butterfly.
+            func measure(_ body: (inout [UInt64]) -> Void) -> (cpu: Double, wall: Double) {
+                var cpu: [Double] = [], wall: [Double] = []
                 let reps = max(3, (1 << 22) / n)
+                for _ in 0..<reps { body(&values) }  // warm-up
                 for _ in 0..<15 {
-                    let start = DispatchTime.now().uptimeNanoseconds
+                    let (cpu0, wall0) = (clock(CLOCK_THREAD_CPUTIME_ID), clock(CLOCK_MONOTONIC))
                     for _ in 0..<reps { body(&values) }
-                    samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / Double(reps) / butterflies)
+                    cpu.append((clock(CLOCK_THREAD_CPUTIME_ID) - cpu0) / Double(reps) / butterflies)
+                    wall.append((clock(CLOCK_MONOTONIC) - wall0) / Double(reps) / butterflies)
                 }
-                return samples.sorted()[samples.count / 2]
+                return (cpu.sorted()[7], wall.sorted()[7])
             }
             let forward = measure { plan.forward(&$0) }
             let inverse = measure { plan.inverse(&$0) }
-            print(String(format: "2^%-5d %-6d %-16.3f %-12.2f %-16.3f %.2f", logN, bits, forward, forward * mhz / 1000, inverse, inverse * mhz / 1000))
+            print(String(format: "2^%-5d %-6d %-20.2f %-7.2f %-9.3f %-20.2f %-7.2f %.3f", logN, bits,
+                         forward.cpu * mhz / 1000, forward.wall * mhz / 1000, forward.cpu,
+                         inverse.cpu * mhz / 1000, inverse.wall * mhz / 1000, inverse.cpu))
         }
     }
 }
