@@ -69,7 +69,7 @@ public final class OpenCLNTT: @unchecked Sendable {
         // Tuned on one forward transform of at least 2^14 coefficients (whole polynomials, every limb).
         let count = max(1, (1 << 14) / (degree * plans.count)) * degree * plans.count
         let scratch = try context.buffer(count: count)
-        workGroupSize = try loader.workGroupSize(forwardStage, of: loaded, context: context, candidates: [16, 64, 256]) { local in
+        workGroupSize = try loader.workGroupSize(forwardStage, sharing: [inverseStage], of: loaded, context: context, candidates: [16, 64, 256]) { local in
             try stages(scratch, count: count, inverse: false, localSize: local)
             try context.finish()
         }

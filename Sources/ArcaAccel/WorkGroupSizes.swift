@@ -59,13 +59,14 @@ public enum WorkGroupSizes {
 extension ProgramLoader {
     /// The work-group size for `kernel` of `program` on `context`'s device: the kept one, else the
     /// fastest of `candidates` (work-items per group; 0 is the driver's choice and always tried)
-    /// that the kernel takes, timed by `run` (one warm-up, then the median of 3), and kept.
+    /// that the kernel (and every kernel of `sharing`, which launch with the same size) takes, timed by
+    /// `run` (one warm-up, then the median of 3), and kept.
     /// - Throws: what `run` throws with the driver's choice (the kernel cannot run at all).
-    public func workGroupSize(_ kernel: OpenCLKernel, of program: Loaded, context: OpenCLContext,
+    public func workGroupSize(_ kernel: OpenCLKernel, sharing: [OpenCLKernel] = [], of program: Loaded, context: OpenCLContext,
                               candidates: [Int], run: (Int) throws -> Void) throws -> Int {
         let key = WorkGroupSizes.key(kernel: kernel.name, fingerprint: program.fingerprint, context: context)
         if let size = WorkGroupSizes.stored(key, directory: cacheDirectory) { return size }
-        let limit = (try? context.workGroupSizeLimit(kernel)) ?? 0
+        let limit = ([kernel] + sharing).map { (try? context.workGroupSizeLimit($0)) ?? 0 }.min() ?? 0
         var best = (size: 0, nanoseconds: Double.infinity)
         for size in [0] + candidates.filter({ $0 > 0 && $0 <= limit }) {
             do {
