@@ -6,7 +6,8 @@
 // Fixed 4-bit windows, left to right, over every window of the exponent's E limbs: the sequence of
 // operations and the memory touched do not depend on the exponent's value — each window's table
 // entry is read by scanning all 16 entries and keeping one with a mask. One work-item per
-// exponentiation; its scratch (20 values of L words and 2 more) lives in `scratch`.
+// exponentiation; its scratch (20 values of L words and 2 more) lives in `scratch`. `count` is the
+// batch size: the global size may be rounded up to whole work-groups, and the extra work-items return.
 // The CPU reference is OpenSSL's BN_mod_exp_mont_consttime.
 
 // (hi, lo) = x + y*z + c, which cannot overflow 128 bits.
