@@ -6,7 +6,8 @@
 // Fixed 4-bit windows, left to right, over every window of the exponent's E limbs: the sequence of
 // operations and the memory touched do not depend on the exponent's value — each window's table
 // entry is read by scanning all 16 entries and keeping one with a mask. One work-item per
-// exponentiation; its scratch (20 values of L words and 2 more) lives in `scratch`.
+// exponentiation; its scratch (20 values of L words and 2 more) lives in `scratch`. `count` is the
+// batch size: the global size may be rounded up to whole work-groups, and the extra work-items return.
 // The CPU reference is OpenSSL's BN_mod_exp_mont_consttime.
 
 // (hi, lo) = x + y*z + c, which cannot overflow 128 bits.
@@ -54,8 +55,9 @@ void mont_mul(__global ulong *r, __global const ulong *a, __global const ulong *
 
 __kernel void modexp_fixed_window(__global const ulong *bases, __global const ulong *exponents, uint exponent_stride,
                                   uint E, __global const ulong *m, __global const ulong *r2, ulong n0, uint L,
-                                  __global ulong *scratch, __global ulong *out) {
+                                  __global ulong *scratch, __global ulong *out, uint count) {
     size_t gid = get_global_id(0);
+    if (gid >= count) return;  // the global size is rounded up to whole work-groups
     __global ulong *table = scratch + gid * (size_t)(20 * L + 2);
     __global ulong *acc = table + 16 * L;
     __global ulong *tmp = acc + L;

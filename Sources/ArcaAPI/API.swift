@@ -332,7 +332,8 @@ public struct BenchResponse: Codable, Sendable, Equatable {
     public var results: [Result]
     /// OpenSSL's single-thread modexp rate (`BN_mod_exp_mont_consttime`, same sizes, same run); `null` for NTT.
     @Nullable public var openSSLSingleThreadPerSecond: Double?
-    /// arcad's placement and machine at the time of the run.
+    /// arcad's placement and machine at the time of the run; `programs` (built, cached, prebuilt) and
+    /// `workGroupSizes` (per device and operation; "driver's choice" when the driver picks).
     public var environment: [String: String]
 
     public struct Result: Codable, Sendable, Equatable {

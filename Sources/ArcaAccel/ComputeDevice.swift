@@ -92,6 +92,16 @@ public final class OpenCLComputeDevice: ComputeDevice, @unchecked Sendable {
     /// How each program was obtained (`ntt`, `modexp` → built, cached, prebuilt).
     public var programOrigins: [String: ProgramLoader.Origin] { lock.withLock { origins } }
     var origins: [String: ProgramLoader.Origin] = [:]
+    /// How much device memory one batch may take (default: the device's own limits); a larger batch
+    /// runs on the CPU (``DeviceMemoryError``).
+    public var memoryLimits: DeviceMemoryLimits {
+        get { lock.withLock { limits } }
+        set { lock.withLock { limits = newValue } }
+    }
+    var limits: DeviceMemoryLimits
+    /// The work-group size of the last program used per operation (`ntt`, `modexp`; 0: the driver's choice).
+    public var workGroupSizes: [String: Int] { lock.withLock { groupSizes } }
+    var groupSizes: [String: Int] = [:]
 
     /// NTT degrees 2^10 … 2^17 (the kernels' range); modexp moduli of 1024 … 8192 bits.
     public func supports(_ operation: DeviceRegistry.Operation, size: Int) -> Bool {
@@ -105,6 +115,7 @@ public final class OpenCLComputeDevice: ComputeDevice, @unchecked Sendable {
         self.id = id
         self.programLoader = loader
         context = try OpenCLContext(platformIndex: platformIndex, deviceIndex: deviceIndex)
+        limits = DeviceMemoryLimits(context)
     }
 
     public func ntt(_ values: inout [UInt64], plans: [NTTPlan], inverse: Bool) async throws {
@@ -112,7 +123,8 @@ public final class OpenCLComputeDevice: ComputeDevice, @unchecked Sendable {
             let key = [UInt64(plans[0].degree)] + plans.map(\.modulus.value)
             let ntt: OpenCLNTT
             if let cached = nttPlans[key] { ntt = cached } else { ntt = try OpenCLNTT(context: context, plans: plans, loader: programLoader); nttPlans[key] = ntt; origins["ntt"] = ntt.origin }
-            if inverse { try ntt.inverse(&values) } else { try ntt.forward(&values) }
+            groupSizes["ntt"] = ntt.workGroupSize
+            if inverse { try ntt.inverse(&values, limits: limits) } else { try ntt.forward(&values, limits: limits) }
         }
     }
 
@@ -131,7 +143,8 @@ public final class OpenCLComputeDevice: ComputeDevice, @unchecked Sendable {
             let program = try modexpProgram ?? OpenCLModExp(context: context, loader: programLoader)
             modexpProgram = program
             origins["modexp"] = program.origin
-            return try program.run(bases: bases, exponents: exponents, modulus: modulus)
+            groupSizes["modexp"] = program.workGroupSize
+            return try program.run(bases: bases, exponents: exponents, modulus: modulus, limits: limits)
         }
     }
 }

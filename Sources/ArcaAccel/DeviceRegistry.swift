@@ -10,8 +10,8 @@ import Synchronization
 /// An OpenCL device serves work only after its self-test (known answers for the NTT, Montgomery
 /// multiplication and 64-bit `mul_hi` through modexp). A batch smaller than the device's measured
 /// threshold goes to the CPU. A batch that fails on a device — a program that does not build, a
-/// launch that fails, a device lost — is re-run on the CPU with identical results and the reason is
-/// counted; after ``quarantineAfter`` consecutive failures the device is quarantined.
+/// launch that fails, a batch beyond the device's memory, a device lost — is re-run on the CPU with
+/// identical results and the reason is counted; after ``quarantineAfter`` consecutive failures the device is quarantined.
 public final class DeviceRegistry: Sendable {
     public enum Operation: String, Sendable, CaseIterable { case ntt, modexp }
 
@@ -200,6 +200,7 @@ public final class DeviceRegistry: Sendable {
         let reason: String
         switch error {
         case let build as ArcaOpenCL.OpenCLBuildError: reason = "build failed: \(build.error.statusName)"
+        case is DeviceMemoryError: reason = "batch beyond device memory"
         case let cl as ArcaOpenCL.OpenCLError: reason = "\(cl.function) \(cl.statusName)"
         default: reason = "\(type(of: error))"
         }

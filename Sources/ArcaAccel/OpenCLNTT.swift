@@ -33,22 +33,32 @@ public final class OpenCLNTT: @unchecked Sendable {
     let forwardStage, forwardFinal, inverseStage, inverseFinal, mulHi: OpenCLKernel
     let moduli, roots, rootsShoup, inverseRoots, inverseRootsShoup, inverseN, inverseNShoup: OpenCLBuffer
 
-    /// - Precondition: every plan has the same degree.
     /// Where the program came from: built, cached or prebuilt.
     public let origin: ProgramLoader.Origin
+    /// Work-items per work-group of the stage kernels (0: the driver's choice), tuned for this device
+    /// at first use and kept (``WorkGroupSizes``).
+    public private(set) var workGroupSize = 0
+    let loader: ProgramLoader
+    let fingerprint: String
 
+    /// Builds (or loads) the program, puts the twiddle tables on the device and, at first use on this
+    /// device, tunes the stage kernels' work-group size.
+    /// - Precondition: every plan has the same degree.
+    /// - Throws: ``OpenCLBuildError``, ``OpenCLError``.
     public init(context: OpenCLContext, plans: [NTTPlan], loader: ProgramLoader = ProgramLoader()) throws {
         precondition(!plans.isEmpty && plans.allSatisfy { $0.degree == plans[0].degree })
         self.context = context
         self.plans = plans
+        self.loader = loader
         degree = plans[0].degree
-        let (program, origin) = try loader.load("ntt", context: context)
-        self.origin = origin
-        forwardStage = try program.kernel("ntt_forward_stage")
-        forwardFinal = try program.kernel("ntt_forward_final")
-        inverseStage = try program.kernel("ntt_inverse_stage")
-        inverseFinal = try program.kernel("ntt_inverse_final")
-        mulHi = try program.kernel("selftest_mul_hi")
+        let loaded = try loader.load("ntt", context: context)
+        origin = loaded.origin
+        fingerprint = loaded.fingerprint
+        forwardStage = try loaded.program.kernel("ntt_forward_stage")
+        forwardFinal = try loaded.program.kernel("ntt_forward_final")
+        inverseStage = try loaded.program.kernel("ntt_inverse_stage")
+        inverseFinal = try loaded.program.kernel("ntt_inverse_final")
+        mulHi = try loaded.program.kernel("selftest_mul_hi")
         moduli = try context.buffer(plans.map(\.modulus.value))
         roots = try context.buffer(plans.flatMap(\.roots))
         rootsShoup = try context.buffer(plans.flatMap(\.rootsShoup))
@@ -56,13 +66,22 @@ public final class OpenCLNTT: @unchecked Sendable {
         inverseRootsShoup = try context.buffer(plans.flatMap(\.inverseRootsShoup))
         inverseN = try context.buffer(plans.map(\.inverseDegree))
         inverseNShoup = try context.buffer(plans.map(\.inverseDegreeShoup))
+        // Tuned on one forward transform of at least 2^14 coefficients (whole polynomials, every limb).
+        let count = max(1, (1 << 14) / (degree * plans.count)) * degree * plans.count
+        let scratch = try context.buffer(count: count)
+        workGroupSize = try loader.workGroupSize(forwardStage, sharing: [inverseStage], of: loaded, context: context, candidates: [16, 64, 256]) { local in
+            try stages(scratch, count: count, inverse: false, localSize: local)
+            try context.finish()
+        }
     }
 
     /// Forward NTT of every polynomial of `values` (natural order in, bit-reversed out).
-    public func forward(_ values: inout [UInt64]) throws { try run(&values, inverse: false) }
+    /// - Throws: ``DeviceMemoryError`` when the batch exceeds `limits` (default: the device's own),
+    ///   ``OpenCLError`` when a launch fails.
+    public func forward(_ values: inout [UInt64], limits: DeviceMemoryLimits? = nil) throws { try run(&values, inverse: false, limits: limits) }
 
     /// Inverse NTT of every polynomial of `values` (bit-reversed in, natural out, scaled by n⁻¹).
-    public func inverse(_ values: inout [UInt64]) throws { try run(&values, inverse: true) }
+    public func inverse(_ values: inout [UInt64], limits: DeviceMemoryLimits? = nil) throws { try run(&values, inverse: true, limits: limits) }
 
     /// The device's `mul_hi(a[i], b[i])`: the high 64 bits of each 128-bit product (self-test).
     public func multiplyHigh(_ a: [UInt64], _ b: [UInt64]) throws -> [UInt64] {
@@ -75,25 +94,19 @@ public final class OpenCLNTT: @unchecked Sendable {
         return result
     }
 
-    func run(_ values: inout [UInt64], inverse: Bool) throws {
+    func run(_ values: inout [UInt64], inverse: Bool, limits: DeviceMemoryLimits? = nil) throws {
         precondition(values.count % degree == 0, "a batch is whole polynomials of \(degree) coefficients")
-        let logN = UInt32(degree.trailingZeroBitCount)
+        try (limits ?? DeviceMemoryLimits(context)).check(
+            [("coefficient", values.count * 8), ("twiddle", plans.count * degree * 8 * 4)],
+            for: "an NTT batch of \(values.count / degree) polynomials of degree \(degree)", on: context.deviceName)
         let data = try context.buffer(values)
-        let butterflies = values.count / 2
-        let stage = inverse ? inverseStage : forwardStage
-        try stage.set(0, data)
-        try stage.set(1, inverse ? inverseRoots : roots)
-        try stage.set(2, inverse ? inverseRootsShoup : rootsShoup)
-        try stage.set(3, moduli)
-        try stage.set(4, logN)
-        try stage.set(5, UInt32(plans.count))
-        // Forward: m = 1, 2, …, n/2 groups with t = n/(2m); inverse: the same stages in reverse.
-        let stages = (0..<Int(logN)).map { UInt32($0) }
-        for s in inverse ? stages.reversed() : stages {
-            try stage.set(6, UInt32(1) << s)                 // m
-            try stage.set(7, logN - 1 - s)                    // log2 t
-            try context.launch(stage, globalSize: butterflies)
+        do {
+            try stages(data, count: values.count, inverse: inverse, localSize: workGroupSize)
+        } catch let error as OpenCLError where error.refusesWorkGroupSize {
+            loader.forgetWorkGroupSize(forwardStage, of: fingerprint, context: context)  // the next load tunes again
+            throw error
         }
+        let logN = UInt32(degree.trailingZeroBitCount)
         let final = inverse ? inverseFinal : forwardFinal
         try final.set(0, data)
         try final.set(1, moduli)
@@ -108,5 +121,24 @@ public final class OpenCLNTT: @unchecked Sendable {
         }
         try context.launch(final, globalSize: values.count)
         try context.read(data, into: &values)
+    }
+
+    /// Enqueues the log2 n butterfly stages over `count` coefficients of `data`.
+    func stages(_ data: OpenCLBuffer, count: Int, inverse: Bool, localSize: Int) throws {
+        let logN = UInt32(degree.trailingZeroBitCount)
+        let stage = inverse ? inverseStage : forwardStage
+        try stage.set(0, data)
+        try stage.set(1, inverse ? inverseRoots : roots)
+        try stage.set(2, inverse ? inverseRootsShoup : rootsShoup)
+        try stage.set(3, moduli)
+        try stage.set(4, logN)
+        try stage.set(5, UInt32(plans.count))
+        // Forward: m = 1, 2, …, n/2 groups with t = n/(2m); inverse: the same stages in reverse.
+        let all = (0..<Int(logN)).map { UInt32($0) }
+        for s in inverse ? all.reversed() : all {
+            try stage.set(6, UInt32(1) << s)                 // m
+            try stage.set(7, logN - 1 - s)                    // log2 t
+            try context.launch(stage, globalSize: count / 2, localSize: localSize)
+        }
     }
 }

@@ -18,6 +18,13 @@ public struct OpenCLError: Error, CustomStringConvertible, Sendable, Equatable {
     /// without OpenCL drivers, not a fault.
     public static let platformNotFound: Int32 = -1001
 
+    /// `CL_INVALID_WORK_GROUP_SIZE` or `CL_INVALID_WORK_ITEM_SIZE`: the launch's work-group size is one
+    /// the device or kernel does not take.
+    public var refusesWorkGroupSize: Bool { status == CL_INVALID_WORK_GROUP_SIZE || status == CL_INVALID_WORK_ITEM_SIZE }
+
+    /// `CL_INVALID_BUFFER_SIZE`: a buffer of 0 bytes or over `CL_DEVICE_MAX_MEM_ALLOC_SIZE`.
+    public static let invalidBufferSize: Int32 = CL_INVALID_BUFFER_SIZE
+
     public var statusName: String {
         switch status {
         case CL_DEVICE_NOT_FOUND: return "CL_DEVICE_NOT_FOUND"
@@ -34,6 +41,12 @@ public struct OpenCLError: Error, CustomStringConvertible, Sendable, Equatable {
         case CL_INVALID_KERNEL_NAME: return "CL_INVALID_KERNEL_NAME"
         case CL_INVALID_WORK_GROUP_SIZE: return "CL_INVALID_WORK_GROUP_SIZE"
         case CL_INVALID_BUFFER_SIZE: return "CL_INVALID_BUFFER_SIZE"
+        case CL_INVALID_WORK_ITEM_SIZE: return "CL_INVALID_WORK_ITEM_SIZE"
+        case CL_INVALID_GLOBAL_WORK_SIZE: return "CL_INVALID_GLOBAL_WORK_SIZE"
+        case CL_INVALID_KERNEL_ARGS: return "CL_INVALID_KERNEL_ARGS"
+        case CL_INVALID_BUILD_OPTIONS: return "CL_INVALID_BUILD_OPTIONS"
+        case CL_INVALID_PROGRAM_EXECUTABLE: return "CL_INVALID_PROGRAM_EXECUTABLE"
+        case CL_INVALID_COMMAND_QUEUE: return "CL_INVALID_COMMAND_QUEUE"
         case Self.platformNotFound: return "CL_PLATFORM_NOT_FOUND_KHR"
         default: return "OpenCL status"
         }

@@ -9,6 +9,12 @@ public final class OpenCLContext: @unchecked Sendable {
     let context: cl_context
     let queue: cl_command_queue
     public let deviceName: String
+    /// `CL_DEVICE_MAX_MEM_ALLOC_SIZE`: the largest single buffer the device takes, in bytes.
+    public let maxAllocationBytes: UInt64
+    /// `CL_DEVICE_GLOBAL_MEM_SIZE`: the device's global memory, in bytes.
+    public let globalMemoryBytes: UInt64
+    /// `CL_DEVICE_MAX_WORK_GROUP_SIZE`: the most work-items in one work-group, for any kernel.
+    public let maxWorkGroupSize: Int
 
     public init(platformIndex: Int, deviceIndex: Int) throws {
         let (device, name) = try OpenCLDiscovery.lock.withLock { _ -> (cl_device_id, String) in
@@ -31,6 +37,9 @@ public final class OpenCLContext: @unchecked Sendable {
         }
         self.device = device
         self.deviceName = name
+        maxAllocationBytes = UInt64((OpenCLDiscovery.scalar(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE) as cl_ulong?) ?? 0)
+        globalMemoryBytes = UInt64((OpenCLDiscovery.scalar(device, CL_DEVICE_GLOBAL_MEM_SIZE) as cl_ulong?) ?? 0)
+        maxWorkGroupSize = OpenCLDiscovery.scalar(device, CL_DEVICE_MAX_WORK_GROUP_SIZE) ?? 0
         var status: cl_int = 0
         var deviceList: cl_device_id? = device
         guard let context = clCreateContext(nil, 1, &deviceList, nil, nil, &status), status == CL_SUCCESS else {
@@ -103,9 +112,7 @@ public final class OpenCLContext: @unchecked Sendable {
         let memory = values.withUnsafeBytes {
             clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR), bytes, UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)), &status)
         }
-        guard let memory, status == CL_SUCCESS else {
-            throw OpenCLError(status: status, function: "clCreateBuffer", context: "\(bytes) bytes on \(deviceName)")
-        }
+        guard let memory, status == CL_SUCCESS else { throw allocationError(status, bytes: bytes) }
         return OpenCLBuffer(memory: memory, count: values.count)
     }
 
@@ -114,9 +121,14 @@ public final class OpenCLContext: @unchecked Sendable {
         var status: cl_int = 0
         let bytes = max(1, count) * 8
         guard let memory = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status), status == CL_SUCCESS else {
-            throw OpenCLError(status: status, function: "clCreateBuffer", context: "\(bytes) bytes on \(deviceName)")
+            throw allocationError(status, bytes: bytes)
         }
         return OpenCLBuffer(memory: memory, count: count)
+    }
+
+    func allocationError(_ status: cl_int, bytes: Int) -> OpenCLError {
+        OpenCLError(status: status, function: "clCreateBuffer",
+                    context: "\(bytes) bytes on \(deviceName) (largest allocation CL_DEVICE_MAX_MEM_ALLOC_SIZE \(maxAllocationBytes) bytes, global memory \(globalMemoryBytes) bytes)")
     }
 
     /// Copies `buffer` back into `values` (blocking).
@@ -126,11 +138,24 @@ public final class OpenCLContext: @unchecked Sendable {
         try check(status, "clEnqueueReadBuffer", deviceName)
     }
 
-    /// Enqueues `kernel` over `globalSize` work-items (1-D; the driver picks the work-group size).
-    public func launch(_ kernel: OpenCLKernel, globalSize: Int) throws {
-        var global = globalSize
-        try check(clEnqueueNDRangeKernel(queue, kernel.kernel, 1, nil, &global, nil, 0, nil, nil),
-                  "clEnqueueNDRangeKernel", "kernel \(kernel.name) on \(deviceName), \(globalSize) work-items")
+    /// Enqueues `kernel` over `globalSize` work-items (1-D) in work-groups of `localSize` work-items;
+    /// 0 lets the driver choose. OpenCL 1.2 requires `globalSize` to be a multiple of `localSize`.
+    /// - Throws: ``OpenCLError``, e.g. `CL_INVALID_WORK_GROUP_SIZE` for a work-group the device or
+    ///   kernel does not take.
+    public func launch(_ kernel: OpenCLKernel, globalSize: Int, localSize: Int = 0) throws {
+        var global = globalSize, local = localSize
+        let status = localSize > 0 ? clEnqueueNDRangeKernel(queue, kernel.kernel, 1, nil, &global, &local, 0, nil, nil)
+                                   : clEnqueueNDRangeKernel(queue, kernel.kernel, 1, nil, &global, nil, 0, nil, nil)
+        try check(status, "clEnqueueNDRangeKernel",
+                  "kernel \(kernel.name) on \(deviceName), \(globalSize) work-items in work-groups of \(localSize > 0 ? String(localSize) : "the driver's choice")")
+    }
+
+    /// `CL_KERNEL_WORK_GROUP_SIZE`: the largest work-group `kernel` can run in on this device.
+    public func workGroupSizeLimit(_ kernel: OpenCLKernel) throws -> Int {
+        var size = 0
+        try check(clGetKernelWorkGroupInfo(kernel.kernel, device, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE), MemoryLayout<Int>.size, &size, nil),
+                  "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)", "kernel \(kernel.name) on \(deviceName)")
+        return size
     }
 
     /// Waits for everything enqueued (`clFinish`).

@@ -116,6 +116,11 @@ enum Bench {
                 "programs": targets.compactMap { id in
                     (registry.device(id) as? OpenCLComputeDevice).map { "\(id): " + $0.programOrigins.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.rawValue)" }.joined(separator: ", ") }
                 }.joined(separator: "; "),
+                "workGroupSizes": targets.compactMap { id in
+                    (registry.device(id) as? OpenCLComputeDevice).map { device in
+                        "\(id): " + device.workGroupSizes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value == 0 ? "driver's choice" : String($0.value))" }.joined(separator: ", ")
+                    }
+                }.joined(separator: "; "),
                 "devices": state.devices.devices.map { "\($0.id)=\($0.name) (\($0.driverVersion))" }.joined(separator: "; "),
             ])
         do {

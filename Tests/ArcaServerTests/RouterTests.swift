@@ -89,6 +89,9 @@ struct RouterTests {
         let results = try #require(json["results"] as? [[String: Any]])
         #expect(results.last?["device"] as? String == "cpu")
         #expect(results.contains { $0["backend"] as? String == "opencl" }, "PoCL is measured beside the CPU")
+        // The work-group size each device's kernels ran with (tuned at first use and kept).
+        let groups = (json["environment"] as? [String: String])?["workGroupSizes"] ?? ""
+        #expect(groups.hasPrefix("ocl-") && groups.contains("ntt "), "\(groups)")
         let (code2, json2, _) = try await request(.post, "/v1/bench", body: #"{"op":"modexp","modulusBits":1024,"exponentBits":64,"batch":2,"repetitions":1}"#)
         #expect(code2 == 200)
         #expect((json2["openSSLSingleThreadPerSecond"] as? Double ?? 0) > 0)
