@@ -16,12 +16,20 @@ let routeTable: [String: [HTTPRequest.Method]] = [
     "/v1/logging": [.get, .head, .put],
     "/v1/bench": [.post],
     "/v1/bench/history": [.get, .head],
+    "/v1/jobs": [.get, .head, .post],
+    "/v1/datasets": [.get, .head, .post],
+    "/v1/grants": [.get, .head, .post],
+    "/v1/usage": [.get, .head],
+    "/v1/audit": [.get, .head],
+    "/v1/audit/verify": [.get, .head],
+    "/v1/audit/export": [.get, .head],
 ]
 
 /// Builds the router of API v1 over `state`. Tests drive it directly; arcad serves it on the socket.
-public func buildRouter(state: DaemonState) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+public func buildRouter(state: DaemonState) -> Router<ArcaRequestContext> {
+    let router = Router(context: ArcaRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.middlewares.add(APIErrorMiddleware(maxBodyBytes: state.config.maxBodyBytes))
+    router.middlewares.add(RoleMiddleware(policy: state.roles, audit: try? state.jobs.get().audit))
     router.get("/v1/status") { _, _ in try JSONBody(state.status) }
     router.get("/v1/topology") { _, _ in try JSONBody(TopologyResponse(state.topology, plan: state.pool.plan)) }
     router.get("/v1/devices") { _, _ in
@@ -47,6 +55,7 @@ public func buildRouter(state: DaemonState) -> Router<BasicRequestContext> {
         context.logger.notice("log level set to \(level)")
         return try JSONBody(settings)
     }
+    addJobRoutes(to: router, state: state)
     return router
 }
 
@@ -59,6 +68,7 @@ public func buildApplication(state: DaemonState, socket: ManagementSocket, logge
         onServerRunning: { _ in
             do {
                 try socket.didBind()
+                if geteuid() == 0, let gid = state.roles.viewGid { try socket.grantGroup(gid) }
                 logger.notice("arcad serving API v\(API.version) on \(socket.path)")
             } catch {
                 logger.error("\(error)")

@@ -70,12 +70,18 @@ struct Arcad: AsyncParsableCommand {
             placement.pin = \(placement.pinned.map { "\($0.key.rawValue) = \($0.value)" }.sorted().joined(separator: ", "))
             executors.queue_capacity = \(settings.queueCapacity)
             executors.when_full = \(settings.whenFull.rawValue)
+            jobs.max_running = \(settings.maxRunningJobs)
+            audit.digest = \(settings.auditDigest)
+            audit.checkpoint_every = \(settings.auditCheckpointEvery)
+            roles.view_group = \(settings.viewGroup)
+            roles.admin_group = \(settings.adminGroup)
             """)
             // What the placement would do on this machine: warn about settings that leave it without work.
             let (topology, _, warning) = Topology.discover()
             let plan = topology.plan(placement)
             let known = Set(topology.numaNodes.map(\.osIndex))
             var warnings = warning.map { [$0] } ?? []
+            warnings += RolePolicy(viewGroup: settings.viewGroup, adminGroup: settings.adminGroup).problems
             if plan.executors.isEmpty { warnings.append("no usable NUMA node on this machine: every unit of work would be refused") }
             for node in Set(placement.excludedNodes + placement.pinned.values.flatMap { $0 }) where !known.contains(node) {
                 warnings.append("node \(node) does not exist on this machine")
@@ -102,6 +108,13 @@ struct Arcad: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let state = await DaemonState.discover(config: settings, socketPath: path, logLevel: levelSwitch)
+        if case .failure(let error) = state.jobs {
+            // Jobs and their audit are what the appliance is for: never serve without them.
+            claim.remove()
+            state.pool.shutdown()
+            FileHandle.standardError.write(Data("arcad: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
         // After discovery, on purpose: PoCL's LLVM installs handlers for SIGHUP, SIGUSR2 and others that,
         // when one arrives, restore the dispositions of before — SIGTERM's default among them — so a
         // later SIGTERM would kill arcad without its clean stop. Ignoring them here replaces those.
