@@ -41,7 +41,7 @@ struct RouterTests {
 
     @Test func documentIsValidOpenAPI() throws {
         let document = try OpenAPIDocument.validateWithOpenAPIKit()
-        #expect(document.paths.count == 6)
+        #expect(document.paths.count == 17)
     }
 
     @Test func status() async throws {
