@@ -80,8 +80,8 @@ public final class DaemonState: Sendable {
         case .success(let services): messages += services.audit.startupProblems
         case .failure(let error): messages.append("jobs, datasets and audit are unavailable: \(error)")
         }
+        // Missing role groups are a setup choice, not a fault: arcad logs them, --check-config warns.
         let roles = RolePolicy(viewGroup: config.viewGroup, adminGroup: config.adminGroup)
-        messages += roles.problems
         return DaemonState(config: config, socketPath: socketPath, topology: topology, devices: devices,
                            pool: pool, registry: registry, healthMessages: messages, logLevel: logLevel, jobs: jobs, roles: roles)
     }

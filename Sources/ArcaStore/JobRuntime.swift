@@ -250,10 +250,11 @@ public final class JobRuntime: Sendable {
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone(identifier: "UTC")!
             let day = calendar.startOfDay(for: now)
-            // Metered today, plus what admitted jobs that have not finished will read.
+            // Metered today, plus all that admitted jobs that have not ended will read (a job's rows
+            // are metered when it ends).
             let pending = try store.jobs(in: .queued) + store.jobs(in: .running)
             let reserved = pending.filter { $0.dataset == dataset.name && $0.partner == spec.partner }
-                .reduce(0) { $0 + max(0, Int($1.counters["plannedRows"] ?? 0) - $1.rowsRead) }
+                .reduce(0) { $0 + Int($1.counters["plannedRows"] ?? 0) }
             let used = try store.rowsRead(dataset: dataset.name, partner: spec.partner, since: day) + reserved
             guard used + rows <= quota else {
                 throw JobRefusal(rule: "grant-quota", message: "the job would read \(rows) rows of dataset \(dataset.name) for partner \(spec.partner); \(used) of the \(quota) rows per day are already used (UTC day from \(AuditLog.timestamp(day)))")

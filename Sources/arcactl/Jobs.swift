@@ -262,7 +262,7 @@ struct AuditCommand: AsyncParsableCommand {
                     func text(_ key: String) -> String { entry[key].map { $0 is NSNull ? "-" : "\($0)" } ?? "-" }
                     let actor = entry["actor"] as? [String: Any] ?? [:]
                     let who = (actor["partner"] as? String).map { "partner \($0)" }
-                        ?? "uid \(actor["uid"].map { "\($0)" } ?? "?")" + ((actor["user"] as? String).map { "(\($0))" } ?? "")
+                        ?? "uid \(actor["uid"].map { "\($0)" } ?? "?")" + ((actor["user"] as? String).map { " (\($0))" } ?? "")
                     let datasets = (entry["datasets"] as? [String] ?? []).joined(separator: ",")
                     print("\(text("seq"))  \(text("time"))  \(who)  \(text("action"))  \(text("result"))"
                           + ((entry["job"] as? Int).map { "  job \($0)" } ?? "") + (datasets.isEmpty ? "" : "  [\(datasets)]")

@@ -122,6 +122,7 @@ struct Arcad: AsyncParsableCommand {
         signal(SIGUSR2, SIG_IGN)
         logger.info("config: \(settings.source)")
         for message in state.healthMessages { logger.warning("\(message)") }
+        for message in state.roles.problems { logger.warning("\(message)") }
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: [buildApplication(state: state, socket: claim, logger: logger)],

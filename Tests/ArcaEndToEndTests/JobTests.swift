@@ -178,8 +178,12 @@ struct JobTests {
             #expect(refused.status == 1 && refused.stderr.contains("403 refused") && refused.stderr.contains("rule \(rule)"), "\(rule): \(refused.stderr)")
             #expect(refused.stderr.split(separator: "\n").count == 1)
         }
-        // Within the quota once (569 of 1000), then over it (1138).
-        let one = try fixture.submit(try fixture.spec("one"))
+        // Within the quota once (569 of 1000), then over it (1138): while the first still runs
+        // (its rows are reserved), and after it ended (its rows are metered).
+        let one = try fixture.submit(try fixture.spec("one", options: "rows_per_second = 400\n"))
+        _ = try fixture.wait(job: one.id) { $0.rowsRead >= 200 }
+        let meanwhile = try fixture.ctl(["job", "submit", try fixture.spec("one")])
+        #expect(meanwhile.status == 1 && meanwhile.stderr.contains("rule grant-quota") && meanwhile.stderr.contains("569 of the 1000 rows"), "\(meanwhile.stderr)")
         _ = try fixture.wait(job: one.id) { $0.state == "succeeded" }
         let again = try fixture.ctl(["job", "submit", try fixture.spec("one")])
         #expect(again.status == 1 && again.stderr.contains("rule grant-quota") && again.stderr.contains("569 of the 1000 rows"), "\(again.stderr)")
