@@ -30,6 +30,8 @@ public struct JobResponse: Codable, Sendable, Equatable {
     public var rowsRead: Int
     /// Operations by kind (`stats.values`, …), `cpuSeconds`, `plannedRows`.
     public var counters: [String: Double]
+    /// Where the result file is (under `<state>/results/`); `null` until it succeeded.
+    @Nullable public var resultPath: String?
     /// Digest (hex) of the result file; `null` until it succeeded.
     @Nullable public var resultHash: String?
     /// The spec as submitted.
@@ -46,11 +48,11 @@ public struct JobResponse: Codable, Sendable, Equatable {
 
     public init(id: Int, kind: String, state: String, reason: String?, dataset: String?, partner: String, purpose: String, submittedBy: String,
                 createdAt: String, startedAt: String?, finishedAt: String?, numaNode: Int?, pus: [Int]?, device: String?, rowsRead: Int,
-                counters: [String: Double], resultHash: String?, spec: String, events: [Event]) {
+                counters: [String: Double], resultPath: String?, resultHash: String?, spec: String, events: [Event]) {
         self.id = id; self.kind = kind; self.state = state; self.reason = reason; self.dataset = dataset; self.partner = partner
         self.purpose = purpose; self.submittedBy = submittedBy; self.createdAt = createdAt; self.startedAt = startedAt
         self.finishedAt = finishedAt; self.numaNode = numaNode; self.pus = pus; self.device = device; self.rowsRead = rowsRead
-        self.counters = counters; self.resultHash = resultHash; self.spec = spec; self.events = events
+        self.counters = counters; self.resultPath = resultPath; self.resultHash = resultHash; self.spec = spec; self.events = events
     }
 }
 

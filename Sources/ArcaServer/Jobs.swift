@@ -204,7 +204,7 @@ extension JobResponse {
         self.init(id: Int(job.id!), kind: job.kind, state: job.state.rawValue, reason: job.reason, dataset: job.dataset, partner: job.partner,
                   purpose: job.purpose, submittedBy: job.submittedBy, createdAt: iso(job.createdAt), startedAt: job.startedAt.map(iso),
                   finishedAt: job.finishedAt.map(iso), numaNode: job.numaNode, pus: job.pus, device: job.device, rowsRead: job.rowsRead,
-                  counters: job.counters, resultHash: job.resultHash, spec: job.spec,
+                  counters: job.counters, resultPath: job.resultPath, resultHash: job.resultHash, spec: job.spec,
                   events: events.map { Event(time: iso($0.time), state: $0.state.rawValue, message: $0.message) })
     }
 }

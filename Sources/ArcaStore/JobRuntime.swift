@@ -26,7 +26,7 @@ public final class JobContext: Sendable {
     /// The dataset's rows, read from the registered file after its digest matched.
     public let table: CSVTable?
     let pool: ExecutorPool
-    struct Meters { var rowsRead = 0; var counters: [String: Double] = [:]; var placed = false }
+    struct Meters { var rowsRead = 0; var counters: [String: Double] = [:]; var placed = false; var lastFlush: ContinuousClock.Instant? }
     let meters = Mutex(Meters())
     let placed: @Sendable (WorkContext) -> Void
     let flush: @Sendable (Int, [String: Double]) -> Void
@@ -52,14 +52,18 @@ public final class JobContext: Sendable {
         }
     }
 
-    /// Adds to the job's meters (rows read; operations by kind) and stores them with the job.
+    /// Adds to the job's meters (rows read; operations by kind) and stores them with the job (at
+    /// most five times a second; the final amounts are stored when the job ends).
     public func meter(rowsRead: Int = 0, _ operations: [String: Double] = [:]) {
-        let (rows, counters) = meters.withLock { meters in
+        let now = ContinuousClock.now
+        let due = meters.withLock { meters -> (Int, [String: Double])? in
             meters.rowsRead += rowsRead
             for (key, value) in operations { meters.counters[key, default: 0] += value }
+            if let last = meters.lastFlush, now - last < .milliseconds(200) { return nil }
+            meters.lastFlush = now
             return (meters.rowsRead, meters.counters)
         }
-        flush(rows, counters)
+        if let (rows, counters) = due { flush(rows, counters) }
     }
 
     var snapshot: (Int, [String: Double]) { meters.withLock { ($0.rowsRead, $0.counters) } }

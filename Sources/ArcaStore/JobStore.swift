@@ -121,6 +121,9 @@ public final class JobStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         configuration.busyMode = .timeout(10)
+        // Made 0600 before SQLite opens it: its -wal and -shm files take the same mode.
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if descriptor >= 0 { close(descriptor) }
         do {
             database = try DatabasePool(path: path, configuration: configuration)
             let check = try database.read { try String.fetchAll($0, sql: "PRAGMA quick_check") }

@@ -129,6 +129,23 @@ struct JobTests {
         #expect(daemon.stop() == 0)
     }
 
+    @Test func sm3ChosenInTheConfigFingerprintsChainsAndHashesResults() throws {
+        let fixture = try JobFixture(extraConfig: "[audit]\ndigest = \"sm3\"\ncheckpoint_every = 2\n")
+        let daemon = try fixture.start()
+        try fixture.registerBreast()
+        let dataset = try #require(try fixture.json(DatasetListResponse.self, ["dataset", "list"]).datasets.first)
+        // `openssl dgst -sm3 breast_hetero_guest.csv` (OpenSSL 3.0.17).
+        #expect(dataset.digestAlgorithm == "sm3" && dataset.digest == "cad53ae8c1dd74301fe1b4fc702f2b676fff7d955c75012ecf7c056efb8dc24c")
+        #expect(try fixture.ctl(["dataset", "grant", "breast", "--partner", "local", "--purpose", "stats"]).status == 0)
+        let job = try fixture.submit(try fixture.spec("sm3"))
+        let done = try fixture.wait(job: job.id) { $0.state == "succeeded" }
+        let result = try fixture.json(JobResultResponse.self, ["job", "result", "\(job.id)"])
+        #expect(result.digest == "sm3" && result.resultHash == done.resultHash && done.resultPath?.hasPrefix(fixture.state + "/results/") == true)
+        let verify = try fixture.json(AuditVerifyResponse.self, ["audit", "verify"])
+        #expect(verify.ok && verify.digest == "sm3" && verify.checkpoints >= 3, "\(verify)")
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func killedWhileAJobRunsTheJobIsInterruptedAndTheStoreIntact() throws {
         let fixture = try JobFixture()
         var daemon = try fixture.start()
