@@ -96,6 +96,12 @@ public struct AuditVerification: Sendable, Equatable {
     public var firstBadLine: Int?
     public var reason: String?
     public var headSeq: Int?
+
+    /// `entry 3 (line 3): its hash does not match its content (the entry was altered)`, or `ok`.
+    public var summary: String {
+        guard !ok else { return "ok" }
+        return "entry \(firstBadEntry.map(String.init) ?? "?")" + (firstBadLine.map { " (line \($0))" } ?? "") + ": \(reason ?? "")"
+    }
 }
 
 /// The tamper-evident audit log: JSON lines in `<state>/audit/audit.log`, each carrying the hash of
@@ -166,7 +172,7 @@ public final class AuditLog: Sendable {
                                  signature: hexString(try key.sign(AuditHead.message(digest: digest.name, seq: seq, hash: hash))))
         }
         let check = Self.verify(log: data, head: repaired, publicKey: key.publicKey, digest: digest)
-        if !check.ok { problems.append("audit log does not verify: \(check.reason ?? "")") }
+        if !check.ok { problems.append("audit log does not verify: first bad \(check.summary)") }
         startupProblems = problems
         if repairHead { try writeHead(seq: seq, hash: hash) }
         if torn > 0 {
@@ -273,7 +279,7 @@ public final class AuditLog: Sendable {
         }
         var lines = log.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         if lines.last?.isEmpty == true { lines.removeLast() } else if !lines.isEmpty {
-            return fail(lines.count, lines.count, "line \(lines.count) is not ended by a newline (a torn or altered last entry)")
+            return fail(lines.count, lines.count, "the line is not ended by a newline (a torn or altered last entry)")
         }
         var previous = genesis
         for (index, line) in lines.enumerated() {
@@ -282,24 +288,24 @@ public final class AuditLog: Sendable {
             do {
                 parsed = try parse(Array(line), digest: digest)
             } catch let error as AuditError {
-                return fail(expected, number, "entry \(expected) (line \(number)): \(error.description)")
+                return fail(expected, number, error.description)
             } catch {
-                return fail(expected, number, "entry \(expected) (line \(number)): \(error)")
+                return fail(expected, number, "\(error)")
             }
             let body = parsed.body
             if body.seq != expected {
                 if body.seq > expected {
-                    return fail(expected, number, "entry \(expected) is missing: line \(number) holds entry \(body.seq) (an entry was deleted, or entries reordered)")
+                    return fail(expected, number, "it is missing: line \(number) holds entry \(body.seq) (an entry was deleted, or entries reordered)")
                 }
-                return fail(expected, number, "line \(number) holds entry \(body.seq) where entry \(expected) belongs (entries reordered or repeated)")
+                return fail(expected, number, "line \(number) holds entry \(body.seq) instead (entries reordered or repeated)")
             }
             guard body.prev == previous else {
-                return fail(expected, number, "entry \(expected) (line \(number)) does not chain to the entry before it (prev hash differs)")
+                return fail(expected, number, "it does not chain to the entry before it (prev hash differs)")
             }
             if body.action == "audit.checkpoint" {
                 guard let signature = body.signature.flatMap(hexBytes),
                       SigningKey.verify(signature: signature, message: checkpointMessage(digest: digest.name, seq: body.seq, prev: body.prev), publicKey: publicKey) else {
-                    return fail(expected, number, "entry \(expected) (line \(number)): the checkpoint's signature does not verify with the appliance key")
+                    return fail(expected, number, "the checkpoint's signature does not verify with the appliance key")
                 }
                 result.checkpoints += 1
             }
@@ -315,13 +321,13 @@ public final class AuditLog: Sendable {
             return fail(min(head.seq, last), min(head.seq, last), "the signed head (audit.head) does not verify with the appliance key")
         }
         if head.seq > last {
-            return fail(last + 1, last + 1, "entry \(last + 1) is missing: the log ends at entry \(last) but the signed head is entry \(head.seq) (the tail was cut)")
+            return fail(last + 1, last + 1, "it is missing: the log ends at entry \(last) but the signed head is entry \(head.seq) (the tail was cut)")
         }
         if head.seq < last {
-            return fail(head.seq + 1, head.seq + 1, "entry \(head.seq + 1) (line \(head.seq + 1)) comes after the signed head (entry \(head.seq)): appended without the appliance key")
+            return fail(head.seq + 1, head.seq + 1, "it comes after the signed head (entry \(head.seq)): appended without the appliance key")
         }
         if head.hash != previous {
-            return fail(last, last, "entry \(last) (line \(last)) is not the entry the signed head names")
+            return fail(last, last, "it is not the entry the signed head names")
         }
         return result
     }

@@ -68,10 +68,14 @@ public func buildApplication(state: DaemonState, socket: ManagementSocket, logge
         onServerRunning: { _ in
             do {
                 try socket.didBind()
-                if geteuid() == 0, let gid = state.roles.viewGid { try socket.grantGroup(gid) }
                 logger.notice("arcad serving API v\(API.version) on \(socket.path)")
             } catch {
                 logger.error("\(error)")
+            }
+            // The socket's group is the view group: as root, given here; as another user (the
+            // image's arca with Group=arca-view), the process's own group already is.
+            if let gid = state.roles.viewGid, getegid() != gid {
+                do { try socket.grantGroup(gid) } catch { logger.warning("\(error); members of \(state.roles.viewGroup) cannot connect") }
             }
         },
         logger: logger)
