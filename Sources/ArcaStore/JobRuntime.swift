@@ -107,7 +107,13 @@ public final class JobRuntime: Sendable {
     let resultsDirectory: String
     public let digest: Digest
     let maxRunning: Int
-    struct Scheduling { var running: [Int64: Task<Void, Never>] = [:]; var queue: [Int64] = []; var cancelledBy: [Int64: String] = [:] }
+    struct Scheduling {
+        var running: [Int64: Task<Void, Never>] = [:]
+        var queue: [Int64] = []
+        var cancelledBy: [Int64: String] = [:]
+        /// Set by ``stop(grace:)``: nothing more starts, and running jobs end `interrupted`.
+        var stopping = false
+    }
     let scheduling = Mutex(Scheduling())
 
     public init(store: JobStore, audit: AuditLog, pool: ExecutorPool, kinds: [any JobKind], resultsDirectory: String, digest: Digest, maxRunning: Int) throws {
@@ -318,17 +324,28 @@ public final class JobRuntime: Sendable {
     }
 
     private func schedule() {
-        let start: [Int64] = scheduling.withLock { scheduling in
-            var start: [Int64] = []
-            while scheduling.running.count + start.count < maxRunning, !scheduling.queue.isEmpty {
-                start.append(scheduling.queue.removeFirst())
-            }
-            return start
-        }
-        for id in start {
-            scheduling.withLock { scheduling in
+        scheduling.withLock { scheduling in
+            while !scheduling.stopping, scheduling.running.count < maxRunning, !scheduling.queue.isEmpty {
+                let id = scheduling.queue.removeFirst()
                 scheduling.running[id] = Task { await self.execute(id) }
             }
+        }
+    }
+
+    /// At a clean stop (SIGTERM): starts nothing more, cancels the running jobs and waits up to
+    /// `grace` for them to record their end — `failed`, reason `interrupted`. Queued jobs stay
+    /// queued for the next start.
+    public func stop(grace: Duration) async {
+        let tasks = scheduling.withLock { scheduling in
+            scheduling.stopping = true
+            return Array(scheduling.running.values)
+        }
+        for task in tasks { task.cancel() }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for task in tasks { await task.value } }
+            group.addTask { try? await Task.sleep(for: grace) }
+            await group.next()
+            group.cancelAll()
         }
     }
 
@@ -370,16 +387,17 @@ public final class JobRuntime: Sendable {
             try audit.append(AuditRecord(action: "job.state", actor: .daemon, result: "succeeded", job: Int(id), datasets: datasets, resultHash: hash,
                                          detail: "\(rows) rows read"))
         } catch {
-            let cancelledBy = scheduling.withLock { $0.cancelledBy.removeValue(forKey: id) }
+            let (cancelledBy, stopping) = scheduling.withLock { ($0.cancelledBy.removeValue(forKey: id), $0.stopping) }
             let (rows, counters) = context?.snapshot ?? (0, [:])
             let state: JobState = cancelledBy != nil ? .cancelled : .failed
-            let reason = cancelledBy.map { "cancelled by \($0)" } ?? "\(error)"
+            let reason = cancelledBy.map { "cancelled by \($0)" } ?? (stopping ? "interrupted" : "\(error)")
             let ended = try? store.update(job: id, message: reason) { job in
                 job.state = state; job.reason = reason; job.finishedAt = Date()
                 job.rowsRead = rows; job.counters = counters.merging(["plannedRows": job.counters["plannedRows"] ?? 0]) { $1 }
             }
             if let ended { try? meterUsage(ended, rows: rows, counters: counters) }
-            _ = try? audit.append(AuditRecord(action: "job.state", actor: .daemon, result: state.rawValue, job: Int(id), datasets: datasets, detail: reason))
+            _ = try? audit.append(AuditRecord(action: "job.state", actor: .daemon, result: state.rawValue, job: Int(id), datasets: datasets,
+                                              detail: reason == "interrupted" ? "interrupted: arcad stopped (SIGTERM) while the job ran" : reason))
         }
     }
 

@@ -132,11 +132,14 @@ struct Arcad: AsyncParsableCommand {
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
+            if case .success(let services) = state.jobs { await services.runtime.stop(grace: .seconds(settings.shutdownGraceSeconds)) }
             claim.remove()
             state.pool.shutdown()
             FileHandle.standardError.write(Data("arcad: \(error)\n".utf8))
             throw ExitCode(1)
         }
+        // Running jobs end "interrupted" and say so before the executors stop.
+        if case .success(let services) = state.jobs { await services.runtime.stop(grace: .seconds(settings.shutdownGraceSeconds)) }
         let removed = claim.remove()
         state.pool.shutdown()
         logger.notice("arcad stopped\(removed ? "; removed \(path)" : "")")

@@ -178,6 +178,26 @@ struct JobTests {
         #expect(try fixture.sqliteIntegrity() == "ok")
     }
 
+    @Test func aCleanStopEndsRunningJobsInterruptedAndKeepsQueuedOnes() throws {
+        let fixture = try JobFixture(extraConfig: "[jobs]\nmax_running = 1\n")
+        var daemon = try fixture.start()
+        try fixture.registerBreast()
+        #expect(try fixture.ctl(["dataset", "grant", "breast", "--partner", "local", "--purpose", "stats"]).status == 0)
+        let running = try fixture.submit(try fixture.spec("slow", options: "rows_per_second = 200\n"))
+        let queued = try fixture.submit(try fixture.spec("fast"))
+        _ = try fixture.wait(job: running.id) { $0.state == "running" && $0.rowsRead > 0 }
+        #expect(try fixture.json(JobResponse.self, ["job", "show", "\(queued.id)"]).state == "queued")
+        #expect(daemon.stop() == 0)
+        daemon = try fixture.start()
+        let stopped = try fixture.json(JobResponse.self, ["job", "show", "\(running.id)"])
+        #expect(stopped.state == "failed" && stopped.reason == "interrupted" && stopped.rowsRead > 0)
+        _ = try fixture.wait(job: queued.id) { $0.state == "succeeded" }
+        let audit = try fixture.json(AuditEntriesResponse.self, ["audit", "show", "--job", "\(running.id)"])
+        #expect(audit.entries.contains { $0.contains("interrupted: arcad stopped (SIGTERM)") })
+        #expect(try fixture.ctl(["audit", "verify"]).status == 0)
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func jobsOutsideTheirGrantsAreRefusedByRuleAndAudited() throws {
         let fixture = try JobFixture()
         let daemon = try fixture.start()
