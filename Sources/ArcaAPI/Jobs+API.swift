@@ -150,10 +150,14 @@ public struct GrantResponse: Codable, Sendable, Equatable {
     @Nullable public var expiresAt: String?
     public var createdAt: String
     public var createdBy: String
-    /// False once `expiresAt` has passed.
+    /// When and by whom it was revoked; `null` while it stands.
+    @Nullable public var revokedAt: String?
+    @Nullable public var revokedBy: String?
+    /// False once revoked or once `expiresAt` has passed.
     public var active: Bool
     public init(id: Int, dataset: String, partner: String, purpose: String, maxRows: Int?, per: String?, expiresAt: String?,
-                createdAt: String, createdBy: String, active: Bool) {
+                createdAt: String, createdBy: String, revokedAt: String?, revokedBy: String?, active: Bool) {
+        self.revokedAt = revokedAt; self.revokedBy = revokedBy
         self.id = id; self.dataset = dataset; self.partner = partner; self.purpose = purpose; self.maxRows = maxRows; self.per = per
         self.expiresAt = expiresAt; self.createdAt = createdAt; self.createdBy = createdBy; self.active = active
     }

@@ -118,6 +118,13 @@ func addJobRoutes(to router: Router<ArcaRequestContext>, state: DaemonState) {
         }
         return try JSONBody(GrantResponse(grant), status: .created)
     }
+    router.post("/v1/grants/:id/revoke") { _, context in
+        let services = try state.jobServices()
+        let text = context.parameters.get("id") ?? ""
+        guard let id = Int64(text), id > 0 else { throw APIError(.badRequest, code: "badRequest", "grant id must be a positive integer, got \"\(clip(text))\"") }
+        let grant = try mapErrors { try services.runtime.revoke(grant: id, actor: actor(context)) }
+        return try JSONBody(GrantResponse(grant))
+    }
     router.get("/v1/grants") { request, _ in
         let dataset = request.uri.queryParameters.get("dataset")
         return try JSONBody(GrantListResponse(grants: try state.jobServices().store.grants(dataset: dataset).map(GrantResponse.init)))
@@ -221,7 +228,8 @@ extension GrantResponse {
     init(_ grant: GrantRecord) {
         self.init(id: Int(grant.id!), dataset: grant.dataset, partner: grant.partner, purpose: grant.purpose, maxRows: grant.maxRows, per: grant.per,
                   expiresAt: grant.expiresAt.map(iso), createdAt: iso(grant.createdAt), createdBy: grant.createdBy,
-                  active: grant.expiresAt.map { $0 > Date() } ?? true)
+                  revokedAt: grant.revokedAt.map(iso), revokedBy: grant.revokedBy,
+                  active: grant.revokedAt == nil && (grant.expiresAt.map { $0 > Date() } ?? true))
     }
 }
 

@@ -71,7 +71,7 @@ public final class JobContext: Sendable {
 
 /// A job refused at admission: the rule that failed, and a sentence for the operator.
 public struct JobRefusal: Error, CustomStringConvertible, Sendable {
-    /// `dataset`, `dataset-changed`, `grant-partner`, `grant-purpose`, `grant-expired`, `grant-quota`.
+    /// `dataset`, `dataset-changed`, `grant-partner`, `grant-purpose`, `grant-revoked`, `grant-expired`, `grant-quota`.
     public var rule: String
     public var message: String
     public var description: String { "refused by rule \(rule): \(message)" }
@@ -196,6 +196,18 @@ public final class JobRuntime: Sendable {
         }
     }
 
+    /// Revokes grant `id`: from now on it admits no job (jobs already admitted run on). Audited.
+    public func revoke(grant id: Int64, actor: AuditActor) throws -> GrantRecord {
+        guard let existing = try store.grants().first(where: { $0.id == id }) else { throw JobRuntimeError(.notFound, "no grant \(id)") }
+        guard existing.revokedAt == nil else {
+            throw JobRuntimeError(.conflict, "grant \(id) was already revoked at \(AuditLog.timestamp(existing.revokedAt!)) by \(existing.revokedBy ?? "?")")
+        }
+        guard let grant = try store.revoke(grant: id, by: actor.text) else { throw JobRuntimeError(.notFound, "no grant \(id)") }
+        try audit.append(AuditRecord(action: "grant.revoke", actor: actor, result: "ok", datasets: [grant.dataset],
+                                     detail: "grant \(id): partner \(grant.partner), purpose \(grant.purpose)"))
+        return grant
+    }
+
     // MARK: Jobs
 
     /// Parses, validates and admits a job, stores it `queued` and schedules it. A refusal is audited
@@ -248,10 +260,15 @@ public final class JobRuntime: Sendable {
         guard !forPurpose.isEmpty else {
             throw JobRefusal(rule: "grant-purpose", message: "dataset \(dataset.name) is granted to partner \(spec.partner) for \(Set(forPartner.map(\.purpose)).sorted().joined(separator: ", ")), not for \(spec.purpose)")
         }
+        let standing = forPurpose.filter { $0.revokedAt == nil }
+        guard !standing.isEmpty else {
+            let grant = forPurpose.max { $0.revokedAt! < $1.revokedAt! }!
+            throw JobRefusal(rule: "grant-revoked", message: "the grant of dataset \(dataset.name) to partner \(spec.partner) for \(spec.purpose) was revoked at \(AuditLog.timestamp(grant.revokedAt!)) by \(grant.revokedBy ?? "?")")
+        }
         let now = Date()
-        let live = forPurpose.filter { $0.expiresAt.map { $0 > now } ?? true }
+        let live = standing.filter { $0.expiresAt.map { $0 > now } ?? true }
         guard !live.isEmpty else {
-            let last = forPurpose.compactMap(\.expiresAt).max()!
+            let last = standing.compactMap(\.expiresAt).max()!
             throw JobRefusal(rule: "grant-expired", message: "the grant of dataset \(dataset.name) to partner \(spec.partner) for \(spec.purpose) expired at \(AuditLog.timestamp(last))")
         }
         let rows = kind.rowsToRead(spec, dataset: dataset)

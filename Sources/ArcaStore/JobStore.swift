@@ -81,6 +81,9 @@ public struct GrantRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var expiresAt: Date?
     public var createdAt: Date
     public var createdBy: String
+    /// When and by whom it was revoked; a revoked grant admits nothing.
+    public var revokedAt: Date?
+    public var revokedBy: String?
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
@@ -203,6 +206,12 @@ public final class JobStore: Sendable {
                 t.column("amount", .double).notNull()
             }
         }
+        migrator.registerMigration("v2: grants can be revoked") { db in
+            try db.alter(table: "grants") { t in
+                t.add(column: "revokedAt", .datetime)
+                t.add(column: "revokedBy", .text)
+            }
+        }
         return migrator
     }
 
@@ -270,6 +279,17 @@ public final class JobStore: Sendable {
         try database.write { db in
             var grant = grant
             try grant.insert(db)
+            return grant
+        }
+    }
+
+    /// Marks grant `id` revoked; returns it, or nil when there is no such grant.
+    public func revoke(grant id: Int64, by actor: String) throws -> GrantRecord? {
+        try database.write { db in
+            guard var grant = try GrantRecord.fetchOne(db, key: id) else { return nil }
+            guard grant.revokedAt == nil else { return grant }
+            grant.revokedAt = Date(); grant.revokedBy = actor
+            try grant.update(db)
             return grant
         }
     }

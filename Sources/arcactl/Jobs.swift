@@ -106,7 +106,7 @@ struct JobCommand: AsyncParsableCommand {
 struct DatasetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dataset",
-        abstract: "Register local CSV files as datasets and grant their use: add, list, grant, grants.",
+        abstract: "Register local CSV files as datasets and grant their use: add, list, grant, grants, revoke.",
         discussion: """
         add reads the whole file and verifies every row (UTF-8, RFC 4180 quoting, the header's number \
         of fields, ids present and unique, labels present); a bad file is refused with file:line:column \
@@ -114,7 +114,7 @@ struct DatasetCommand: AsyncParsableCommand {
         changed since is refused at use.
 
         """ + Failure.exitCodeHelp,
-        subcommands: [Add.self, List.self, Grant.self, Grants.self])
+        subcommands: [Add.self, List.self, Grant.self, Grants.self, Revoke.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register a CSV file (read by arcad) as a dataset.", discussion: Failure.exitCodeHelp)
@@ -179,6 +179,20 @@ struct DatasetCommand: AsyncParsableCommand {
         }
     }
 
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a grant: it admits no more jobs (admitted ones run on).", discussion: Failure.exitCodeHelp)
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Grant id (arcactl dataset grants).") var id: Int
+        func run() async throws {
+            try await runReporting {
+                let data = try await APIClient(options: connection).call(.POST, "/v1/grants/\(id)/revoke", body: Data("{}".utf8))
+                if connection.json { return printJSON(data) }
+                let grant = try decodeAnswer(GrantResponse.self, data)
+                print("grant \(grant.id) revoked: \(grant.dataset) to \(grant.partner) for \(grant.purpose)")
+            }
+        }
+    }
+
     struct Grants: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List grants, of one dataset or all.", discussion: Failure.exitCodeHelp)
         @OptionGroup var connection: ConnectionOptions
@@ -189,7 +203,7 @@ struct DatasetCommand: AsyncParsableCommand {
                 if connection.json { return printJSON(data) }
                 print(table(["ID", "DATASET", "PARTNER", "PURPOSE", "QUOTA", "EXPIRES", "ACTIVE", "BY"], list.grants.map { grant in
                     ["\(grant.id)", grant.dataset, grant.partner, grant.purpose, grant.maxRows.map { "\($0)/\(grant.per ?? "day")" } ?? "-",
-                     grant.expiresAt ?? "-", grant.active ? "yes" : "no", grant.createdBy]
+                     grant.expiresAt ?? "-", grant.active ? "yes" : grant.revokedAt != nil ? "revoked" : "expired", grant.createdBy]
                 }))
             }
         }

@@ -226,8 +226,21 @@ struct JobTests {
         #expect(again.status == 1 && again.stderr.contains("rule grant-quota") && again.stderr.contains("569 of the 1000 rows"), "\(again.stderr)")
         #expect(try fixture.json(JobListResponse.self, ["job", "list"]).jobs.count == 1, "refused jobs are not stored")
 
+        // Revoked: refused from then on.
+        #expect(try fixture.ctl(["dataset", "grant", "breast", "--partner", "bank-c", "--purpose", "iv"]).status == 0)
+        let iv = try fixture.spec("iv", partner: "bank-c", purpose: "iv")
+        let admitted = try fixture.submit(iv)
+        _ = try fixture.wait(job: admitted.id) { $0.state == "succeeded" }
+        let grants = try fixture.json(GrantListResponse.self, ["dataset", "grants", "breast"])
+        let bankC = try #require(grants.grants.first { $0.partner == "bank-c" })
+        #expect(try fixture.ctl(["dataset", "revoke", "\(bankC.id)"]).status == 0)
+        let revoked = try fixture.ctl(["job", "submit", iv])
+        #expect(revoked.status == 1 && revoked.stderr.contains("rule grant-revoked") && revoked.stderr.contains("by uid 0 (root)"), "\(revoked.stderr)")
+        #expect(try fixture.ctl(["dataset", "grants"]).stdout.contains("revoked"))
+
         let audit = try fixture.json(AuditEntriesResponse.self, ["audit", "show"])
-        for rule in ["grant-partner", "grant-purpose", "grant-expired", "grant-quota"] {
+        #expect(audit.entries.contains { $0.contains("\"action\":\"grant.revoke\"") })
+        for rule in ["grant-partner", "grant-purpose", "grant-expired", "grant-quota", "grant-revoked"] {
             #expect(audit.entries.contains { $0.contains("\"action\":\"job.submit\"") && $0.contains("\"result\":\"refused\"") && $0.contains("rule \(rule)") }, "\(rule) not audited")
         }
         #expect(daemon.stop() == 0)

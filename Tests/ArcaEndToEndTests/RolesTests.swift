@@ -66,7 +66,7 @@ struct RolesTests {
         }
         for arguments in [["dataset", "add", "x", "--file", JobFixture.data + "/breast_hetero_guest.csv", "--id-column", "id"],
                           ["dataset", "grant", "breast", "--partner", "p", "--purpose", "psi"], ["job", "submit", spec],
-                          ["job", "cancel", "1"], ["log-level", "debug"]] {
+                          ["job", "cancel", "1"], ["dataset", "revoke", "1"], ["log-level", "debug"]] {
             let result = try TestUsers.arcactl("arcatest-view", arguments + socket)
             #expect(result.status == 1 && result.stderr.contains("403 forbidden") && result.stderr.contains("may only read"), "view \(arguments): \(result.stderr)")
         }
@@ -77,7 +77,7 @@ struct RolesTests {
         // Every refusal is audited with its actor.
         let audit = try fixture.json(AuditEntriesResponse.self, ["audit", "show"])
         let denied = audit.entries.filter { $0.contains("\"action\":\"access\"") && $0.contains("\"result\":\"denied\"") && $0.contains("arcatest-view") }
-        #expect(denied.count == 5)
+        #expect(denied.count == 6)
         #expect(daemon.stop() == 0)
     }
 }

@@ -56,6 +56,14 @@ struct JobRouterTests {
         #expect(code == 400)
         (code, _) = try await request(state, .get, "/v1/grants?dataset=guest")
         #expect(code == 200)
+        (code, json) = try await request(state, .post, "/v1/grants", body: #"{"dataset":"guest","partner":"other","purpose":"psi"}"#)
+        let revocable = try #require(json["id"] as? Int)
+        (code, json) = try await request(state, .post, "/v1/grants/\(revocable)/revoke", documentedAs: "/v1/grants/{id}/revoke")
+        #expect(code == 200 && json["active"] as? Bool == false && json["revokedBy"] is String)
+        (code, _) = try await request(state, .post, "/v1/grants/\(revocable)/revoke", documentedAs: "/v1/grants/{id}/revoke")
+        #expect(code == 409)
+        (code, _) = try await request(state, .post, "/v1/grants/999/revoke", documentedAs: "/v1/grants/{id}/revoke")
+        #expect(code == 404)
 
         let spec = "kind = \\\"dataset-stats\\\"\\ndataset = \\\"guest\\\"\\npurpose = \\\"stats\\\"\\n"
         (code, json) = try await request(state, .post, "/v1/jobs", body: #"{"spec":"\#(spec)"}"#)
