@@ -109,11 +109,10 @@ struct Arcad: AsyncParsableCommand {
         }
         let state = await DaemonState.discover(config: settings, socketPath: path, logLevel: levelSwitch)
         if case .failure(let error) = state.jobs {
-            // Jobs and their audit are what the appliance is for: never serve without them.
-            claim.remove()
-            state.pool.shutdown()
-            FileHandle.standardError.write(Data("arcad: \(error)\n".utf8))
-            throw ExitCode(1)
+            // No job runs without its store and audit log: their routes answer 503 and status is
+            // degraded with the reason, while the rest of the API serves (a non-root arcad with the
+            // default /var/lib/arca, a store that fails its check).
+            logger.error("jobs, datasets and audit are unavailable: \(error)")
         }
         // After discovery, on purpose: PoCL's LLVM installs handlers for SIGHUP, SIGUSR2 and others that,
         // when one arrives, restore the dispositions of before — SIGTERM's default among them — so a

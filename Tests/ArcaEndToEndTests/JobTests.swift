@@ -198,6 +198,23 @@ struct JobTests {
         #expect(daemon.stop() == 0)
     }
 
+    @Test func aStoreThatCannotBeOpenedRunsNoJobAndIsLeftAsItWas() throws {
+        let fixture = try JobFixture()
+        try FileManager.default.createDirectory(atPath: fixture.state, withIntermediateDirectories: true)
+        let garbage = Data((0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+        FileManager.default.createFile(atPath: fixture.state + "/arca.db", contents: garbage)
+        let daemon = try fixture.start()
+        let status = try fixture.json(StatusResponse.self, ["status"])
+        #expect(status.health.status == "degraded")
+        #expect(status.health.messages.contains { $0.contains("jobs, datasets and audit are unavailable") && $0.contains("arca.db") }, "\(status.health.messages)")
+        let list = try fixture.ctl(["job", "list"])
+        #expect(list.status == 1 && list.stderr.contains("503 unavailable"), "\(list.stderr)")
+        let add = try fixture.ctl(["dataset", "add", "x", "--file", JobFixture.data + "/breast_hetero_guest.csv", "--id-column", "id"])
+        #expect(add.status == 1 && add.stderr.contains("503 unavailable"))
+        #expect(FileManager.default.contents(atPath: fixture.state + "/arca.db") == garbage, "the store is left as it was")
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func jobsOutsideTheirGrantsAreRefusedByRuleAndAudited() throws {
         let fixture = try JobFixture()
         let daemon = try fixture.start()
