@@ -37,9 +37,11 @@ public func buildRouter(state: DaemonState) -> Router<ArcaRequestContext> {
         return try JSONBody(DevicesResponse(devices: state.devices.devices.map { DevicesResponse.Device($0, health: health[$0.id]) },
                                             notes: state.devices.notes))
     }
-    router.post("/v1/bench") { request, _ in
+    router.post("/v1/bench") { request, context in
         let bench = try await decodeBody(BenchRequest.self, request: request, limit: state.config.maxBodyBytes)
-        return try JSONBody(try await Bench.run(bench, state: state))
+        let result = try await Bench.run(bench, state: state)
+        state.audit(context, "bench.run", detail: "\(result.op) \(result.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")), run \(result.id)")
+        return try JSONBody(result)
     }
     router.get("/v1/bench/history") { _, _ in
         try JSONBody(BenchHistoryResponse(runs: Bench.History(directory: state.config.stateDirectory).runs()))
@@ -53,6 +55,7 @@ public func buildRouter(state: DaemonState) -> Router<ArcaRequestContext> {
         }
         state.logLevel.current = level
         context.logger.notice("log level set to \(level)")
+        state.audit(context, "logging.set", detail: "level \(level)")
         return try JSONBody(settings)
     }
     addJobRoutes(to: router, state: state)

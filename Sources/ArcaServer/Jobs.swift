@@ -31,6 +31,17 @@ public final class JobServices: Sendable {
 }
 
 extension DaemonState {
+    /// Records a management action that is not a job's (log level, bench) in the audit log, with
+    /// the caller as its actor. A failure to write is logged: the action has happened.
+    func audit(_ context: ArcaRequestContext, _ action: String, detail: String) {
+        guard case .success(let services) = jobs else { return }
+        do {
+            try services.audit.append(AuditRecord(action: action, actor: context.caller?.actor ?? .daemon, result: "ok", detail: detail))
+        } catch {
+            context.logger.error("audit: cannot record \(action): \(error)")
+        }
+    }
+
     /// The job services, or 503 with the reason they could not be opened.
     func jobServices() throws -> JobServices {
         switch jobs {

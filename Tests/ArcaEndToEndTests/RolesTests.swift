@@ -78,6 +78,7 @@ struct RolesTests {
         let audit = try fixture.json(AuditEntriesResponse.self, ["audit", "show"])
         let denied = audit.entries.filter { $0.contains("\"action\":\"access\"") && $0.contains("\"result\":\"denied\"") && $0.contains("arcatest-view") }
         #expect(denied.count == 6)
+        #expect(audit.entries.contains { $0.contains("\"action\":\"logging.set\"") && $0.contains("arcatest-admin") }, "every change records its actor")
         #expect(daemon.stop() == 0)
     }
 }
