@@ -242,6 +242,9 @@ public final class AuditLog: Sendable {
         guard written == data.count, synced == 0, rename(temporary, headPath) == 0 else {
             throw AuditError("cannot write \(headPath): \(String(cString: strerror(errno)))")
         }
+        // The rename itself is durable once the directory is synced.
+        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 { fsync(directoryDescriptor); close(directoryDescriptor) }
     }
 
     /// The current signed head.
@@ -260,7 +263,7 @@ public final class AuditLog: Sendable {
 
     /// The entries as JSON objects (the lines as written), oldest first, filtered.
     public func entries(since: Date? = nil, job: Int? = nil) throws -> [Data] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: logPath))
+        let data = try tail.withLock { _ in try Data(contentsOf: URL(fileURLWithPath: logPath)) }  // never half an append
         let sinceText = since.map(Self.timestamp)
         return data.split(separator: UInt8(ascii: "\n")).compactMap { line -> Data? in
             guard let body = try? JSONDecoder().decode(EntryBody.self, from: Data(line)) else { return Data(line) }  // a damaged line is shown as it is

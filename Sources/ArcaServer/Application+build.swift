@@ -23,7 +23,22 @@ let routeTable: [String: [HTTPRequest.Method]] = [
     "/v1/audit": [.get, .head],
     "/v1/audit/verify": [.get, .head],
     "/v1/audit/export": [.get, .head],
+    "/v1/jobs/{id}": [.get, .head],
+    "/v1/jobs/{id}/cancel": [.post],
+    "/v1/jobs/{id}/result": [.get, .head],
+    "/v1/datasets/{name}": [.get, .head],
+    "/v1/grants/{id}/revoke": [.post],
 ]
+
+/// The methods of the route whose path (a `{name}` segment matches any one segment) matches `path`.
+func allowedMethods(_ path: String) -> [HTTPRequest.Method]? {
+    if let methods = routeTable[path] { return methods }
+    let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+    return routeTable.first { pattern, _ in
+        let parts = pattern.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == segments.count && zip(parts, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+    }?.value
+}
 
 /// Builds the router of API v1 over `state`. Tests drive it directly; arcad serves it on the socket.
 public func buildRouter(state: DaemonState) -> Router<ArcaRequestContext> {
@@ -175,7 +190,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func translate(_ status: HTTPResponse.Status, body: String?, request: Request) -> APIError {
         switch status {
         case .notFound:
-            if let methods = routeTable[request.uri.path] {
+            if let methods = allowedMethods(request.uri.path) {
                 return APIError(.methodNotAllowed, code: "methodNotAllowed",
                                         "\(request.method) is not allowed on \(request.uri.path); use \(methods.map(\.rawValue).joined(separator: ", "))")
             }

@@ -100,5 +100,16 @@ struct JobRouterTests {
         #expect(code == 200 && json["ok"] as? Bool == true)
         (code, _) = try await request(state, .get, "/v1/audit/export")
         #expect(code == 200)
+
+        // A known path with another method: 405 with Allow, parameters included.
+        let app = Application(router: buildRouter(state: state))
+        try await app.test(.router) { client in
+            let response = try await client.execute(uri: "/v1/jobs/\(id)", method: .delete)
+            #expect(response.status == .methodNotAllowed && response.headers[.allow] == "GET, HEAD")
+            let revoke = try await client.execute(uri: "/v1/grants/1/revoke", method: .get)
+            #expect(revoke.status == .methodNotAllowed && revoke.headers[.allow] == "POST")
+            let unknown = try await client.execute(uri: "/v1/jobs/\(id)/nope", method: .get)
+            #expect(unknown.status == .notFound)
+        }
     }
 }
