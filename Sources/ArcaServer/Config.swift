@@ -40,6 +40,8 @@ public struct ArcadConfig: Sendable, Equatable {
     public var maxRunningJobs: Int = 2
     /// `[audit] digest`: `sha256` or `sm3`, for the audit chain, dataset fingerprints and results.
     public var auditDigest: String = "sha256"
+    /// `[audit] signature`: `ed25519` or `sm2`, the appliance key's scheme (fixed when the key is made).
+    public var auditSignature: String = "ed25519"
     /// `[audit] checkpoint_every`: entries between signed checkpoints.
     public var auditCheckpointEvery: Int = 64
     /// `[roles] view_group`: the socket's group; its members may read.
@@ -108,7 +110,10 @@ public struct ArcadConfig: Sendable, Equatable {
     [audit]
     # Hash of the audit chain, dataset fingerprints and job results: "sha256" or "sm3".
     digest = "sha256"
-    # Entries between checkpoints signed with the appliance key (<state directory>/audit/appliance.key).
+    # The appliance key's scheme: "ed25519" or "sm2" (SM2 with SM3). Fixed when the key is first made,
+    # in <state directory>/audit/appliance.key.
+    signature = "ed25519"
+    # Entries between checkpoints signed with the appliance key.
     checkpoint_every = 64
 
     [roles]
@@ -212,6 +217,10 @@ public struct ArcadConfig: Sendable, Equatable {
                     let text = try reader.string(value, name)
                     guard ["sha256", "sm3"].contains(text) else { throw ConfigError(file: source, key: name, reason: "must be \"sha256\" or \"sm3\"; got \"\(text)\"") }
                     config.auditDigest = text
+                case "audit.signature":
+                    let text = try reader.string(value, name)
+                    guard ["ed25519", "sm2"].contains(text) else { throw ConfigError(file: source, key: name, reason: "must be \"ed25519\" or \"sm2\"; got \"\(text)\"") }
+                    config.auditSignature = text
                 case "audit.checkpoint_every":
                     config.auditCheckpointEvery = try reader.int(value, name, in: 1...1_000_000)
                 case "roles.view_group", "roles.admin_group":

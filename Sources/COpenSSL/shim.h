@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/bn.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 /* Macros in OpenSSL that Swift cannot import. */
 static inline int arca_BN_num_bytes(const BIGNUM *a) { return BN_num_bytes(a); }

@@ -252,7 +252,7 @@ struct AuditCommand: AsyncParsableCommand {
             try await runReporting {
                 let (check, data) = try await APIClient(options: connection).get(AuditVerifyResponse.self, "/v1/audit/verify")
                 if connection.json { printJSON(data) } else if check.ok {
-                    print("audit log verifies: \(check.entries) entries, \(check.checkpoints) signed checkpoints, signed head at entry \(check.headSeq.map(String.init) ?? "-") (\(check.digest), key \(check.publicKey))")
+                    print("audit log verifies: \(check.entries) entries, \(check.checkpoints) signed checkpoints, signed head at entry \(check.headSeq.map(String.init) ?? "-") (\(check.digest), \(check.signatureAlgorithm) key \(check.publicKey))")
                 }
                 if !check.ok {
                     FileHandle.standardError.write(Data("arcactl: audit log does NOT verify: first bad entry \(check.firstBadEntry.map(String.init) ?? "?")\(check.firstBadLine.map { " (line \($0))" } ?? ""): \(check.reason ?? "")\n".utf8))

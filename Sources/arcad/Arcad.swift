@@ -72,6 +72,7 @@ struct Arcad: AsyncParsableCommand {
             executors.when_full = \(settings.whenFull.rawValue)
             jobs.max_running = \(settings.maxRunningJobs)
             audit.digest = \(settings.auditDigest)
+            audit.signature = \(settings.auditSignature)
             audit.checkpoint_every = \(settings.auditCheckpointEvery)
             roles.view_group = \(settings.viewGroup)
             roles.admin_group = \(settings.adminGroup)

@@ -129,8 +129,8 @@ struct JobTests {
         #expect(daemon.stop() == 0)
     }
 
-    @Test func sm3ChosenInTheConfigFingerprintsChainsAndHashesResults() throws {
-        let fixture = try JobFixture(extraConfig: "[audit]\ndigest = \"sm3\"\ncheckpoint_every = 2\n")
+    @Test func sm3AndSM2ChosenInTheConfigFingerprintChainSignAndHashResults() throws {
+        let fixture = try JobFixture(extraConfig: "[audit]\ndigest = \"sm3\"\nsignature = \"sm2\"\ncheckpoint_every = 2\n")
         let daemon = try fixture.start()
         try fixture.registerBreast()
         let dataset = try #require(try fixture.json(DatasetListResponse.self, ["dataset", "list"]).datasets.first)
@@ -142,7 +142,9 @@ struct JobTests {
         let result = try fixture.json(JobResultResponse.self, ["job", "result", "\(job.id)"])
         #expect(result.digest == "sm3" && result.resultHash == done.resultHash && done.resultPath?.hasPrefix(fixture.state + "/results/") == true)
         let verify = try fixture.json(AuditVerifyResponse.self, ["audit", "verify"])
-        #expect(verify.ok && verify.digest == "sm3" && verify.checkpoints >= 3, "\(verify)")
+        #expect(verify.ok && verify.digest == "sm3" && verify.signatureAlgorithm == "sm2" && verify.checkpoints >= 3, "\(verify)")
+        let key = try String(contentsOfFile: fixture.state + "/audit/appliance.key", encoding: .utf8)
+        #expect(key.hasPrefix("sm2:"))
         #expect(daemon.stop() == 0)
     }
 
