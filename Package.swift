@@ -72,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "arcactl",
             dependencies: [
-                "ArcaAPI", "ArcaTopology",
+                "ArcaAPI", "ArcaTopology", "ArcaAudit", "ArcaCrypto",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -3,7 +3,7 @@ import ArcaCrypto
 import Foundation
 import Testing
 
-@Suite("Ed25519 through OpenSSL")
+@Suite("Appliance keys through OpenSSL: Ed25519 and SM2")
 struct SigningKeyTests {
     /// RFC 8032, section 7.1, TEST 1 (empty message) and TEST 2 (one byte, 0x72).
     @Test func rfc8032Vectors() throws {

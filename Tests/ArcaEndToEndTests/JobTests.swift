@@ -334,6 +334,19 @@ struct JobTests {
         #expect(result.status == 0, "\(result.stderr)")
         let export = try fixture.json(AuditExportResponse.self, ["audit", "export"])
         #expect(export.log == original && export.head != nil && export.publicKey.count == 64)
+
+        // An auditor's copy, checked offline against the pinned key: whole, then with an entry deleted.
+        let exported = fixture.directory + "/export.json"
+        try Data(try fixture.ctl(["audit", "export"]).stdout.utf8).write(to: URL(fileURLWithPath: exported))
+        let offline = try Harness.arcactl(["audit", "verify", "--file", exported, "--public-key", export.publicKey])
+        #expect(offline.status == 0 && offline.stdout.contains("audit log verifies"), "\(offline.stderr)")
+        var altered = export
+        altered.log = deleted.joined(separator: "\n") + "\n"
+        try API.encoder().encode(altered).write(to: URL(fileURLWithPath: exported))
+        let bad = try Harness.arcactl(["audit", "verify", "--file", exported, "--public-key", export.publicKey])
+        #expect(bad.status == 9 && bad.stderr.contains("first bad entry 3"), "\(bad.stderr)")
+        let otherKey = try Harness.arcactl(["audit", "verify", "--file", exported, "--public-key", String(repeating: "ab", count: 32)])
+        #expect(otherKey.status == 9)
         #expect(daemon.stop() == 0)
     }
 }
