@@ -347,6 +347,17 @@ struct JobTests {
         #expect(bad.status == 9 && bad.stderr.contains("first bad entry 3"), "\(bad.stderr)")
         let otherKey = try Harness.arcactl(["audit", "verify", "--file", exported, "--public-key", String(repeating: "ab", count: 32)])
         #expect(otherKey.status == 9)
+
+        // Altered while arcad was stopped: the next start says so in status, and appending goes on
+        // without hiding it.
         #expect(daemon.stop() == 0)
+        try (deleted.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
+        let restarted = try fixture.start()
+        let status = try fixture.json(StatusResponse.self, ["status"])
+        #expect(status.health.status == "degraded" && status.health.messages.contains { $0.contains("audit log does not verify: first bad entry 3") },
+                "\(status.health.messages)")
+        result = try fixture.ctl(["audit", "verify"])
+        #expect(result.status == 9 && result.stderr.contains("first bad entry 3"), "\(result.stderr)")
+        #expect(restarted.stop() == 0)
     }
 }
