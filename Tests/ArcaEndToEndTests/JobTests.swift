@@ -266,7 +266,7 @@ struct JobTests {
     }
 
     @Test func badDatasetFilesAreRefusedWithThePlaceAndNothingRegisteredOrRun() throws {
-        let fixture = try JobFixture()
+        let fixture = try JobFixture(extraConfig: "[jobs]\nmax_running = 1\n")
         let daemon = try fixture.start()
         let broken = try fixture.ctl(["dataset", "add", "broken", "--file", JobFixture.data + "/breast_broken_row.csv", "--id-column", "id"])
         #expect(broken.status == 1 && broken.stderr.contains("breast_broken_row.csv:7:") && broken.stderr.contains("row has 11 fields; the header has 12"), "\(broken.stderr)")
@@ -279,12 +279,20 @@ struct JobTests {
         try FileManager.default.copyItem(atPath: JobFixture.data + "/breast_hetero_guest.csv", toPath: copy)
         #expect(try fixture.ctl(["dataset", "add", "guest", "--file", copy, "--id-column", "id", "--label-column", "y"]).status == 0)
         #expect(try fixture.ctl(["dataset", "grant", "guest", "--partner", "local", "--purpose", "stats"]).status == 0)
+        // A job admitted while the file was intact, waiting behind another, then the file changes:
+        // the job fails when it reads the file, and reads nothing.
+        let blocker = try fixture.submit(try fixture.spec("blocker", dataset: "guest", options: "rows_per_second = 200\n"))
+        let waiting = try fixture.submit(try fixture.spec("waiting", dataset: "guest"))
+        #expect(waiting.state == "queued")
         var text = try String(contentsOfFile: copy, encoding: .utf8)
         text = text.replacingOccurrences(of: "133,1,", with: "133,0,")
         try text.write(toFile: copy, atomically: true, encoding: .utf8)
         let changed = try fixture.ctl(["job", "submit", try fixture.spec("changed", dataset: "guest")])
         #expect(changed.status == 1 && changed.stderr.contains("rule dataset-changed") && changed.stderr.contains("changed since it was registered"), "\(changed.stderr)")
-        #expect(try fixture.json(JobListResponse.self, ["job", "list"]).jobs.isEmpty)
+        #expect(try fixture.json(JobListResponse.self, ["job", "list"]).jobs.count == 2, "the refused job is not stored")
+        #expect(try fixture.ctl(["job", "cancel", "\(blocker.id)"]).status == 0)
+        let failed = try fixture.wait(job: waiting.id) { $0.state == "failed" }
+        #expect(failed.reason?.contains("changed since it was registered") == true && failed.rowsRead == 0, "\(failed.reason ?? "")")
         let audit = try fixture.json(AuditEntriesResponse.self, ["audit", "show"])
         #expect(audit.entries.contains { $0.contains("dataset.add") && $0.contains("refused") && $0.contains("breast_broken_row.csv:7:") })
         #expect(daemon.stop() == 0)
