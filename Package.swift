@@ -98,7 +98,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ArcaEndToEndTests", dependencies: ["ArcaAPI", "ArcaTopology"], exclude: ["Data"]),
-        .testTarget(name: "ArcaStoreTests", dependencies: ["ArcaStore", "ArcaAudit", "ArcaCrypto", "ArcaRuntime", "ArcaTopology"]),
+        .testTarget(name: "ArcaStoreTests", dependencies: ["ArcaStore", "ArcaCrypto"]),
         .testTarget(name: "ArcaAuditTests", dependencies: ["ArcaAudit", "ArcaCrypto"]),
     ]
 )

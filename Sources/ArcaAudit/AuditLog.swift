@@ -187,7 +187,7 @@ public final class AuditLog: Sendable {
 
     /// Appends a signed checkpoint entry over the current head.
     public func checkpoint() throws {
-        try tail.withLock { tail in try appendLocked(&tail, AuditRecord(action: "audit.checkpoint", actor: .daemon, result: "ok"), checkpoint: true) }
+        _ = try tail.withLock { tail in try appendLocked(&tail, AuditRecord(action: "audit.checkpoint", actor: .daemon, result: "ok"), checkpoint: true) }
     }
 
     /// Appends `record`, fsyncs it and signs the new head; returns the entry's number and hash.
