@@ -1,7 +1,7 @@
 # Arca — the two commands of the README: `make demo` (the main job) and `make test`.
 # Both install the Debian packages they need first, when they are missing.
 
-APT_PACKAGES := libhwloc-dev libnuma-dev ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libssl-dev \
+APT_PACKAGES := libhwloc-dev libnuma-dev ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libssl-dev libsqlite3-dev sqlite3 \
                 hwloc numactl clinfo curl systemd pkg-config python3 python3-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift

@@ -16,12 +16,35 @@ let routeTable: [String: [HTTPRequest.Method]] = HERoutes.paths.merging([
     "/v1/logging": [.get, .head, .put],
     "/v1/bench": [.post],
     "/v1/bench/history": [.get, .head],
+    "/v1/jobs": [.get, .head, .post],
+    "/v1/datasets": [.get, .head, .post],
+    "/v1/grants": [.get, .head, .post],
+    "/v1/usage": [.get, .head],
+    "/v1/audit": [.get, .head],
+    "/v1/audit/verify": [.get, .head],
+    "/v1/audit/export": [.get, .head],
+    "/v1/jobs/{id}": [.get, .head],
+    "/v1/jobs/{id}/cancel": [.post],
+    "/v1/jobs/{id}/result": [.get, .head],
+    "/v1/datasets/{name}": [.get, .head],
+    "/v1/grants/{id}/revoke": [.post],
 ]) { $1 }
 
+/// The methods of the route whose path (a `{name}` segment matches any one segment) matches `path`.
+func allowedMethods(_ path: String) -> [HTTPRequest.Method]? {
+    if let methods = routeTable[path] { return methods }
+    let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+    return routeTable.first { pattern, _ in
+        let parts = pattern.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == segments.count && zip(parts, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+    }?.value
+}
+
 /// Builds the router of API v1 over `state`. Tests drive it directly; arcad serves it on the socket.
-public func buildRouter(state: DaemonState) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+public func buildRouter(state: DaemonState) -> Router<ArcaRequestContext> {
+    let router = Router(context: ArcaRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.middlewares.add(APIErrorMiddleware(maxBodyBytes: state.config.maxBodyBytes, heMaxBodyBytes: state.config.heMaxBodyBytes))
+    router.middlewares.add(RoleMiddleware(policy: state.roles, audit: try? state.jobs.get().audit))
     HERoutes.add(to: router, state: state)
     router.get("/v1/status") { _, _ in try JSONBody(state.status) }
     router.get("/v1/topology") { _, _ in try JSONBody(TopologyResponse(state.topology, plan: state.pool.plan)) }
@@ -30,9 +53,11 @@ public func buildRouter(state: DaemonState) -> Router<BasicRequestContext> {
         return try JSONBody(DevicesResponse(devices: state.devices.devices.map { DevicesResponse.Device($0, health: health[$0.id]) },
                                             notes: state.devices.notes))
     }
-    router.post("/v1/bench") { request, _ in
+    router.post("/v1/bench") { request, context in
         let bench = try await decodeBody(BenchRequest.self, request: request, limit: state.config.maxBodyBytes)
-        return try JSONBody(try await Bench.run(bench, state: state))
+        let result = try await Bench.run(bench, state: state)
+        state.audit(context, "bench.run", detail: "\(result.op) \(result.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")), run \(result.id)")
+        return try JSONBody(result)
     }
     router.get("/v1/bench/history") { _, _ in
         try JSONBody(BenchHistoryResponse(runs: Bench.History(directory: state.config.stateDirectory).runs()))
@@ -46,8 +71,10 @@ public func buildRouter(state: DaemonState) -> Router<BasicRequestContext> {
         }
         state.logLevel.current = level
         context.logger.notice("log level set to \(level)")
+        state.audit(context, "logging.set", detail: "level \(level)")
         return try JSONBody(settings)
     }
+    addJobRoutes(to: router, state: state)
     return router
 }
 
@@ -63,6 +90,11 @@ public func buildApplication(state: DaemonState, socket: ManagementSocket, logge
                 logger.notice("arcad serving API v\(API.version) on \(socket.path)")
             } catch {
                 logger.error("\(error)")
+            }
+            // The socket's group is the view group: as root, given here; as another user (the
+            // image's arca with Group=arca-view), the process's own group already is.
+            if let gid = state.roles.viewGid, getegid() != gid {
+                do { try socket.grantGroup(gid) } catch { logger.warning("\(error); members of \(state.roles.viewGroup) cannot connect") }
             }
         },
         logger: logger)
@@ -163,7 +195,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func translate(_ status: HTTPResponse.Status, body: String?, request: Request) -> APIError {
         switch status {
         case .notFound:
-            if let methods = routeTable[request.uri.path] {
+            if let methods = allowedMethods(request.uri.path) {
                 return APIError(.methodNotAllowed, code: "methodNotAllowed",
                                         "\(request.method) is not allowed on \(request.uri.path); use \(methods.map(\.rawValue).joined(separator: ", "))")
             }

@@ -36,6 +36,19 @@ public struct ArcadConfig: Sendable, Equatable {
     public var queueCapacity: Int
     /// `[executors] when_full`: what a full queue does to a new submission.
     public var whenFull: QueueFullPolicy
+    /// `[jobs] max_running`: jobs that run at once; later ones wait `queued`.
+    public var maxRunningJobs: Int = 2
+    /// `[audit] digest`: `sha256` or `sm3`, for the audit chain, dataset fingerprints and results.
+    public var auditDigest: String = "sha256"
+    /// `[audit] signature`: `ed25519` or `sm2`, the appliance key's scheme (fixed when the key is made).
+    public var auditSignature: String = "ed25519"
+    /// `[audit] checkpoint_every`: entries between signed checkpoints.
+    public var auditCheckpointEvery: Int = 64
+    /// `[roles] view_group`: the socket's group; its members may read.
+    public var viewGroup: String = "arca-view"
+    /// `[roles] admin_group`: members may change things (root always may).
+    public var adminGroup: String = "arca-admin"
+
     /// `[he] max_body_bytes`: largest request body of the `/v1/he/` routes (ciphertext arrays), in bytes.
     public var heMaxBodyBytes: Int
     /// `[he] seal_cipher`: AEAD sealing private keys at rest, `aes-256-gcm` or `sm4-gcm`.
@@ -95,6 +108,25 @@ public struct ArcadConfig: Sendable, Equatable {
     # When a queue is full: "wait" (the submitter waits for room) or "reject" (a clear error).
     when_full = "wait"
 
+    [jobs]
+    # Jobs that run at once; later submissions wait as "queued".
+    max_running = 2
+
+    [audit]
+    # Hash of the audit chain, dataset fingerprints and job results: "sha256" or "sm3".
+    digest = "sha256"
+    # The appliance key's scheme: "ed25519" or "sm2" (SM2 with SM3). Fixed when the key is first made,
+    # in <state directory>/audit/appliance.key.
+    signature = "ed25519"
+    # Entries between checkpoints signed with the appliance key.
+    checkpoint_every = 64
+
+    [roles]
+    # The socket's group (mode 0660): its members may read. Admins belong to it too.
+    view_group = "arca-view"
+    # Members of this group (and root) may change things; others get 403 on every change.
+    admin_group = "arca-admin"
+
     [he]
     # Largest request body of the /v1/he/ routes (arrays of ciphertexts), in bytes.
     max_body_bytes = 268435456
@@ -148,8 +180,8 @@ public struct ArcadConfig: Sendable, Equatable {
         config.source = source
         let reader = Reader(file: source)
         for section in table.keys {
-            guard ["server", "log", "state", "devices", "placement", "executors", "he"].contains(section) else {
-                throw ConfigError(file: source, key: section, reason: "unknown key; sections are [server], [log], [state], [devices], [placement], [executors], [he]")
+            guard ["server", "log", "state", "devices", "placement", "executors", "jobs", "audit", "roles", "he"].contains(section) else {
+                throw ConfigError(file: source, key: section, reason: "unknown key; sections are [server], [log], [state], [devices], [placement], [executors], [jobs], [audit], [roles], [he]")
             }
             guard let sub = table[section]?.table else {
                 throw ConfigError(file: source, key: section, reason: "expected a table such as [\(section)]")
@@ -191,6 +223,24 @@ public struct ArcadConfig: Sendable, Equatable {
                         throw ConfigError(file: source, key: name, reason: "must be \"wait\" or \"reject\"; got \"\(text)\"")
                     }
                     config.whenFull = policy
+                case "jobs.max_running":
+                    config.maxRunningJobs = try reader.int(value, name, in: 1...1024)
+                case "audit.digest":
+                    let text = try reader.string(value, name)
+                    guard ["sha256", "sm3"].contains(text) else { throw ConfigError(file: source, key: name, reason: "must be \"sha256\" or \"sm3\"; got \"\(text)\"") }
+                    config.auditDigest = text
+                case "audit.signature":
+                    let text = try reader.string(value, name)
+                    guard ["ed25519", "sm2"].contains(text) else { throw ConfigError(file: source, key: name, reason: "must be \"ed25519\" or \"sm2\"; got \"\(text)\"") }
+                    config.auditSignature = text
+                case "audit.checkpoint_every":
+                    config.auditCheckpointEvery = try reader.int(value, name, in: 1...1_000_000)
+                case "roles.view_group", "roles.admin_group":
+                    let group = try reader.string(value, name)
+                    guard (try? /[a-z_][a-z0-9_-]{0,31}/.wholeMatch(in: group)) != nil else {
+                        throw ConfigError(file: source, key: name, reason: "must be a group name, got \"\(group)\"")
+                    }
+                    if name == "roles.view_group" { config.viewGroup = group } else { config.adminGroup = group }
                 case "server.socket":
                     let path = try reader.string(value, name)
                     guard path.hasPrefix("/") else { throw ConfigError(file: source, key: name, reason: "must be an absolute path, got \"\(path)\"") }

@@ -20,6 +20,10 @@ public final class DaemonState: Sendable {
     /// Reasons the daemon runs degraded (no OpenCL platform, hwloc fallback, …), one line each.
     public let healthMessages: [String]
     public let logLevel: LogLevelSwitch
+    /// Jobs, datasets, grants, usage and the audit log; the error when they could not be opened.
+    public let jobs: Result<JobServices, any Error>
+    /// Who may read and who may change things, from `[roles]`.
+    public let roles: RolePolicy
     let started = ContinuousClock.now
     /// True while a bench runs: benches run one at a time.
     let benchRunning = Mutex(false)
@@ -27,7 +31,10 @@ public final class DaemonState: Sendable {
     let heKeyStore = Mutex<PaillierKeyStore?>(nil)
 
     public init(config: ArcadConfig, socketPath: String, topology: Topology, devices: DeviceInventory,
-                pool: ExecutorPool, registry: DeviceRegistry, healthMessages: [String], logLevel: LogLevelSwitch) {
+                pool: ExecutorPool, registry: DeviceRegistry, healthMessages: [String], logLevel: LogLevelSwitch,
+                jobs: Result<JobServices, any Error>, roles: RolePolicy) {
+        self.jobs = jobs
+        self.roles = roles
         self.pool = pool
         self.registry = registry
         self.config = config
@@ -71,8 +78,15 @@ public final class DaemonState: Sendable {
         for (id, health) in registry.healthByDevice.sorted(by: { $0.key < $1.key }) where health.status != "ok" {
             messages.append("device \(id) is not used: \(health.reason ?? health.status)")
         }
+        let jobs = Result { try JobServices(config: config, pool: pool) }
+        switch jobs {
+        case .success(let services): messages += services.audit.startupProblems
+        case .failure(let error): messages.append("jobs, datasets and audit are unavailable: \(error)")
+        }
+        // Missing role groups are a setup choice, not a fault: arcad logs them, --check-config warns.
+        let roles = RolePolicy(viewGroup: config.viewGroup, adminGroup: config.adminGroup)
         return DaemonState(config: config, socketPath: socketPath, topology: topology, devices: devices,
-                           pool: pool, registry: registry, healthMessages: messages, logLevel: logLevel)
+                           pool: pool, registry: registry, healthMessages: messages, logLevel: logLevel, jobs: jobs, roles: roles)
     }
 
     var status: StatusResponse {

@@ -14,6 +14,8 @@ public final class ManagementSocket: @unchecked Sendable {
     public let path: String
     private let lockDescriptor: Int32
     private var boundInode: UInt64?
+    /// True when this process made the socket's directory (it then gets the socket's group too).
+    private var createdDirectory = false
 
     /// The socket path (``API/socketPath(flag:environment:configured:)``, with the config's
     /// `[server] socket` after `ARCA_SOCKET`).
@@ -35,6 +37,7 @@ public final class ManagementSocket: @unchecked Sendable {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                         attributes: [.posixPermissions: 0o750])
+                createdDirectory = true
             } catch {
                 throw SocketClaimError("cannot create the socket directory \(directory): \(error.localizedDescription)")
             }
@@ -95,6 +98,16 @@ public final class ManagementSocket: @unchecked Sendable {
         }
         var info = stat()
         if lstat(path, &info) == 0 { boundInode = UInt64(info.st_ino) }
+    }
+
+    /// Gives the socket (and its directory, when arcad made it) to group `gid`, owner unchanged:
+    /// with mode 0660 only the owner and that group's members can connect. Only root can do this
+    /// for a group it is not in; for other users it is tried and a failure reported.
+    public func grantGroup(_ gid: UInt32) throws {
+        guard chown(path, geteuid(), gid) == 0 else {
+            throw SocketClaimError("cannot give \(path) to group \(gid): \(String(cString: strerror(errno)))")
+        }
+        if createdDirectory { _ = chown((path as NSString).deletingLastPathComponent, geteuid(), gid) }
     }
 
     /// Removes the socket file if it is still the one this process bound; true when it did.

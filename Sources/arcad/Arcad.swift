@@ -70,6 +70,12 @@ struct Arcad: AsyncParsableCommand {
             placement.pin = \(placement.pinned.map { "\($0.key.rawValue) = \($0.value)" }.sorted().joined(separator: ", "))
             executors.queue_capacity = \(settings.queueCapacity)
             executors.when_full = \(settings.whenFull.rawValue)
+            jobs.max_running = \(settings.maxRunningJobs)
+            audit.digest = \(settings.auditDigest)
+            audit.signature = \(settings.auditSignature)
+            audit.checkpoint_every = \(settings.auditCheckpointEvery)
+            roles.view_group = \(settings.viewGroup)
+            roles.admin_group = \(settings.adminGroup)
             he.max_body_bytes = \(settings.heMaxBodyBytes)
             he.seal_cipher = \(settings.heSealCipher)
             """)
@@ -78,6 +84,7 @@ struct Arcad: AsyncParsableCommand {
             let plan = topology.plan(placement)
             let known = Set(topology.numaNodes.map(\.osIndex))
             var warnings = warning.map { [$0] } ?? []
+            warnings += RolePolicy(viewGroup: settings.viewGroup, adminGroup: settings.adminGroup).problems
             if plan.executors.isEmpty { warnings.append("no usable NUMA node on this machine: every unit of work would be refused") }
             for node in Set(placement.excludedNodes + placement.pinned.values.flatMap { $0 }) where !known.contains(node) {
                 warnings.append("node \(node) does not exist on this machine")
@@ -104,6 +111,12 @@ struct Arcad: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let state = await DaemonState.discover(config: settings, socketPath: path, logLevel: levelSwitch)
+        if case .failure(let error) = state.jobs {
+            // No job runs without its store and audit log: their routes answer 503 and status is
+            // degraded with the reason, while the rest of the API serves (a non-root arcad with the
+            // default /var/lib/arca, a store that fails its check).
+            logger.error("jobs, datasets and audit are unavailable: \(error)")
+        }
         // After discovery, on purpose: PoCL's LLVM installs handlers for SIGHUP, SIGUSR2 and others that,
         // when one arrives, restore the dispositions of before — SIGTERM's default among them — so a
         // later SIGTERM would kill arcad without its clean stop. Ignoring them here replaces those.
@@ -111,6 +124,7 @@ struct Arcad: AsyncParsableCommand {
         signal(SIGUSR2, SIG_IGN)
         logger.info("config: \(settings.source)")
         for message in state.healthMessages { logger.warning("\(message)") }
+        for message in state.roles.problems { logger.warning("\(message)") }
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: [buildApplication(state: state, socket: claim, logger: logger)],
@@ -120,11 +134,14 @@ struct Arcad: AsyncParsableCommand {
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
+            if case .success(let services) = state.jobs { await services.runtime.stop(grace: .seconds(settings.shutdownGraceSeconds)) }
             claim.remove()
             state.pool.shutdown()
             FileHandle.standardError.write(Data("arcad: \(error)\n".utf8))
             throw ExitCode(1)
         }
+        // Running jobs end "interrupted" and say so before the executors stop.
+        if case .success(let services) = state.jobs { await services.runtime.stop(grace: .seconds(settings.shutdownGraceSeconds)) }
         let removed = claim.remove()
         state.pool.shutdown()
         logger.notice("arcad stopped\(removed ? "; removed \(path)" : "")")

@@ -21,6 +21,14 @@ struct ConfigTests {
         #expect(config.maxBodyBytes == ArcadConfig.defaults.maxBodyBytes)
     }
 
+    @Test func jobAuditAndRoleKeys() throws {
+        let config = try ArcadConfig.parse("[jobs]\nmax_running = 4\n[audit]\ndigest = \"sm3\"\ncheckpoint_every = 8\n[roles]\nview_group = \"ops\"\nadmin_group = \"ops-admin\"\n",
+                                           source: "t.toml", base: .defaults)
+        #expect(config.maxRunningJobs == 4 && config.auditDigest == "sm3" && config.auditCheckpointEvery == 8)
+        #expect(config.viewGroup == "ops" && config.adminGroup == "ops-admin")
+        #expect(ArcadConfig.defaults.viewGroup == "arca-view" && ArcadConfig.defaults.adminGroup == "arca-admin")
+    }
+
     @Test(arguments: [
         ("[server]\nmax_body_bytes = \"big\"\n", "server.max_body_bytes", "expected an integer"),
         ("[server]\nmax_body_bytes = 12\n", "server.max_body_bytes", "between"),
@@ -30,6 +38,11 @@ struct ConfigTests {
         ("log = 3\n", "log", "expected a table"),
         ("foo = 1\n", "foo", "unknown key"),
         ("[bogus]\n", "bogus", "unknown key"),
+        ("[audit]\ndigest = \"md5\"\n", "audit.digest", "must be \"sha256\" or \"sm3\""),
+        ("[audit]\ncheckpoint_every = 0\n", "audit.checkpoint_every", "between"),
+        ("[audit]\nsignature = \"rsa\"\n", "audit.signature", "must be \"ed25519\" or \"sm2\""),
+        ("[jobs]\nmax_running = 0\n", "jobs.max_running", "between"),
+        ("[roles]\nview_group = \"Not A Group\"\n", "roles.view_group", "must be a group name"),
     ])
     func badValuesNameKeyAndReason(_ text: String, _ key: String, _ reason: String) throws {
         let error = try #require(throws: ConfigError.self) { try ArcadConfig.parse(text, source: "bad.toml", base: .defaults) }

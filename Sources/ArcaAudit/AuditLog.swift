@@ -1,0 +1,390 @@
+import ArcaCrypto
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Who did something: a local caller by its socket credentials, or a partner appliance by name.
+public struct AuditActor: Codable, Sendable, Equatable {
+    public var uid: Int?
+    public var gid: Int?
+    public var pid: Int?
+    /// The user name of `uid`, when it has one.
+    public var user: String?
+    /// The partner's identity, for work a partner appliance asked for.
+    public var partner: String?
+    public init(uid: Int? = nil, gid: Int? = nil, pid: Int? = nil, user: String? = nil, partner: String? = nil) {
+        self.uid = uid; self.gid = gid; self.pid = pid; self.user = user; self.partner = partner
+    }
+    /// arcad itself (recovery at start, job events).
+    public static let daemon = AuditActor(uid: Int(getuid()), gid: Int(getgid()), pid: Int(getpid()), user: "arcad")
+
+    /// Explicit `null`s: every entry has the same keys.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(uid, forKey: .uid); try container.encode(gid, forKey: .gid); try container.encode(pid, forKey: .pid)
+        try container.encode(user, forKey: .user); try container.encode(partner, forKey: .partner)
+    }
+}
+
+/// What is recorded: an action (`job.submit`, `dataset.add`, `grant.add`, `job.state`, …), its
+/// outcome (`ok`, `refused`, `denied`, `failed`, or a job state), and what it touched.
+public struct AuditRecord: Sendable, Equatable {
+    public var action: String
+    public var actor: AuditActor
+    public var result: String
+    public var job: Int?
+    public var datasets: [String]
+    /// A digest (hex) of the job's result file, when there is one.
+    public var resultHash: String?
+    /// One line: the rule that refused, the error, the grant's terms, …
+    public var detail: String?
+    public init(action: String, actor: AuditActor, result: String, job: Int? = nil, datasets: [String] = [], resultHash: String? = nil, detail: String? = nil) {
+        self.action = action; self.actor = actor; self.result = result; self.job = job; self.datasets = datasets
+        self.resultHash = resultHash; self.detail = detail
+    }
+}
+
+/// The body of one line of the log, hashed as written. `hash` is appended after it.
+struct EntryBody: Codable {
+    var seq: Int
+    var time: String
+    var prev: String
+    var action: String
+    var actor: AuditActor
+    var result: String
+    var job: Int?
+    var datasets: [String]
+    var resultHash: String?
+    var detail: String?
+    /// Only on `audit.checkpoint` entries: the appliance key's signature of ``checkpointMessage``.
+    var signature: String?
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(seq, forKey: .seq); try c.encode(time, forKey: .time); try c.encode(prev, forKey: .prev)
+        try c.encode(action, forKey: .action); try c.encode(actor, forKey: .actor); try c.encode(result, forKey: .result)
+        try c.encode(job, forKey: .job); try c.encode(datasets, forKey: .datasets); try c.encode(resultHash, forKey: .resultHash)
+        try c.encode(detail, forKey: .detail); try c.encode(signature, forKey: .signature)
+    }
+}
+
+/// The signed head of the log: the last entry's number and hash, signed after every append.
+public struct AuditHead: Codable, Sendable, Equatable {
+    public var seq: Int
+    public var hash: String
+    /// `sha256` or `sm3`.
+    public var digest: String
+    /// The appliance's public key, hex (``signatureAlgorithm``'s form).
+    public var publicKey: String
+    /// `ed25519` or `sm2`; absent in heads written before SM2 was offered (Ed25519).
+    public var signatureAlgorithm: String?
+    /// Signature of `arca-audit-head <digest> <seq> <hash>`, hex.
+    public var signature: String
+
+    static func message(digest: String, seq: Int, hash: String) -> [UInt8] { Array("arca-audit-head \(digest) \(seq) \(hash)".utf8) }
+}
+
+/// The outcome of checking a log: where it first goes wrong, if anywhere.
+public struct AuditVerification: Sendable, Equatable {
+    public var ok: Bool
+    /// Entries read that chain correctly up to the first problem (all of them when `ok`).
+    public var entries: Int
+    /// Signed checkpoints checked.
+    public var checkpoints: Int
+    /// The first bad entry's number (the one expected at that place), and its line in the file.
+    public var firstBadEntry: Int?
+    public var firstBadLine: Int?
+    public var reason: String?
+    public var headSeq: Int?
+
+    /// `entry 3 (line 3): its hash does not match its content (the entry was altered)`, or `ok`.
+    public var summary: String {
+        guard !ok else { return "ok" }
+        return "entry \(firstBadEntry.map(String.init) ?? "?")" + (firstBadLine.map { " (line \($0))" } ?? "") + ": \(reason ?? "")"
+    }
+}
+
+/// The tamper-evident audit log: JSON lines in `<state>/audit/audit.log`, each carrying the hash of
+/// the one before (SHA-256 or SM3), with an `audit.checkpoint` entry signed by the appliance's
+/// key (Ed25519 or SM2) every `checkpointEvery` entries and at each start, and a signed head
+/// (`audit.head`) rewritten after every append so that a cut tail is noticed too.
+///
+/// A line is `{…body, keys sorted…,"hash":"<hex>"}` where hash = digest(the line with
+/// `,"hash":"…"` removed). Entries are numbered from 1; the first one's `prev` is 64 zeros.
+/// Every append is written and `fsync`ed before it returns.
+public final class AuditLog: Sendable {
+    public let directory: String
+    public let digest: Digest
+    public let checkpointEvery: Int
+    let key: SigningKey
+    private struct Tail { var seq: Int; var hash: String; var sinceCheckpoint: Int }
+    private let tail: Mutex<Tail>
+    /// Problems found when the log was opened (a chain that does not verify), for `status`.
+    public let startupProblems: [String]
+
+    public var logPath: String { directory + "/audit.log" }
+    public var headPath: String { directory + "/audit.head" }
+    public var publicKey: String { hexString(key.publicKey) }
+    public var signatureAlgorithm: SignatureAlgorithm { key.algorithm }
+    static let genesis = String(repeating: "0", count: 64)
+
+    /// Opens (or creates) the log in `directory` with the signing key at `keyPath` (made, mode
+    /// 0600, when missing). A torn last line left by a crash is cut and the cut recorded; a head one
+    /// entry behind the log (a crash between the two writes) is signed again.
+    /// - Throws: when the directory, the key or the files cannot be used.
+    public init(directory: String, keyPath: String, digest: Digest, checkpointEvery: Int = 64, signature: SignatureAlgorithm = .ed25519) throws {
+        self.directory = directory
+        self.digest = digest
+        self.checkpointEvery = max(1, checkpointEvery)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        key = try SigningKey.loadOrCreate(path: keyPath, algorithm: signature)
+        let logPath = directory + "/audit.log"
+        if !FileManager.default.fileExists(atPath: logPath) {
+            guard FileManager.default.createFile(atPath: logPath, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw AuditError("cannot create \(logPath)")
+            }
+        }
+        var data = try Data(contentsOf: URL(fileURLWithPath: logPath))
+        var problems: [String] = []
+        var torn = 0
+        if let last = data.last, last != UInt8(ascii: "\n") {
+            // A crash in the middle of a write leaves a line without its newline: never a whole entry.
+            let cut = (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
+            torn = data.count - cut
+            guard truncate(logPath, off_t(cut)) == 0 else { throw AuditError("cannot cut the torn tail of \(logPath): \(String(cString: strerror(errno)))") }
+            data = data.prefix(cut)
+        }
+        let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast()
+        var seq = 0, hash = Self.genesis, sinceCheckpoint = 0
+        if let lastLine = lines.last, let parsed = try? Self.parse(Array(lastLine), digest: digest) {
+            seq = parsed.body.seq
+            hash = parsed.hash
+            sinceCheckpoint = parsed.body.action == "audit.checkpoint" ? 0 : checkpointEvery  // checkpoint soon
+        }
+        tail = Mutex(Tail(seq: seq, hash: hash, sinceCheckpoint: sinceCheckpoint))
+        let head = try? JSONDecoder().decode(AuditHead.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/audit.head")))
+        let repairHead = head.map { $0.seq + 1 == seq } ?? false  // the crash came between the entry and its head
+        if head == nil && seq > 0 {
+            problems.append("audit: \(directory)/audit.head is missing or unreadable")
+        }
+        var repaired = head
+        if repairHead {
+            repaired = AuditHead(seq: seq, hash: hash, digest: digest.name, publicKey: hexString(key.publicKey), signatureAlgorithm: key.algorithm.rawValue,
+                                 signature: hexString(try key.sign(AuditHead.message(digest: digest.name, seq: seq, hash: hash))))
+        }
+        let check = Self.verify(log: data, head: repaired, publicKey: key.publicKey, digest: digest, algorithm: key.algorithm)
+        if !check.ok { problems.append("audit log does not verify: first bad \(check.summary)") }
+        startupProblems = problems
+        if repairHead { try writeHead(seq: seq, hash: hash) }
+        if torn > 0 {
+            try append(AuditRecord(action: "audit.recover", actor: .daemon, result: "ok",
+                                   detail: "cut a torn last line of \(torn) bytes left by a crash"))
+        }
+        try checkpoint()
+    }
+
+    /// Appends a signed checkpoint entry over the current head.
+    public func checkpoint() throws {
+        _ = try tail.withLock { tail in try appendLocked(&tail, AuditRecord(action: "audit.checkpoint", actor: .daemon, result: "ok"), checkpoint: true) }
+    }
+
+    /// Appends `record`, fsyncs it and signs the new head; returns the entry's number and hash.
+    @discardableResult
+    public func append(_ record: AuditRecord) throws -> (seq: Int, hash: String) {
+        try tail.withLock { tail in
+            let written = try appendLocked(&tail, record, checkpoint: false)
+            if tail.sinceCheckpoint >= checkpointEvery {
+                try appendLocked(&tail, AuditRecord(action: "audit.checkpoint", actor: .daemon, result: "ok"), checkpoint: true)
+            }
+            return written
+        }
+    }
+
+    static func checkpointMessage(digest: String, seq: Int, prev: String) -> [UInt8] { Array("arca-audit-checkpoint \(digest) \(seq) \(prev)".utf8) }
+
+    @discardableResult
+    private func appendLocked(_ tail: inout Tail, _ record: AuditRecord, checkpoint: Bool) throws -> (seq: Int, hash: String) {
+        let seq = tail.seq + 1
+        var body = EntryBody(seq: seq, time: Self.timestamp(Date()), prev: tail.hash, action: record.action, actor: record.actor,
+                             result: record.result, job: record.job, datasets: record.datasets, resultHash: record.resultHash,
+                             detail: record.detail, signature: nil)
+        if checkpoint {
+            body.signature = hexString(try key.sign(Self.checkpointMessage(digest: digest.name, seq: seq, prev: tail.hash)))
+            body.detail = "signed by the appliance key \(publicKey)"
+        }
+        let encoded = try Self.encoder.encode(body)
+        let hash = try digest.hex(encoded)
+        var line = Data(encoded.dropLast())
+        line.append(contentsOf: Array(",\"hash\":\"\(hash)\"}\n".utf8))
+        let descriptor = open(logPath, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard descriptor >= 0 else { throw AuditError("cannot open \(logPath): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == line.count, fsync(descriptor) == 0 else {
+            throw AuditError("cannot write \(logPath): \(String(cString: strerror(errno)))")
+        }
+        tail.seq = seq
+        tail.hash = hash
+        tail.sinceCheckpoint = checkpoint ? 0 : tail.sinceCheckpoint + 1
+        try writeHead(seq: seq, hash: hash)
+        return (seq, hash)
+    }
+
+    private func writeHead(seq: Int, hash: String) throws {
+        let head = AuditHead(seq: seq, hash: hash, digest: digest.name, publicKey: publicKey, signatureAlgorithm: key.algorithm.rawValue,
+                             signature: hexString(try key.sign(AuditHead.message(digest: digest.name, seq: seq, hash: hash))))
+        let temporary = headPath + ".tmp"
+        let data = try Self.encoder.encode(head) + Data("\n".utf8)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw AuditError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fsync(descriptor)
+        close(descriptor)
+        guard written == data.count, synced == 0, rename(temporary, headPath) == 0 else {
+            throw AuditError("cannot write \(headPath): \(String(cString: strerror(errno)))")
+        }
+        // The rename itself is durable once the directory is synced.
+        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 { fsync(directoryDescriptor); close(directoryDescriptor) }
+    }
+
+    /// The current signed head.
+    public func head() -> AuditHead? {
+        try? JSONDecoder().decode(AuditHead.self, from: Data(contentsOf: URL(fileURLWithPath: headPath)))
+    }
+
+    /// Checks the log on disk: every entry's hash, the chain, the numbering, every checkpoint's
+    /// signature, and the signed head against the last entry.
+    public func verify() -> AuditVerification {
+        tail.withLock { _ in
+            let data = (try? Data(contentsOf: URL(fileURLWithPath: logPath))) ?? Data()
+            return Self.verify(log: data, head: head(), publicKey: key.publicKey, digest: digest, algorithm: key.algorithm)
+        }
+    }
+
+    /// The entries as JSON objects (the lines as written), oldest first, filtered.
+    public func entries(since: Date? = nil, job: Int? = nil) throws -> [Data] {
+        let data = try tail.withLock { _ in try Data(contentsOf: URL(fileURLWithPath: logPath)) }  // never half an append
+        let sinceText = since.map(Self.timestamp)
+        return data.split(separator: UInt8(ascii: "\n")).compactMap { line -> Data? in
+            guard let body = try? JSONDecoder().decode(EntryBody.self, from: Data(line)) else { return Data(line) }  // a damaged line is shown as it is
+            if let sinceText, body.time < sinceText { return nil }
+            if let job, body.job != job { return nil }
+            return Data(line)
+        }
+    }
+
+    /// Checks `log` (the file's bytes) against `head`, signatures with `publicKey`.
+    public static func verify(log: Data, head: AuditHead?, publicKey: [UInt8], digest: Digest, algorithm: SignatureAlgorithm = .ed25519) -> AuditVerification {
+        var result = AuditVerification(ok: true, entries: 0, checkpoints: 0, headSeq: head?.seq)
+        func fail(_ entry: Int, _ line: Int?, _ reason: String) -> AuditVerification {
+            result.ok = false; result.firstBadEntry = entry; result.firstBadLine = line; result.reason = reason
+            return result
+        }
+        var lines = log.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        if lines.last?.isEmpty == true { lines.removeLast() } else if !lines.isEmpty {
+            return fail(lines.count, lines.count, "the line is not ended by a newline (a torn or altered last entry)")
+        }
+        var previous = genesis
+        for (index, line) in lines.enumerated() {
+            let number = index + 1, expected = index + 1
+            let parsed: (body: EntryBody, hash: String)
+            do {
+                parsed = try parse(Array(line), digest: digest)
+            } catch let error as AuditError {
+                return fail(expected, number, error.description)
+            } catch {
+                return fail(expected, number, "\(error)")
+            }
+            let body = parsed.body
+            if body.seq != expected {
+                if body.seq > expected {
+                    return fail(expected, number, "it is missing: line \(number) holds entry \(body.seq) (an entry was deleted, or entries reordered)")
+                }
+                return fail(expected, number, "line \(number) holds entry \(body.seq) instead (entries reordered or repeated)")
+            }
+            guard body.prev == previous else {
+                return fail(expected, number, "it does not chain to the entry before it (prev hash differs)")
+            }
+            if body.action == "audit.checkpoint" {
+                guard let signature = body.signature.flatMap(hexBytes),
+                      SigningKey.verify(signature: signature, message: checkpointMessage(digest: digest.name, seq: body.seq, prev: body.prev), publicKey: publicKey, algorithm: algorithm) else {
+                    return fail(expected, number, "the checkpoint's signature does not verify with the appliance key")
+                }
+                result.checkpoints += 1
+            }
+            previous = parsed.hash
+            result.entries = expected
+        }
+        let last = result.entries
+        guard let head else {
+            return last == 0 ? result : fail(last, last, "the signed head (audit.head) is missing: the end of the log cannot be checked")
+        }
+        guard let signature = hexBytes(head.signature), head.digest == digest.name,
+              SigningKey.verify(signature: signature, message: AuditHead.message(digest: head.digest, seq: head.seq, hash: head.hash), publicKey: publicKey, algorithm: algorithm) else {
+            return fail(min(head.seq, last), min(head.seq, last), "the signed head (audit.head) does not verify with the appliance key")
+        }
+        if head.seq > last {
+            return fail(last + 1, last + 1, "it is missing: the log ends at entry \(last) but the signed head is entry \(head.seq) (the tail was cut)")
+        }
+        if head.seq < last {
+            return fail(head.seq + 1, head.seq + 1, "it comes after the signed head (entry \(head.seq)): appended without the appliance key")
+        }
+        if head.hash != previous {
+            return fail(last, last, "it is not the entry the signed head names")
+        }
+        return result
+    }
+
+    static func parse(_ line: [UInt8], digest: Digest) throws -> (body: EntryBody, hash: String) {
+        // ,"hash":"<hex>"}
+        let marker = Array(",\"hash\":\"".utf8)
+        guard line.count > marker.count + 2, line.last == UInt8(ascii: "}"), line[line.count - 2] == UInt8(ascii: "\""),
+              let start = lastIndex(of: marker, in: line) else {
+            throw AuditError("not an audit entry (no trailing \"hash\")")
+        }
+        let hash = String(decoding: line[(start + marker.count)..<(line.count - 2)], as: UTF8.self)
+        let body = Array(line[..<start]) + [UInt8(ascii: "}")]
+        guard try digest.hex(body) == hash else { throw AuditError("its hash does not match its content (the entry was altered)") }
+        do {
+            return (try JSONDecoder().decode(EntryBody.self, from: Data(body)), hash)
+        } catch {
+            throw AuditError("not a well-formed entry: \(error)")
+        }
+    }
+
+    static func lastIndex(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        var index = haystack.count - needle.count
+        while index >= 0 {
+            if Array(haystack[index..<(index + needle.count)]) == needle { return index }
+            index -= 1
+        }
+        return nil
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// UTC, milliseconds: `2026-11-29T17:40:12.345Z` (sorts as text).
+    public static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}
+
+public struct AuditError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension Digest {
+    /// `sha256` or `sm3`, as in the config.
+    public var name: String { self == .sha256 ? "sha256" : "sm3" }
+}
