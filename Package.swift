@@ -46,12 +46,15 @@ let package = Package(
         .target(name: "ArcaAudit", dependencies: ["ArcaCrypto"]),
         .target(name: "ArcaStore", dependencies: ["ArcaCrypto", "ArcaAudit", "ArcaRuntime", .product(name: "TOMLKit", package: "TOMLKit"), .product(name: "GRDB", package: "GRDB.swift")]),
 
+        // The party link between appliances (TLS 1.3, pinned certificates, framed channels) and PSI.
+        .target(name: "ArcaParty", dependencies: ["ArcaCrypto", "ArcaAudit", "ArcaStore", "ArcaAccel"]),
+
         // Interfaces.
         .target(name: "ArcaAPI", dependencies: ["ArcaTopology"], exclude: ["openapi.json"]),
         .target(
             name: "ArcaServer",
             dependencies: [
-                "ArcaAPI", "ArcaTopology", "ArcaRuntime", "ArcaAccel", "ArcaCrypto", "ArcaStore", "ArcaAudit",
+                "ArcaAPI", "ArcaTopology", "ArcaRuntime", "ArcaAccel", "ArcaCrypto", "ArcaStore", "ArcaAudit", "ArcaParty",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -100,5 +103,6 @@ let package = Package(
         .testTarget(name: "ArcaEndToEndTests", dependencies: ["ArcaAPI", "ArcaTopology"], exclude: ["Data"]),
         .testTarget(name: "ArcaStoreTests", dependencies: ["ArcaStore", "ArcaAudit", "ArcaCrypto", "ArcaRuntime", "ArcaTopology"]),
         .testTarget(name: "ArcaAuditTests", dependencies: ["ArcaAudit", "ArcaCrypto"]),
+        .testTarget(name: "ArcaPartyTests", dependencies: ["ArcaParty", "ArcaCrypto", "ArcaStore"], exclude: ["Vectors"]),
     ]
 )
