@@ -46,6 +46,9 @@ let package = Package(
         .target(name: "ArcaAudit", dependencies: ["ArcaCrypto"]),
         .target(name: "ArcaStore", dependencies: ["ArcaCrypto", "ArcaAudit", "ArcaRuntime", .product(name: "TOMLKit", package: "TOMLKit"), .product(name: "GRDB", package: "GRDB.swift")]),
 
+        // The party link between appliances (TLS 1.3, pinned certificates, framed channels) and PSI.
+        .target(name: "ArcaParty", dependencies: ["ArcaCrypto", "ArcaAudit", "ArcaStore", "ArcaAccel"]),
+
         // Workloads: Paillier HE on the modexp offload.
         .target(name: "ArcaHE", dependencies: ["ArcaAccel", "ArcaCrypto", "ArcaAPI"]),
 
@@ -57,7 +60,7 @@ let package = Package(
         .target(
             name: "ArcaServer",
             dependencies: [
-                "ArcaAPI", "ArcaTopology", "ArcaRuntime", "ArcaAccel", "ArcaCrypto", "ArcaHE", "ArcaStore", "ArcaAudit",
+                "ArcaAPI", "ArcaTopology", "ArcaRuntime", "ArcaAccel", "ArcaCrypto", "ArcaHE", "ArcaStore", "ArcaAudit", "ArcaParty",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -108,5 +111,6 @@ let package = Package(
         .testTarget(name: "ArcaEndToEndTests", dependencies: ["ArcaAPI", "ArcaTopology"], exclude: ["Data"]),
         .testTarget(name: "ArcaStoreTests", dependencies: ["ArcaStore", "ArcaCrypto"]),
         .testTarget(name: "ArcaAuditTests", dependencies: ["ArcaAudit", "ArcaCrypto"]),
+        .testTarget(name: "ArcaPartyTests", dependencies: ["ArcaParty", "ArcaCrypto", "ArcaStore"], exclude: ["Vectors"]),
     ]
 )

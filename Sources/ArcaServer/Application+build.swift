@@ -23,6 +23,7 @@ let routeTable: [String: [HTTPRequest.Method]] = HERoutes.paths.merging([
     "/v1/audit": [.get, .head],
     "/v1/audit/verify": [.get, .head],
     "/v1/audit/export": [.get, .head],
+    "/v1/peers": [.get, .head],
     "/v1/jobs/{id}": [.get, .head],
     "/v1/jobs/{id}/cancel": [.post],
     "/v1/jobs/{id}/result": [.get, .head],

@@ -1,5 +1,7 @@
 import Foundation
+import ArcaParty
 import ArcaRuntime
+import ArcaStore
 import ArcaTopology
 import TOMLKit
 
@@ -48,6 +50,26 @@ public struct ArcadConfig: Sendable, Equatable {
     public var viewGroup: String = "arca-view"
     /// `[roles] admin_group`: members may change things (root always may).
     public var adminGroup: String = "arca-admin"
+    /// `[party] name`: this appliance's name as its peers know it ("" : no party link).
+    public var partyName: String = ""
+    /// `[party] listen`: `host:port` for peers to connect to; nil: only call out.
+    public var partyListen: String?
+    /// `[party] certificate` and `key`: this appliance's PEM certificate and private key.
+    public var partyCertificate: String = ""
+    public var partyKey: String = ""
+    /// `[party] max_frame_bytes`: largest frame on the link.
+    public var partyMaxFrameBytes: Int = 16 << 20
+    /// `[party] heartbeat_seconds`: heartbeat interval on a quiet channel; four missed end it.
+    public var partyHeartbeatSeconds: Int = 2
+    /// `[[party.peers]]`: each partner's name, `host:port` and pinned certificate file.
+    public var partyPeers: [PartyPeer] = []
+    /// The party link's settings, when `[party]` names this appliance, its certificate and key.
+    public var partySettings: PartySettings? {
+        guard !partyName.isEmpty, !partyCertificate.isEmpty, !partyKey.isEmpty else { return nil }
+        return PartySettings(name: partyName, listen: partyListen, certificateFile: partyCertificate, keyFile: partyKey,
+                             maxFrameBytes: partyMaxFrameBytes, heartbeatSeconds: Double(partyHeartbeatSeconds), peers: partyPeers)
+    }
+
 
     /// `[he] max_body_bytes`: largest request body of the `/v1/he/` routes (ciphertext arrays), in bytes.
     public var heMaxBodyBytes: Int
@@ -127,6 +149,26 @@ public struct ArcadConfig: Sendable, Equatable {
     # Members of this group (and root) may change things; others get 403 on every change.
     admin_group = "arca-admin"
 
+    [party]
+    # The link to partner appliances: TLS 1.3, both sides present certificates, each pinned by the
+    # SHA-256 of its DER. With name, certificate or key unset there is no link (psi jobs fail).
+    # This appliance's name as its peers know it.
+    name = ""
+    # "host:port" to listen on for peers; "" to only call out.
+    listen = ""
+    # This appliance's certificate and private key (PEM files).
+    certificate = ""
+    key = ""
+    # Largest frame on the link, in bytes.
+    max_frame_bytes = 16777216
+    # Seconds between heartbeats on a quiet channel; a channel silent for four is dead.
+    heartbeat_seconds = 2
+    # Each peer, pinned by its certificate file:
+    # [[party.peers]]
+    # name = "bank-b"
+    # address = "10.0.0.2:7443"
+    # certificate = "/etc/arca/peers/bank-b.pem"
+
     [he]
     # Largest request body of the /v1/he/ routes (arrays of ciphertexts), in bytes.
     max_body_bytes = 268435456
@@ -180,8 +222,8 @@ public struct ArcadConfig: Sendable, Equatable {
         config.source = source
         let reader = Reader(file: source)
         for section in table.keys {
-            guard ["server", "log", "state", "devices", "placement", "executors", "jobs", "audit", "roles", "he"].contains(section) else {
-                throw ConfigError(file: source, key: section, reason: "unknown key; sections are [server], [log], [state], [devices], [placement], [executors], [jobs], [audit], [roles], [he]")
+            guard ["server", "log", "state", "devices", "placement", "executors", "jobs", "audit", "roles", "party", "he"].contains(section) else {
+                throw ConfigError(file: source, key: section, reason: "unknown key; sections are [server], [log], [state], [devices], [placement], [executors], [jobs], [audit], [roles], [party], [he]")
             }
             guard let sub = table[section]?.table else {
                 throw ConfigError(file: source, key: section, reason: "expected a table such as [\(section)]")
@@ -241,6 +283,44 @@ public struct ArcadConfig: Sendable, Equatable {
                         throw ConfigError(file: source, key: name, reason: "must be a group name, got \"\(group)\"")
                     }
                     if name == "roles.view_group" { config.viewGroup = group } else { config.adminGroup = group }
+                case "party.name":
+                    let text = try reader.string(value, name)
+                    guard text.isEmpty || JobSpec.isName(text) else { throw ConfigError(file: source, key: name, reason: "must be a name (letters, digits, . _ -), got \"\(text)\"") }
+                    config.partyName = text
+                case "party.listen":
+                    let text = try reader.string(value, name)
+                    guard text.isEmpty || (try? /[0-9.]+:[0-9]{1,5}/.wholeMatch(in: text)) != nil else {
+                        throw ConfigError(file: source, key: name, reason: "must be \"IPv4:port\" or \"\", got \"\(text)\"")
+                    }
+                    config.partyListen = text.isEmpty ? nil : text
+                case "party.certificate", "party.key":
+                    let path = try reader.string(value, name)
+                    guard path.isEmpty || path.hasPrefix("/") else { throw ConfigError(file: source, key: name, reason: "must be an absolute path or \"\", got \"\(path)\"") }
+                    if name == "party.key" { config.partyKey = path } else { config.partyCertificate = path }
+                case "party.max_frame_bytes":
+                    config.partyMaxFrameBytes = try reader.int(value, name, in: 65536...(1 << 30))
+                case "party.heartbeat_seconds":
+                    config.partyHeartbeatSeconds = try reader.int(value, name, in: 1...3600)
+                case "party.peers":
+                    guard let array = value.array else { throw reader.mismatch(value, name, "an array of tables [[party.peers]]") }
+                    config.partyPeers = []
+                    for (index, element) in array.enumerated() {
+                        let key = "\(name)[\(index)]"
+                        guard let peer = element.table else { throw reader.mismatch(element, key, "a table with name, address and certificate") }
+                        for field in peer.keys where !["name", "address", "certificate"].contains(field) {
+                            throw ConfigError(file: source, key: "\(key).\(field)", reason: "unknown key; a peer has name, address and certificate")
+                        }
+                        func field(_ field: String) throws -> String {
+                            guard let value = peer[field] else { throw ConfigError(file: source, key: "\(key).\(field)", reason: "missing") }
+                            return try reader.string(value, "\(key).\(field)")
+                        }
+                        let peerName = try field("name"), address = try field("address"), certificate = try field("certificate")
+                        guard JobSpec.isName(peerName), peerName != "local" else { throw ConfigError(file: source, key: "\(key).name", reason: "must be a name other than local, got \"\(peerName)\"") }
+                        guard address.contains(":") else { throw ConfigError(file: source, key: "\(key).address", reason: "must be host:port, got \"\(address)\"") }
+                        guard certificate.hasPrefix("/") else { throw ConfigError(file: source, key: "\(key).certificate", reason: "must be an absolute path, got \"\(certificate)\"") }
+                        guard !config.partyPeers.contains(where: { $0.name == peerName }) else { throw ConfigError(file: source, key: "\(key).name", reason: "peer \(peerName) is named twice") }
+                        config.partyPeers.append(PartyPeer(name: peerName, address: address, certificateFile: certificate))
+                    }
                 case "server.socket":
                     let path = try reader.string(value, name)
                     guard path.hasPrefix("/") else { throw ConfigError(file: source, key: name, reason: "must be an absolute path, got \"\(path)\"") }

@@ -78,9 +78,11 @@ public final class DaemonState: Sendable {
         for (id, health) in registry.healthByDevice.sorted(by: { $0.key < $1.key }) where health.status != "ok" {
             messages.append("device \(id) is not used: \(health.reason ?? health.status)")
         }
-        let jobs = Result { try JobServices(config: config, pool: pool) }
+        let jobs = Result { try JobServices(config: config, pool: pool, registry: registry) }
         switch jobs {
-        case .success(let services): messages += services.audit.startupProblems
+        case .success(let services):
+            messages += services.audit.startupProblems
+            if let problem = services.partyProblem { messages.append(problem) }
         case .failure(let error): messages.append("jobs, datasets and audit are unavailable: \(error)")
         }
         // Missing role groups are a setup choice, not a fault: arcad logs them, --check-config warns.

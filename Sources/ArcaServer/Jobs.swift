@@ -1,5 +1,7 @@
 import ArcaAPI
+import ArcaAccel
 import ArcaAudit
+import ArcaParty
 import ArcaCrypto
 import ArcaRuntime
 import ArcaStore
@@ -14,10 +16,14 @@ public final class JobServices: Sendable {
     public let runtime: JobRuntime
     public var store: JobStore { runtime.store }
     public var audit: AuditLog { runtime.audit }
+    /// The party link to partner appliances, when `[party]` configures one and it could be opened.
+    public let party: PartyLink?
+    /// Why the configured party link is not available.
+    public let partyProblem: String?
 
-    /// Opens everything and recovers jobs interrupted by the last stop.
+    /// Opens everything, recovers jobs interrupted by the last stop and starts the party link.
     /// - Throws: when a file cannot be opened or the store is corrupt, with the path.
-    public init(config: ArcadConfig, pool: ExecutorPool) throws {
+    public init(config: ArcadConfig, pool: ExecutorPool, registry: DeviceRegistry? = nil) throws {
         let state = config.stateDirectory
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         let digest: Digest = config.auditDigest == "sm3" ? .sm3 : .sha256
@@ -25,9 +31,25 @@ public final class JobServices: Sendable {
                                  checkpointEvery: config.auditCheckpointEvery,
                                  signature: SignatureAlgorithm(rawValue: config.auditSignature) ?? .ed25519)
         let store = try JobStore(path: state + "/arca.db")
-        runtime = try JobRuntime(store: store, audit: audit, pool: pool, kinds: [DatasetStatsJob()], resultsDirectory: state + "/results",
-                                 digest: digest, maxRunning: config.maxRunningJobs)
+        var party: PartyLink?, problem: String?
+        if let settings = config.partySettings {
+            do { party = try PartyLink(settings: settings, audit: audit) } catch { problem = "party link unavailable: \(error)" }
+        }
+        runtime = try JobRuntime(store: store, audit: audit, pool: pool, kinds: [DatasetStatsJob(), PSIJob(link: party, registry: registry)],
+                                 resultsDirectory: state + "/results", digest: digest, maxRunning: config.maxRunningJobs)
         try runtime.recover()
+        if let party {
+            let runtime = self.runtime
+            do {
+                try party.start { peer, open, channel in
+                    await serveOpenedJob(runtime: runtime, link: party, peer: peer, open: open, channel: channel)
+                }
+            } catch {
+                problem = "party link not listening: \(error)"
+            }
+        }
+        self.party = party
+        partyProblem = problem
     }
 }
 
@@ -142,6 +164,22 @@ func addJobRoutes(to router: Router<ArcaRequestContext>, state: DaemonState) {
         return try JSONBody(GrantListResponse(grants: try state.jobServices().store.grants(dataset: dataset).map(GrantResponse.init)))
     }
 
+    router.get("/v1/peers") { _, _ in
+        let services = try state.jobServices()
+        guard let party = services.party else {
+            return try JSONBody(PeersResponse(name: nil, listen: nil, certificateSHA256: nil,
+                                              problem: services.partyProblem ?? "no party link: [party] sets no name, certificate and key", peers: []))
+        }
+        let statuses = await party.probeAll()
+        return try JSONBody(PeersResponse(
+            name: party.settings.name, listen: party.settings.listen,
+            certificateSHA256: party.certificateSHA256, problem: services.partyProblem,
+            peers: statuses.map { status in
+                PeersResponse.Peer(name: status.name, address: status.address, certificateSHA256: status.certificateSHA256, state: status.state,
+                                   openChannels: status.openChannels, lastContact: status.lastContact.map { ISO8601DateFormatter().string(from: $0) },
+                                   lastError: status.lastError, roundTripMilliseconds: status.roundTripMilliseconds)
+            }))
+    }
     router.get("/v1/usage") { request, _ in
         let query = request.uri.queryParameters
         let since = try query.get("since").map { text in

@@ -16,6 +16,12 @@ public protocol JobKind: Sendable {
     func rowsToRead(_ spec: JobSpec, dataset: DatasetRecord) -> Int
     /// Runs the job; returns its result (JSON). Checks `Task.isCancelled` between steps.
     func run(_ context: JobContext) async throws -> Data
+    /// The result file's extension (`json` unless the kind says otherwise, e.g. `csv`).
+    func resultFileExtension(_ spec: JobSpec) -> String
+}
+
+extension JobKind {
+    public func resultFileExtension(_ spec: JobSpec) -> String { "json" }
 }
 
 /// What a running job sees: its spec, its dataset (verified against its registration), the NUMA
@@ -25,15 +31,29 @@ public final class JobContext: Sendable {
     public let spec: JobSpec
     /// The dataset's rows, read from the registered file after its digest matched.
     public let table: CSVTable?
+    /// The dataset's registration (id column, label column, path), when the job reads one.
+    public let dataset: DatasetRecord?
     let pool: ExecutorPool
     struct Meters { var rowsRead = 0; var counters: [String: Double] = [:]; var placed = false; var lastFlush: ContinuousClock.Instant? }
     let meters = Mutex(Meters())
     let placed: @Sendable (WorkContext) -> Void
     let flush: @Sendable (Int, [String: Double]) -> Void
 
-    init(id: Int64, spec: JobSpec, table: CSVTable?, pool: ExecutorPool,
+    init(id: Int64, spec: JobSpec, table: CSVTable?, dataset: DatasetRecord?, pool: ExecutorPool,
          placed: @escaping @Sendable (WorkContext) -> Void, flush: @escaping @Sendable (Int, [String: Double]) -> Void) {
-        self.id = id; self.spec = spec; self.table = table; self.pool = pool; self.placed = placed; self.flush = flush
+        self.id = id; self.spec = spec; self.table = table; self.dataset = dataset; self.pool = pool; self.placed = placed; self.flush = flush
+    }
+
+    /// Sets counters to absolute values (progress such as items sent), stored like ``meter(rowsRead:_:)``.
+    public func setCounters(_ values: [String: Double]) {
+        let now = ContinuousClock.now
+        let due = meters.withLock { meters -> (Int, [String: Double])? in
+            for (key, value) in values { meters.counters[key] = value }
+            if let last = meters.lastFlush, now - last < .milliseconds(200) { return nil }
+            meters.lastFlush = now
+            return (meters.rowsRead, meters.counters)
+        }
+        if let (rows, counters) = due { flush(rows, counters) }
     }
 
     /// Runs `work` on the NUMA executor the placement plan gives CPU work (the job records the
@@ -386,12 +406,14 @@ public final class JobRuntime: Sendable {
             let spec = try JobSpec.parse(job.spec)
             guard let kind = kinds[job.kind] else { throw JobRuntimeError(.badRequest, "kind \(job.kind) is not served by this arcad") }
             var table: CSVTable?
+            var record: DatasetRecord?
             if let name = job.dataset {
                 guard let dataset = try store.dataset(name) else { throw DatasetError(nil, "dataset \(name) is no longer registered") }
                 table = try verifiedTable(dataset)
+                record = dataset
             }
             let store = self.store
-            context = JobContext(id: id, spec: spec, table: table, pool: pool,
+            context = JobContext(id: id, spec: spec, table: table, dataset: record, pool: pool,
                                  placed: { work in _ = try? store.update(job: id) { $0.numaNode = work.numaNode; $0.pus = work.pus; $0.device = work.device ?? "cpu" } },
                                  flush: { rows, counters in _ = try? store.update(job: id) { job in
                                      job.rowsRead = rows
@@ -399,7 +421,7 @@ public final class JobRuntime: Sendable {
                                  } })
             let result = try await kind.run(context!)
             try Task.checkCancellation()
-            let path = resultsDirectory + "/job-\(id).json"
+            let path = resultsDirectory + "/job-\(id).\(kind.resultFileExtension(spec))"
             try result.write(to: URL(fileURLWithPath: path), options: .atomic)
             let hash = try digest.hex(result)
             let (rows, counters) = context!.snapshot

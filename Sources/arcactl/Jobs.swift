@@ -352,3 +352,27 @@ func query(_ items: [String: String?]) -> String {
 func decodeAnswer<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
     do { return try JSONDecoder().decode(T.self, from: data) } catch { throw Failure.protocolError("cannot read arcad's answer: \(error)") }
 }
+
+/// `arcactl peers`: the party link and each peer, probed now.
+struct PeersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "peers",
+        abstract: "Show this appliance's party link and each peer's link state (probed now: TLS 1.3 with the pinned certificate, then a ping).",
+        discussion: Failure.exitCodeHelp)
+    @OptionGroup var connection: ConnectionOptions
+    func run() async throws {
+        try await runReporting {
+            let (peers, data) = try await APIClient(options: connection).get(PeersResponse.self, "/v1/peers")
+            if connection.json { return printJSON(data) }
+            if let name = peers.name {
+                print("this appliance: \(name), listening on \(peers.listen ?? "(nothing: calls out only)"), certificate sha256 \(peers.certificateSHA256 ?? "?")")
+            }
+            if let problem = peers.problem { print("problem: \(problem)") }
+            guard !peers.peers.isEmpty else { return print("no peers configured") }
+            print(table(["PEER", "ADDRESS", "STATE", "RTT", "OPEN", "LAST CONTACT", "PINNED SHA-256", "ERROR"], peers.peers.map { peer in
+                [peer.name, peer.address, peer.state, peer.roundTripMilliseconds.map { String(format: "%.1f ms", $0) } ?? "-",
+                 "\(peer.openChannels)", peer.lastContact ?? "-", String(peer.certificateSHA256.prefix(16)) + "…", peer.lastError ?? "-"]
+            }))
+        }
+    }
+}

@@ -76,6 +76,13 @@ struct Arcad: AsyncParsableCommand {
             audit.checkpoint_every = \(settings.auditCheckpointEvery)
             roles.view_group = \(settings.viewGroup)
             roles.admin_group = \(settings.adminGroup)
+            party.name = \(settings.partyName.isEmpty ? "(none: no party link)" : settings.partyName)
+            party.listen = \(settings.partyListen ?? "(none: calls out only)")
+            party.certificate = \(settings.partyCertificate)
+            party.key = \(settings.partyKey)
+            party.max_frame_bytes = \(settings.partyMaxFrameBytes)
+            party.heartbeat_seconds = \(settings.partyHeartbeatSeconds)
+            party.peers = \(settings.partyPeers.map { "\($0.name) \($0.address) \($0.certificateFile)" }.joined(separator: ", "))
             he.max_body_bytes = \(settings.heMaxBodyBytes)
             he.seal_cipher = \(settings.heSealCipher)
             """)
@@ -141,7 +148,10 @@ struct Arcad: AsyncParsableCommand {
             throw ExitCode(1)
         }
         // Running jobs end "interrupted" and say so before the executors stop.
-        if case .success(let services) = state.jobs { await services.runtime.stop(grace: .seconds(settings.shutdownGraceSeconds)) }
+        if case .success(let services) = state.jobs {
+            await services.runtime.stop(grace: .seconds(settings.shutdownGraceSeconds))
+            services.party?.stop()
+        }
         let removed = claim.remove()
         state.pool.shutdown()
         logger.notice("arcad stopped\(removed ? "; removed \(path)" : "")")

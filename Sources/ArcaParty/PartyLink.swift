@@ -1,0 +1,363 @@
+import ArcaAudit
+import ArcaCrypto
+import Foundation
+import Glibc
+import Synchronization
+
+/// A partner appliance: its name, where it listens and its pinned certificate.
+public struct PartyPeer: Sendable, Equatable {
+    public var name: String
+    /// `host:port`.
+    public var address: String
+    /// PEM file of the peer's certificate; the link accepts exactly this certificate (its DER's SHA-256).
+    public var certificateFile: String
+    public init(name: String, address: String, certificateFile: String) {
+        self.name = name; self.address = address; self.certificateFile = certificateFile
+    }
+}
+
+/// The party link's settings (`[party]` of arcad's configuration).
+public struct PartySettings: Sendable, Equatable {
+    /// This appliance's name as its peers know it.
+    public var name: String
+    /// `host:port` to listen on for peers; nil: no listener (this appliance only calls out).
+    public var listen: String?
+    public var certificateFile: String
+    public var keyFile: String
+    /// Largest frame, in bytes (type byte and payload).
+    public var maxFrameBytes: Int
+    /// Seconds between heartbeats on a quiet channel; four missed heartbeats end it.
+    public var heartbeatSeconds: Double
+    public var peers: [PartyPeer]
+    public init(name: String, listen: String?, certificateFile: String, keyFile: String, maxFrameBytes: Int = 16 << 20,
+                heartbeatSeconds: Double = 2, peers: [PartyPeer]) {
+        self.name = name; self.listen = listen; self.certificateFile = certificateFile; self.keyFile = keyFile
+        self.maxFrameBytes = maxFrameBytes; self.heartbeatSeconds = heartbeatSeconds; self.peers = peers
+    }
+}
+
+/// The first message on a channel, from the side that opened it.
+public struct PartyOpen: Codable, Sendable {
+    /// `ping` (a probe: answered and closed) or `job` (run the responder's side of a job).
+    public var type: String
+    /// The job's session id: the same on both appliances.
+    public var session: String?
+    /// The job kind, the responder's own dataset, the purpose and the kind's options as the
+    /// responder should run them.
+    public var kind: String?
+    public var dataset: String?
+    public var purpose: String?
+    public var options: [String: String]?
+    public init(type: String, session: String? = nil, kind: String? = nil, dataset: String? = nil, purpose: String? = nil, options: [String: String]? = nil) {
+        self.type = type; self.session = session; self.kind = kind; self.dataset = dataset; self.purpose = purpose; self.options = options
+    }
+}
+
+/// The answer to ``PartyOpen``.
+public struct PartyOpenReply: Codable, Sendable {
+    public var ok: Bool
+    /// The responder's job id, when it accepted.
+    public var job: Int?
+    /// Why it refused.
+    public var reason: String?
+    public init(ok: Bool, job: Int? = nil, reason: String? = nil) { self.ok = ok; self.job = job; self.reason = reason }
+}
+
+/// How a peer's link stands, for `arcactl peers`.
+public struct PartyPeerStatus: Sendable {
+    public var name: String
+    public var address: String
+    public var certificateSHA256: String
+    /// `up` (a probe just completed the TLS 1.3 handshake with the pinned certificate and was
+    /// answered), `down` (with ``lastError``), or `unknown` (not probed).
+    public var state: String
+    public var openChannels: Int
+    public var lastContact: Date?
+    public var lastError: String?
+    public var roundTripMilliseconds: Double?
+}
+
+/// The authenticated link between this appliance and its peers: TLS 1.3, both sides presenting a
+/// certificate, each pinned (SHA-256 of the DER) in the other's configuration. A connection whose
+/// peer presents any other certificate is closed before any message and the refusal audited
+/// (`party.refused`). Each job runs on its own ``PartyChannel``.
+public final class PartyLink: Sendable {
+    public let settings: PartySettings
+    let serverContext: TLSContext
+    let clientContext: TLSContext
+    let pins: [String: String]  // SHA-256 → peer name
+    let audit: AuditLog?
+    /// Handles a peer's opening message on a new inbound channel (the server installs it).
+    public typealias OpenHandler = @Sendable (_ peer: String, _ open: PartyOpen, _ channel: PartyChannel) async -> Void
+    struct Live {
+        var handler: OpenHandler?
+        var parked: [String: PartyChannel] = [:]
+        var open: [String: Int] = [:]
+        var lastContact: [String: Date] = [:]
+        var lastError: [String: String] = [:]
+        var listener: Int32 = -1
+        var stopped = false
+    }
+    let live = Mutex(Live())
+    /// The port the listener is bound to (useful with port 0).
+    public var listeningPort: Int? {
+        live.withLock { live in
+            guard live.listener >= 0 else { return nil }
+            var address = sockaddr_in(); var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(live.listener, $0, &length) } }
+            return Int(UInt16(bigEndian: address.sin_port))
+        }
+    }
+
+    /// Loads this appliance's certificate and key and every peer's pinned certificate.
+    /// - Throws: ``TLSError`` or ``PartyError`` naming the file or peer that cannot be used.
+    public init(settings: PartySettings, audit: AuditLog?) throws {
+        self.settings = settings; self.audit = audit
+        // A peer that vanishes mid-write must fail the write (EPIPE), not kill the process: OpenSSL
+        // writes to the socket with write(2), which raises SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        serverContext = try TLSContext(certificateFile: settings.certificateFile, keyFile: settings.keyFile, server: true)
+        clientContext = try TLSContext(certificateFile: settings.certificateFile, keyFile: settings.keyFile, server: false)
+        var pins: [String: String] = [:]
+        for peer in settings.peers {
+            let pin = try Certificate.sha256(pemFile: peer.certificateFile)
+            if let other = pins[pin] { throw PartyError("peers \(other) and \(peer.name) pin the same certificate \(peer.certificateFile)") }
+            pins[pin] = peer.name
+        }
+        self.pins = pins
+    }
+
+    /// SHA-256 (hex) of this appliance's certificate: what peers pin.
+    public var certificateSHA256: String { serverContext.certificateSHA256 }
+
+    var heartbeat: Duration { .milliseconds(Int(settings.heartbeatSeconds * 1000)) }
+
+    // MARK: Listening
+
+    /// Starts listening on ``PartySettings/listen`` (when set); `handler` gets every authenticated
+    /// peer's opening message.
+    /// - Throws: ``PartyError`` when the address cannot be bound.
+    public func start(handler: @escaping OpenHandler) throws {
+        live.withLock { $0.handler = handler }
+        guard let listen = settings.listen else { return }
+        let (host, port) = try Self.split(listen)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw PartyError("party listen \(listen): socket: \(String(cString: strerror(errno)))") }
+        var one: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
+            Glibc.close(descriptor); throw PartyError("party listen \(listen): \(host) is not an IPv4 address")
+        }
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0, Glibc.listen(descriptor, 64) == 0 else {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(descriptor); throw PartyError("party listen \(listen): \(reason)")
+        }
+        live.withLock { $0.listener = descriptor }
+        let thread = Thread { [self] in self.acceptLoop(descriptor) }
+        thread.name = "arca-party-accept"
+        thread.start()
+    }
+
+    /// Stops listening; open channels are aborted.
+    public func stop() {
+        let (descriptor, channels) = live.withLock { live -> (Int32, [PartyChannel]) in
+            live.stopped = true
+            defer { live.listener = -1; live.parked = [:] }
+            return (live.listener, Array(live.parked.values))
+        }
+        if descriptor >= 0 { Glibc.shutdown(descriptor, Int32(SHUT_RDWR)); Glibc.close(descriptor) }
+        for channel in channels { channel.abort("arcad is stopping") }
+    }
+
+    private func acceptLoop(_ listener: Int32) {
+        while true {
+            var address = sockaddr_in(); var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let descriptor = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &length) } }
+            if descriptor < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return  // the listener was closed
+            }
+            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+            var one: Int32 = 1
+            setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+            inet_ntop(AF_INET, &address.sin_addr, &text, socklen_t(text.count))
+            let remote = "\(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)):\(UInt16(bigEndian: address.sin_port))"
+            let thread = Thread { [self] in self.serve(descriptor, remote: remote) }
+            thread.start()
+        }
+    }
+
+    private func serve(_ descriptor: Int32, remote: String) {
+        Self.setTimeouts(descriptor, seconds: 10)
+        let connection: TLSConnection
+        do {
+            connection = try TLSConnection(context: serverContext, descriptor: descriptor, server: true)
+        } catch { Glibc.close(descriptor); return }
+        do { try connection.handshake() } catch {
+            refused("connection from \(remote): \(error)")
+            return
+        }
+        guard let pin = connection.peerCertificateSHA256, let peer = pins[pin] else {
+            refused("connection from \(remote) presented certificate sha256 \(connection.peerCertificateSHA256 ?? "(none)"), pinned for no peer; closed before any message")
+            return
+        }
+        Self.setTimeouts(descriptor, seconds: 0)
+        let channel = channel(peer: peer, connection: connection)
+        guard let handler = live.withLock({ $0.handler }) else { channel.abort("not serving"); return }
+        Task {
+            do {
+                let open = try await channel.receive(control: PartyOpen.self, timeout: .seconds(30))
+                if open.type == "ping" {
+                    try channel.send(control: PartyOpenReply(ok: true))
+                    channel.close()
+                    return
+                }
+                await handler(peer, open, channel)
+            } catch {
+                channel.abort("\(error)")
+            }
+        }
+    }
+
+    private func refused(_ detail: String) {
+        _ = try? audit?.append(AuditRecord(action: "party.refused", actor: .daemon, result: "refused", detail: detail))
+    }
+
+    private func channel(peer: String, connection: TLSConnection) -> PartyChannel {
+        live.withLock { $0.open[peer, default: 0] += 1; $0.lastContact[peer] = Date(); $0.lastError[peer] = nil }
+        return PartyChannel(peer: peer, connection: connection, maxFrameBytes: settings.maxFrameBytes, heartbeat: heartbeat) { [self] channel in
+            live.withLock { $0.open[channel.peer, default: 1] -= 1 }
+        }
+    }
+
+    // MARK: Calling out
+
+    /// Opens an authenticated channel to `peer`: TCP connect, TLS 1.3 handshake, and the peer's
+    /// certificate checked against its pin (a mismatch is audited as `party.refused`).
+    /// - Throws: ``PartyError`` naming the peer and the failing step.
+    public func connect(to name: String, timeout: Duration = .seconds(10)) async throws -> PartyChannel {
+        guard let peer = settings.peers.first(where: { $0.name == name }) else {
+            throw PartyError("no peer named \"\(name)\" in [party] of the configuration; peers: \(settings.peers.map(\.name).joined(separator: ", "))")
+        }
+        let seconds = max(1, Int(timeout.components.seconds))
+        let context = clientContext, pins = pins
+        do {
+            let connection: TLSConnection = try await withCheckedThrowingContinuation { continuation in
+                let thread = Thread {
+                    continuation.resume(with: Result {
+                        let descriptor = try Self.dial(peer.address, seconds: seconds)
+                        let connection = try TLSConnection(context: context, descriptor: descriptor, server: false)
+                        do { try connection.handshake() } catch { throw PartyError("peer \(name) at \(peer.address): \(error)") }
+                        let pin = connection.peerCertificateSHA256
+                        guard let pin, pins[pin] == name else {
+                            throw PinMismatch(detail: "peer \(name) at \(peer.address) presented certificate sha256 \(pin ?? "(none)"), not the one pinned for it; closed before any message")
+                        }
+                        Self.setTimeouts(descriptor, seconds: 0)
+                        return connection
+                    })
+                }
+                thread.start()
+            }
+            return channel(peer: name, connection: connection)
+        } catch let mismatch as PinMismatch {
+            refused(mismatch.detail)
+            live.withLock { $0.lastError[name] = mismatch.detail }
+            throw PartyError(mismatch.detail)
+        } catch {
+            live.withLock { $0.lastError[name] = "\(error)" }
+            throw error
+        }
+    }
+
+    struct PinMismatch: Error { var detail: String }
+
+    /// Connects to `peer`, sends a ping and waits for its answer.
+    public func probe(_ name: String, timeout: Duration = .seconds(5)) async -> PartyPeerStatus {
+        let peer = settings.peers.first { $0.name == name }
+        let start = ContinuousClock.now
+        var status = PartyPeerStatus(name: name, address: peer?.address ?? "", certificateSHA256: pins.first { $0.value == name }?.key ?? "",
+                                     state: "down", openChannels: 0, lastContact: nil, lastError: nil, roundTripMilliseconds: nil)
+        do {
+            let channel = try await connect(to: name, timeout: timeout)
+            try channel.send(control: PartyOpen(type: "ping"))
+            let reply = try await channel.receive(control: PartyOpenReply.self, timeout: timeout)
+            channel.close()
+            guard reply.ok else { throw PartyError("peer \(name) refused the ping: \(reply.reason ?? "")") }
+            status.state = "up"
+            status.roundTripMilliseconds = (ContinuousClock.now - start).milliseconds
+            live.withLock { $0.lastError[name] = nil }
+        } catch {
+            status.lastError = "\(error)"
+            live.withLock { $0.lastError[name] = "\(error)" }
+        }
+        live.withLock { live in
+            status.openChannels = live.open[name] ?? 0
+            status.lastContact = live.lastContact[name]
+        }
+        return status
+    }
+
+    /// Every configured peer, probed now.
+    public func probeAll() async -> [PartyPeerStatus] {
+        await withTaskGroup(of: PartyPeerStatus.self) { group in
+            for peer in settings.peers { group.addTask { await self.probe(peer.name) } }
+            var all: [PartyPeerStatus] = []
+            for await status in group { all.append(status) }
+            return all.sorted { $0.name < $1.name }
+        }
+    }
+
+    // MARK: Sessions
+
+    /// Keeps `channel` for the responder job of `session` until it claims it.
+    public func park(session: String, channel: PartyChannel) { live.withLock { $0.parked[session] = channel } }
+
+    /// The channel parked for `session` (taken: a second claim gets nil).
+    public func claim(session: String) -> PartyChannel? { live.withLock { $0.parked.removeValue(forKey: session) } }
+
+    // MARK: Sockets
+
+    static func split(_ address: String) throws -> (String, Int) {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
+            throw PartyError("address \"\(address)\" is not host:port")
+        }
+        return (String(address[..<colon]), port)
+    }
+
+    static func setTimeouts(_ descriptor: Int32, seconds: Int) {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// A blocking TCP connection to `host:port` (IPv4 or a name), with send/receive timeouts set.
+    static func dial(_ address: String, seconds: Int) throws -> Int32 {
+        let (host, port) = try split(address)
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else { throw PartyError("\(address): cannot resolve \(host)") }
+        defer { freeaddrinfo(result) }
+        let descriptor = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw PartyError("\(address): socket: \(String(cString: strerror(errno)))") }
+        setTimeouts(descriptor, seconds: seconds)
+        guard Glibc.connect(descriptor, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(descriptor)
+            throw PartyError("\(address): connect: \(reason)")
+        }
+        var one: Int32 = 1
+        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        return descriptor
+    }
+}
+
+extension Duration {
+    var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
+}

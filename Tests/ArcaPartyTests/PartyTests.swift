@@ -1,0 +1,125 @@
+@testable import ArcaParty
+import ArcaCrypto
+import Foundation
+import Testing
+
+/// A self-signed Ed25519 certificate and key made with the openssl CLI in a temporary directory.
+struct TestIdentity {
+    let certificate: String
+    let key: String
+    init(_ name: String, in directory: String) throws {
+        certificate = directory + "/\(name).pem"; key = directory + "/\(name).key"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["req", "-x509", "-newkey", "ed25519", "-nodes", "-days", "2", "-subj", "/CN=\(name)", "-keyout", key, "-out", certificate]
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "openssl req failed for \(name)")
+    }
+}
+
+func temporaryDirectory() throws -> String {
+    let path = "/tmp/arca-party-" + UUID().uuidString.prefix(8)
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// Two links on loopback, `a` listening and calling `b`, each pinning the other.
+func linkedPair(directory: String, maxFrameBytes: Int = 1 << 20, bPinsCertificateOf other: TestIdentity? = nil) throws -> (PartyLink, PartyLink) {
+    let a = try TestIdentity("bank-a", in: directory), b = try TestIdentity("bank-b", in: directory)
+    let linkB = try PartyLink(settings: PartySettings(name: "bank-b", listen: "127.0.0.1:0", certificateFile: b.certificate, keyFile: b.key,
+                                                      maxFrameBytes: maxFrameBytes, heartbeatSeconds: 1,
+                                                      peers: [PartyPeer(name: "bank-a", address: "127.0.0.1:1", certificateFile: (other ?? a).certificate)]),
+                              audit: nil)
+    try linkB.start { _, _, channel in channel.abort("no jobs here") }
+    let linkA = try PartyLink(settings: PartySettings(name: "bank-a", listen: nil, certificateFile: a.certificate, keyFile: a.key,
+                                                      maxFrameBytes: maxFrameBytes, heartbeatSeconds: 1,
+                                                      peers: [PartyPeer(name: "bank-b", address: "127.0.0.1:\(linkB.listeningPort!)", certificateFile: b.certificate)]),
+                              audit: nil)
+    return (linkA, linkB)
+}
+
+@Suite("party link and PSI")
+struct PartyTests {
+    @Test func x25519FirstStageEqualsPythonCryptography() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Vectors/x25519_first_stage.tsv")
+        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
+        let key = try X25519Key(scalar: Array(hex: String(lines[0].dropFirst("# private key ".count))))
+        var checked = 0
+        for line in lines.dropFirst() {
+            let parts = line.split(separator: "\t", omittingEmptySubsequences: false)
+            let id = try JSONDecoder().decode(String.self, from: Data(parts[0].utf8))
+            let value = try key.multiply(try Digest.sha256.hash(Array(id.utf8)))
+            #expect(value == Array(hex: String(parts[1])), "id \(id)")
+            checked += 1
+        }
+        #expect(checked == 9)
+    }
+
+    @Test func aProbeCompletesMutualTLSWithPinnedCertificates() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (a, b) = try linkedPair(directory: directory)
+        defer { b.stop() }
+        let status = await a.probe("bank-b")
+        #expect(status.state == "up", "\(status.lastError ?? "")")
+    }
+
+    @Test func aPeerPresentingAnotherCertificateIsRefused() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let stranger = try TestIdentity("stranger", in: directory)
+        let (a, b) = try linkedPair(directory: directory, bPinsCertificateOf: stranger)
+        defer { b.stop() }
+        let status = await a.probe("bank-b")
+        #expect(status.state == "down")
+    }
+
+    @Test func framesOverTheLimitAreRefused() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (a, b) = try linkedPair(directory: directory, maxFrameBytes: 65536)
+        defer { b.stop() }
+        let channel = try await a.connect(to: "bank-b")
+        #expect(throws: PartyError.self) { try channel.send(PartyFrame(.data, [UInt8](repeating: 7, count: 65536))) }
+        channel.close()
+    }
+
+    @Test(arguments: PSISuite.allCases)
+    func psiOverLoopbackFindsExactlyTheSharedIds(suite: PSISuite) async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let a = try TestIdentity("bank-a", in: directory), b = try TestIdentity("bank-b", in: directory)
+        let linkB = try PartyLink(settings: PartySettings(name: "bank-b", listen: "127.0.0.1:0", certificateFile: b.certificate, keyFile: b.key,
+                                                          heartbeatSeconds: 1, peers: [PartyPeer(name: "bank-a", address: "127.0.0.1:1", certificateFile: a.certificate)]),
+                                  audit: nil)
+        // B's side: ids 3000..<9000 (an odd size: batches of 4096 and a partial one).
+        let bIds = (3000..<9000).map { Array("id-\($0)".utf8) }
+        let bResult = Mutex<[Int]?>(nil)
+        try linkB.start { _, _, channel in
+            let outcome = try? await PSIProtocol.run(channel: channel, ids: bIds, suite: suite, receivesResult: true, peerReceivesResult: true,
+                                                     registry: nil, compute: { try $0() })
+            bResult.withLock { $0 = outcome?.matched }
+        }
+        defer { linkB.stop() }
+        let linkA = try PartyLink(settings: PartySettings(name: "bank-a", listen: nil, certificateFile: a.certificate, keyFile: a.key, heartbeatSeconds: 1,
+                                                          peers: [PartyPeer(name: "bank-b", address: "127.0.0.1:\(linkB.listeningPort!)", certificateFile: b.certificate)]),
+                                  audit: nil)
+        let count = suite == .dhMODP2048 ? 1500 : 5000
+        let aIds = (0..<count).map { Array("id-\($0 * 2)".utf8) }  // even ids 0 … 2(count-1)
+        let channel = try await linkA.connect(to: "bank-b")
+        try channel.send(control: PartyOpen(type: "job"))
+        let outcome = try await PSIProtocol.run(channel: channel, ids: aIds, suite: suite, receivesResult: true, peerReceivesResult: true,
+                                                registry: nil, compute: { try $0() })
+        let expected = (0..<count).filter { (3000..<9000).contains($0 * 2) }
+        #expect(outcome.matched == expected)
+        #expect(outcome.peerItems == 6000)
+        try await Task.sleep(for: .milliseconds(200))
+        let theirs = bResult.withLock { $0 }
+        #expect(theirs?.count == expected.count)
+    }
+}
+
+import Synchronization
