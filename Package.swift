@@ -46,12 +46,18 @@ let package = Package(
         .target(name: "ArcaAudit", dependencies: ["ArcaCrypto"]),
         .target(name: "ArcaStore", dependencies: ["ArcaCrypto", "ArcaAudit", "ArcaRuntime", .product(name: "TOMLKit", package: "TOMLKit"), .product(name: "GRDB", package: "GRDB.swift")]),
 
+        // Workloads: Paillier HE on the modexp offload.
+        .target(name: "ArcaHE", dependencies: ["ArcaAccel", "ArcaCrypto", "ArcaAPI"]),
+
+        // Workloads: hetero WOE/IV feature screening (binning, WOE/IV, the encrypted bin sums).
+        .target(name: "ArcaIV", dependencies: ["ArcaHE", "ArcaAccel", "ArcaCrypto", "ArcaAPI"]),
+
         // Interfaces.
         .target(name: "ArcaAPI", dependencies: ["ArcaTopology"], exclude: ["openapi.json"]),
         .target(
             name: "ArcaServer",
             dependencies: [
-                "ArcaAPI", "ArcaTopology", "ArcaRuntime", "ArcaAccel", "ArcaCrypto", "ArcaStore", "ArcaAudit",
+                "ArcaAPI", "ArcaTopology", "ArcaRuntime", "ArcaAccel", "ArcaCrypto", "ArcaHE", "ArcaStore", "ArcaAudit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -81,13 +87,15 @@ let package = Package(
         ),
 
         // Micro-benchmarks (release builds): swift build -c release --product arca-bench
-        .executableTarget(name: "arca-bench", dependencies: ["ArcaMath", "ArcaRuntime", "ArcaTopology"]),
+        .executableTarget(name: "arca-bench", dependencies: ["ArcaMath", "ArcaRuntime", "ArcaTopology", "ArcaAccel", "ArcaCrypto", "ArcaHE"]),
 
         // Tests mirror Sources/.
         .testTarget(name: "ArcaTopologyTests", dependencies: ["ArcaTopology"], resources: [.copy("Topologies")]),
         .testTarget(name: "ArcaMathTests", dependencies: ["ArcaMath"]),
         .testTarget(name: "ArcaRuntimeTests", dependencies: ["ArcaRuntime", "ArcaTopology"]),
         .testTarget(name: "ArcaAccelTests", dependencies: ["ArcaAccel", "ArcaMath", "ArcaOpenCL", "ArcaCrypto"], exclude: ["Vectors"]),
+        .testTarget(name: "ArcaIVTests", dependencies: ["ArcaIV", "ArcaHE", "ArcaAccel", "ArcaTopology"], exclude: ["Reference"]),
+        .testTarget(name: "ArcaHETests", dependencies: ["ArcaHE", "ArcaAPI", "ArcaAccel", "ArcaCrypto", "ArcaTopology"], exclude: ["Vectors"]),
         .testTarget(
             name: "ArcaServerTests",
             dependencies: [

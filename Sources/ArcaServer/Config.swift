@@ -48,6 +48,10 @@ public struct ArcadConfig: Sendable, Equatable {
     public var viewGroup: String = "arca-view"
     /// `[roles] admin_group`: members may change things (root always may).
     public var adminGroup: String = "arca-admin"
+    /// `[he] max_body_bytes`: largest request body of the `/v1/he/` routes (ciphertext arrays), in bytes.
+    public var heMaxBodyBytes: Int
+    /// `[he] seal_cipher`: AEAD sealing private keys at rest, `aes-256-gcm` or `sm4-gcm`.
+    public var heSealCipher: String
     /// Where this configuration came from: a file path or `"embedded defaults"`.
     public var source: String
 
@@ -122,6 +126,13 @@ public struct ArcadConfig: Sendable, Equatable {
     # Members of this group (and root) may change things; others get 403 on every change.
     admin_group = "arca-admin"
 
+    [he]
+    # Largest request body of the /v1/he/ routes (arrays of ciphertexts), in bytes.
+    max_body_bytes = 268435456
+    # Private Paillier keys are sealed at rest under <state directory>/he/seal.key with this cipher:
+    # "aes-256-gcm" or "sm4-gcm".
+    seal_cipher = "aes-256-gcm"
+
     """
 
     /// The embedded defaults.
@@ -133,7 +144,7 @@ public struct ArcadConfig: Sendable, Equatable {
     static let bare = ArcadConfig(socketPath: nil, maxBodyBytes: 0, idleTimeoutSeconds: 0, shutdownGraceSeconds: 0, logLevel: "",
                                   stateDirectory: "", openCLEnabled: false, kernelDirectory: nil, kernelCache: false,
                                   prebuiltDirectory: nil, placement: PlacementConfig(),
-                                  queueCapacity: 1, whenFull: .wait, source: "")
+                                  queueCapacity: 1, whenFull: .wait, heMaxBodyBytes: 0, heSealCipher: "", source: "")
 
     /// Reads `path` over the embedded defaults.
     /// - Throws: ``ConfigError`` with the path, the key (or line and column) and the reason.
@@ -168,8 +179,8 @@ public struct ArcadConfig: Sendable, Equatable {
         config.source = source
         let reader = Reader(file: source)
         for section in table.keys {
-            guard ["server", "log", "state", "devices", "placement", "executors", "jobs", "audit", "roles"].contains(section) else {
-                throw ConfigError(file: source, key: section, reason: "unknown key; sections are [server], [log], [state], [devices], [placement], [executors], [jobs], [audit], [roles]")
+            guard ["server", "log", "state", "devices", "placement", "executors", "he", "jobs", "audit", "roles"].contains(section) else {
+                throw ConfigError(file: source, key: section, reason: "unknown key; sections are [server], [log], [state], [devices], [placement], [executors], [he], [jobs], [audit], [roles]")
             }
             guard let sub = table[section]?.table else {
                 throw ConfigError(file: source, key: section, reason: "expected a table such as [\(section)]")
@@ -235,6 +246,14 @@ public struct ArcadConfig: Sendable, Equatable {
                     config.socketPath = path
                 case "server.max_body_bytes":
                     config.maxBodyBytes = try reader.int(value, name, in: 1024...(1 << 30))
+                case "he.max_body_bytes":
+                    config.heMaxBodyBytes = try reader.int(value, name, in: 1024...(1 << 32))
+                case "he.seal_cipher":
+                    let text = try reader.string(value, name)
+                    guard ["aes-256-gcm", "sm4-gcm"].contains(text) else {
+                        throw ConfigError(file: source, key: name, reason: "must be \"aes-256-gcm\" or \"sm4-gcm\"; got \"\(text)\"")
+                    }
+                    config.heSealCipher = text
                 case "server.idle_timeout_seconds":
                     config.idleTimeoutSeconds = try reader.int(value, name, in: 1...86400)
                 case "server.shutdown_grace_seconds":

@@ -70,6 +70,8 @@ struct Arcad: AsyncParsableCommand {
             placement.pin = \(placement.pinned.map { "\($0.key.rawValue) = \($0.value)" }.sorted().joined(separator: ", "))
             executors.queue_capacity = \(settings.queueCapacity)
             executors.when_full = \(settings.whenFull.rawValue)
+            he.max_body_bytes = \(settings.heMaxBodyBytes)
+            he.seal_cipher = \(settings.heSealCipher)
             jobs.max_running = \(settings.maxRunningJobs)
             audit.digest = \(settings.auditDigest)
             audit.signature = \(settings.auditSignature)
