@@ -36,6 +36,7 @@ enum HERoutes {
             let store = try store(state)
             let entry = try await mapped { try await state.pool.submit(.cpu) { _ in try store.generate(bits: body.bits, name: body.name) } }
             context.logger.notice("he: generated Paillier-\(body.bits) key \(entry.name) (\(entry.id))")
+            state.audit(context, "he.keygen", detail: "Paillier-\(body.bits) key \(entry.name) (\(entry.id))")
             return try JSONBody(wire(entry), status: .created)
         }
         router.post("/v1/he/keys/import") { request, context in
@@ -46,6 +47,7 @@ enum HERoutes {
                 return try store.importKey(file, name: body.name)
             }
             context.logger.notice("he: imported \(entry.hasPrivateKey ? "private" : "public") Paillier-\(entry.bits) key \(entry.name) (\(entry.id))")
+            state.audit(context, "he.import", detail: "\(entry.hasPrivateKey ? "private" : "public") Paillier-\(entry.bits) key \(entry.name) (\(entry.id))")
             return try JSONBody(wire(entry), status: .created)
         }
         for operation in ["encrypt", "decrypt", "add", "scale", "sum"] {
@@ -53,6 +55,9 @@ enum HERoutes {
                 let body = try await decodeBody(HEOperationRequest.self, request: request, limit: limit)
                 let response = try await mapped { try await run(operation, body, state: state) }
                 context.logger.info("he: \(operation) of \(response.items) items under \(response.keyId) on \(response.devices.joined(separator: ",")) in \(String(format: "%.3f", response.seconds)) s")
+                if operation == "decrypt" {  // plaintext leaves the appliance's private key: recorded
+                    state.audit(context, "he.decrypt", detail: "\(response.items) items under \(response.keyId)")
+                }
                 return try JSONBody(response)
             }
         }
