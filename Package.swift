@@ -53,14 +53,14 @@ let package = Package(
         .target(name: "ArcaHE", dependencies: ["ArcaAccel", "ArcaCrypto", "ArcaAPI"]),
 
         // Workloads: hetero WOE/IV feature screening (binning, WOE/IV, the encrypted bin sums).
-        .target(name: "ArcaIV", dependencies: ["ArcaHE", "ArcaAccel", "ArcaCrypto", "ArcaAPI"]),
+        .target(name: "ArcaIV", dependencies: ["ArcaHE", "ArcaAccel", "ArcaCrypto", "ArcaAPI", "ArcaParty", "ArcaStore"]),
 
         // Interfaces.
         .target(name: "ArcaAPI", dependencies: ["ArcaTopology"], exclude: ["openapi.json"]),
         .target(
             name: "ArcaServer",
             dependencies: [
-                "ArcaAPI", "ArcaTopology", "ArcaRuntime", "ArcaAccel", "ArcaCrypto", "ArcaHE", "ArcaStore", "ArcaAudit", "ArcaParty",
+                "ArcaAPI", "ArcaTopology", "ArcaRuntime", "ArcaAccel", "ArcaCrypto", "ArcaHE", "ArcaStore", "ArcaAudit", "ArcaParty", "ArcaIV",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

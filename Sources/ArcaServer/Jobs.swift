@@ -1,6 +1,7 @@
 import ArcaAPI
 import ArcaAccel
 import ArcaAudit
+import ArcaIV
 import ArcaParty
 import ArcaCrypto
 import ArcaRuntime
@@ -35,7 +36,7 @@ public final class JobServices: Sendable {
         if let settings = config.partySettings {
             do { party = try PartyLink(settings: settings, audit: audit) } catch { problem = "party link unavailable: \(error)" }
         }
-        runtime = try JobRuntime(store: store, audit: audit, pool: pool, kinds: [DatasetStatsJob(), PSIJob(link: party, registry: registry)],
+        runtime = try JobRuntime(store: store, audit: audit, pool: pool, kinds: [DatasetStatsJob(), PSIJob(link: party, registry: registry), IVJob(link: party, registry: registry)],
                                  resultsDirectory: state + "/results", digest: digest, maxRunning: config.maxRunningJobs)
         try runtime.recover()
         if let party {

@@ -11,12 +11,13 @@ final class JobFixture {
     let socket: String
     static let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Data").path
 
-    init(extraConfig: String = "") throws {
+    /// - Parameter openCL: look for OpenCL devices (PoCL); off by default, which keeps start-up fast.
+    init(extraConfig: String = "", openCL: Bool = false) throws {
         directory = try Harness.temporaryDirectory()
         state = directory + "/state"
         config = directory + "/arcad.toml"
         socket = directory + "/arcad.sock"
-        try "[state]\ndirectory = \"\(state)\"\n[devices]\nopencl = false\n\(extraConfig)".write(toFile: config, atomically: true, encoding: .utf8)
+        try "[state]\ndirectory = \"\(state)\"\n[devices]\nopencl = \(openCL)\n\(extraConfig)".write(toFile: config, atomically: true, encoding: .utf8)
     }
 
     func start() throws -> Daemon { try Daemon(socket: socket, arguments: ["--config", config]) }

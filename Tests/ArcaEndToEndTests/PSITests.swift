@@ -31,7 +31,8 @@ final class PartyPair {
     }
 
     /// - Parameter bPinsForA: the certificate bank-b pins for bank-a (default: bank-a's own).
-    init(bPinsForA: String? = nil) throws {
+    /// - Parameter openCL: bank-a looks for OpenCL devices (PoCL) too.
+    init(bPinsForA: String? = nil, openCL: Bool = false) throws {
         let directory = try Harness.temporaryDirectory()
         self.directory = directory
         for name in ["bank-a", "bank-b", "stranger"] { try Self.makeIdentity(name, in: directory) }
@@ -51,7 +52,7 @@ final class PartyPair {
 
             """
         }
-        a = try JobFixture(extraConfig: party("bank-a", portA, "bank-b", portB, "bank-b"))
+        a = try JobFixture(extraConfig: party("bank-a", portA, "bank-b", portB, "bank-b"), openCL: openCL)
         b = try JobFixture(extraConfig: party("bank-b", portB, "bank-a", portA, bPinsForA ?? "bank-a"))
     }
 

@@ -1,0 +1,306 @@
+import ArcaAccel
+import ArcaAPI
+import ArcaCrypto
+import ArcaHE
+import ArcaParty
+import ArcaStore
+import Foundation
+
+/// `kind = "iv"`: hetero WOE/IV feature screening, submitted on the guest (the label holder).
+///
+/// ```toml
+/// kind = "iv"
+/// dataset = "credit-guest"        # this side's dataset, registered with --label-column
+/// partner = "telecom"             # the host appliance (a [[party.peers]] name)
+/// purpose = "iv"                  # the host's operator must grant its dataset to this guest for iv
+/// [options]
+/// peer_dataset = "credit-host"    # the host's registered dataset
+/// suite = "ecdh-25519"            # PSI suite: ecdh-25519 | ecdh-sm2 | dh-modp2048
+/// event_value = "1"               # label value that counts as an event (default "1")
+/// binning = "quantile"            # quantile | bucket
+/// bins = 10
+/// key_bits = 2048                 # Paillier key of this job (made fresh, never stored)
+/// obfuscator = "djn"              # djn (default) | standard
+/// device = "cpu"                  # optional: the device for the encryption's exponentiations
+/// ```
+///
+/// Steps: PSI aligns the ids (both sides learn the intersection); both order it by id (bytewise);
+/// the guest encrypts each aligned row's label (1 = event) under a fresh Paillier key and sends the
+/// public key and the ciphertexts; the host bins each of its numeric features (split points stay on
+/// the host), sums the ciphertexts per bin (one multiplication mod n² per row per feature) and
+/// returns the re-randomized sums and bin sizes; the guest decrypts them and computes WOE and IV,
+/// and IV of its own features in the clear. The guest's result is an ``IVReport`` with the stages'
+/// times, NUMA node and devices; the host's a summary without any label-derived number.
+public struct IVJob: JobKind {
+    let link: PartyLink?
+    let registry: DeviceRegistry?
+    public init(link: PartyLink?, registry: DeviceRegistry?) { self.link = link; self.registry = registry }
+    public var name: String { "iv" }
+    public var readsDataset: Bool { true }
+
+    static let options = ["peer_dataset", "suite", "event_value", "label_column", "binning", "bins", "key_bits", "obfuscator", "device",
+                          "id_column", "peer_id_column", "role", "session"]
+
+    struct KeyMessage: Codable { var n: String; var count: Int; var batch: Int }
+    struct SumsMessage: Codable {
+        var features: [HeteroIV.FeatureSums]
+        var seconds: Double
+        var numaNode: Int?
+        var devices: [String]
+        var multiplications: Int
+    }
+    struct DoneMessage: Codable { var ok: Bool }
+
+    /// One stage of the job as the guest's result reports it.
+    public struct Stage: Codable, Sendable, Equatable {
+        public var stage: String
+        public var party: String
+        public var seconds: Double
+        public var numaNode: Int?
+        public var devices: [String]
+        public var items: Int
+    }
+
+    public struct GuestResult: Codable, Sendable {
+        public var intersectionSize: Int
+        public var features: [IVReport.Feature]
+        public var stages: [Stage]
+        public var suite: String
+        public var binning: String
+        public var bins: Int
+        public var keyBits: Int
+    }
+
+    func string(_ spec: JobSpec, _ key: String) throws -> String? {
+        guard let value = spec.options[key] else { return nil }
+        switch value {
+        case .string(let text): return text
+        case .int(let number): return String(number)
+        default: throw JobSpecError("spec key options.\(key): expected a string, got \(value)")
+        }
+    }
+    func int(_ spec: JobSpec, _ key: String, default fallback: Int) throws -> Int {
+        guard let value = spec.options[key] else { return fallback }
+        switch value {
+        case .int(let number): return number
+        case .string(let text) where Int(text) != nil: return Int(text)!
+        default: throw JobSpecError("spec key options.\(key): expected an integer, got \(value)")
+        }
+    }
+
+    public func validate(_ spec: JobSpec) throws {
+        try spec.allowOnly(Self.options)
+        guard spec.purpose == "iv" else { throw JobSpecError("spec key purpose: kind iv runs for purpose \"iv\", got \"\(spec.purpose)\"") }
+        guard spec.partner != "local" else { throw JobSpecError("spec key partner: kind iv needs a partner appliance (a [[party.peers]] name)") }
+        let suite = try string(spec, "suite") ?? PSISuite.ecdh25519.rawValue
+        guard PSISuite(rawValue: suite) != nil else {
+            throw JobSpecError("spec key options.suite: \"\(suite)\" is not a suite; use \(PSISuite.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let role = try Self.role(spec, string)
+        if role == "guest" {
+            guard let peer = try string(spec, "peer_dataset"), JobSpec.isName(peer) else { throw JobSpecError("spec key options.peer_dataset: missing or not a name; name the host's registered dataset") }
+        } else {
+            guard try string(spec, "session") != nil else { throw JobSpecError("spec key options.session: a host job belongs to a link session") }
+        }
+        guard BinningMethod(rawValue: try string(spec, "binning") ?? "quantile") != nil else { throw JobSpecError("spec key options.binning: must be quantile or bucket") }
+        let bins = try int(spec, "bins", default: 10)
+        guard (2...1000).contains(bins) else { throw JobSpecError("spec key options.bins: must be from 2 to 1000, got \(bins)") }
+        let bits = try int(spec, "key_bits", default: 2048)
+        guard [1024, 2048, 3072, 4096].contains(bits) else { throw JobSpecError("spec key options.key_bits: must be 2048, 3072 or 4096 (1024 for tests), got \(bits)") }
+        guard ["djn", "standard"].contains(try string(spec, "obfuscator") ?? "djn") else { throw JobSpecError("spec key options.obfuscator: must be djn or standard") }
+    }
+
+    public func rowsToRead(_ spec: JobSpec, dataset: DatasetRecord) -> Int { dataset.rows }
+
+    /// `guest` (submitted by an operator) or `host` (started by the party link as `responder`).
+    static func role(_ spec: JobSpec, _ string: (JobSpec, String) throws -> String?) throws -> String {
+        switch try string(spec, "role") ?? "guest" {
+        case "guest", "initiator": return "guest"
+        case "host", "responder": return "host"
+        case let other: throw JobSpecError("spec key options.role: must be guest or host, got \"\(other)\"")
+        }
+    }
+
+    public func run(_ context: JobContext) async throws -> Data {
+        guard let link else { throw PartyError("this arcad has no party link: set [party] in its configuration") }
+        guard let registry else { throw PartyError("no device registry") }
+        let spec = context.spec
+        let role = try Self.role(spec, string)
+        let suite = PSISuite(rawValue: try string(spec, "suite") ?? "ecdh-25519")!
+        let method = BinningMethod(rawValue: try string(spec, "binning") ?? "quantile")!
+        let bins = try int(spec, "bins", default: 10)
+        let table = context.table!, dataset = context.dataset!
+        let idColumn = try string(spec, "id_column") ?? dataset.idColumn
+        var hostChannel: PartyChannel?
+        if role == "host" {
+            guard let parked = link.claim(session: try string(spec, "session")!) else {
+                throw PartyError("no link session \(try string(spec, "session")!) from \(spec.partner): a host job is started only by the party link")
+            }
+            hostChannel = parked
+        }
+        // Everything local is checked before anything is sent.
+        let ids: [String], features: [(name: String, column: [Double?])], events: [Bool]
+        do {
+            ids = try PSIJob.ids(of: table, column: idColumn, path: dataset.path, duplicates: "reject").ids
+            let labelColumn = role == "guest" ? try string(spec, "label_column") ?? dataset.labelColumn : nil
+            if role == "guest" && labelColumn == nil { throw JobSpecError("the guest's dataset \(dataset.name) has no label column: register it with --label-column, or set options.label_column") }
+            let skip = Set([idColumn] + (labelColumn.map { [$0] } ?? []))
+            features = try table.header.enumerated().filter { !skip.contains($0.element) }.map { index, name in
+                (name, try table.rows.enumerated().map { row, fields in
+                    do { return try FeatureBinning.value(fields[index], column: name, row: row) } catch {
+                        throw DatasetError(nil, "\(dataset.path):\(table.lines[row]): column \(name): \"\(fields[index].prefix(40))\" is not a number")
+                    }
+                })
+            }
+            if let labelColumn {
+                guard let index = table.header.firstIndex(of: labelColumn) else { throw JobSpecError("label column \(labelColumn) is not in \(dataset.path)") }
+                let event = try string(spec, "event_value") ?? "1"
+                events = table.rows.map { $0[index] == event }
+            } else {
+                events = []
+            }
+        } catch {
+            try? hostChannel?.send(control: PartyOpenReply(ok: false, reason: "\(error)"))
+            hostChannel?.close()
+            throw error
+        }
+        context.meter(rowsRead: table.rows.count)
+
+        // The link and PSI.
+        let channel: PartyChannel
+        if role == "guest" {
+            channel = try await link.connect(to: spec.partner)
+            var options = ["suite": suite.rawValue, "binning": method.rawValue, "bins": String(bins), "role": "host"]
+            if let peerColumn = try string(spec, "peer_id_column") { options["id_column"] = peerColumn }
+            try channel.send(control: PartyOpen(type: "job", session: UUID().uuidString, kind: name, dataset: try string(spec, "peer_dataset"),
+                                                purpose: spec.purpose, options: options))
+            let reply: PartyOpenReply
+            do { reply = try await channel.receive(control: PartyOpenReply.self, timeout: .seconds(600)) } catch { channel.abort("\(error)"); throw error }
+            guard reply.ok else { channel.close(); throw PartyError("peer \(spec.partner) refused: \(reply.reason ?? "no reason given")") }
+        } else {
+            channel = hostChannel!
+            try channel.send(control: PartyOpenReply(ok: true, job: Int(context.id)))
+        }
+        do {
+            let result = try await (role == "guest"
+                ? guest(context, channel: channel, registry: registry, ids: ids, features: features, events: events, suite: suite, method: method, bins: bins)
+                : host(context, channel: channel, registry: registry, ids: ids, features: features, suite: suite, method: method, bins: bins))
+            channel.close()
+            return result
+        } catch {
+            channel.abort("\(error)")
+            throw error
+        }
+    }
+
+    /// PSI on `channel`; the aligned rows (indexes into `ids`) in the order both sides use: by id, bytewise.
+    func align(_ context: JobContext, channel: PartyChannel, registry: DeviceRegistry, ids: [String], suite: PSISuite) async throws -> (rows: [Int], stage: Stage) {
+        let started = ContinuousClock.now
+        nonisolated(unsafe) var node: Int?
+        let outcome = try await PSIProtocol.run(
+            channel: channel, ids: ids.map { Array($0.utf8) }, suite: suite, receivesResult: true, peerReceivesResult: true,
+            registry: suite == .dhMODP2048 ? registry : nil,
+            compute: { work in try await context.onExecutor { placed in node = placed.numaNode; return try work() } },
+            progress: { counts in
+                context.setCounters(["psi.hashed": Double(counts.hashed), "psi.sent": Double(counts.sent),
+                                     "psi.received": Double(counts.received), "psi.matched": Double(counts.matched)])
+            })
+        let rows = outcome.matched!.sorted { Array(ids[$0].utf8).lexicographicallyPrecedes(Array(ids[$1].utf8)) }
+        context.setCounters(["iv.intersection": Double(rows.count)])
+        let devices = outcome.modExpServed.isEmpty ? ["cpu"] : outcome.modExpServed.keys.sorted()
+        return (rows, Stage(stage: "psi", party: "both", seconds: (ContinuousClock.now - started).secondsValue, numaNode: node, devices: devices, items: ids.count))
+    }
+
+    func guest(_ context: JobContext, channel: PartyChannel, registry: DeviceRegistry, ids: [String], features: [(name: String, column: [Double?])],
+               events: [Bool], suite: PSISuite, method: BinningMethod, bins: Int) async throws -> Data {
+        let (rows, psiStage) = try await align(context, channel: channel, registry: registry, ids: ids, suite: suite)
+        var stages = [psiStage]
+        let bits = try int(context.spec, "key_bits", default: 2048)
+        let device = try string(context.spec, "device")
+        let engine = PaillierEngine(registry: registry, preferred: device)
+        // Encrypt the aligned labels under a fresh key.
+        var started = ContinuousClock.now
+        let (key, node) = try await context.onExecutor { placed in (try PaillierPrivateKey.generate(bits: bits), placed.numaNode) }
+        let djn = try string(context.spec, "obfuscator") ?? "djn" == "djn" ? try DJNObfuscator(key: key.publicKey, privateKey: key) : nil
+        var report = PaillierEngine.Report()
+        let alignedEvents = rows.map { events[$0] }
+        let labels = try await HeteroIV.encryptLabels(alignedEvents, engine: engine, key: key.publicKey, privateKey: key, djn: djn, report: &report)
+        stages.append(Stage(stage: "encrypt", party: "guest", seconds: (ContinuousClock.now - started).secondsValue, numaNode: node,
+                            devices: report.devices.sorted(), items: labels.count))
+        context.meter(["he.encryptions": Double(labels.count), "he.modexps": Double(report.modexps)])
+        // Send the public key and the ciphertexts, fixed width, in batches under the frame limit.
+        let width = (key.publicKey.nSquare.bitCount + 7) / 8
+        let batch = max(1, min(4096, (8 << 20) / width))
+        try channel.send(control: KeyMessage(n: PaillierInterchange.base64url(key.publicKey.n), count: labels.count, batch: batch))
+        for start in stride(from: 0, to: labels.count, by: batch) {
+            var payload = [UInt8](); payload.reserveCapacity(batch * width)
+            for c in labels[start..<min(start + batch, labels.count)] {
+                let bytes = c.value.bigEndianBytes
+                payload += [UInt8](repeating: 0, count: width - bytes.count) + bytes
+            }
+            try channel.send(PartyFrame(.data, payload))
+        }
+        context.setCounters(["iv.sent": Double(labels.count)])
+        // The host's sums, then decryption.
+        let sums = try await channel.receive(control: SumsMessage.self, timeout: .seconds(120 + labels.count * features.count / 500))
+        stages.append(Stage(stage: "bin-sum", party: "host", seconds: sums.seconds, numaNode: sums.numaNode, devices: sums.devices, items: sums.multiplications))
+        started = ContinuousClock.now
+        var decryptReport = PaillierEngine.Report()
+        let hostFeatures = try await HeteroIV.decryptCounts(sums.features, privateKey: key, engine: PaillierEngine(registry: registry, preferred: device), report: &decryptReport)
+        let (guestFeatures, decryptNode) = try await context.onExecutor { placed in
+            (HeteroIV.plaintextFeatures(party: "guest", names: features.map(\.name), columns: features.map { f in rows.map { f.column[$0] } },
+                                        events: alignedEvents, method: method, bins: bins), placed.numaNode)
+        }
+        stages.append(Stage(stage: "decrypt", party: "guest", seconds: (ContinuousClock.now - started).secondsValue, numaNode: decryptNode,
+                            devices: decryptReport.devices.sorted(), items: sums.features.reduce(0) { $0 + $1.sums.count }))
+        context.meter(["he.decryptions": Double(sums.features.reduce(0) { $0 + $1.sums.count })])
+        try channel.send(control: DoneMessage(ok: true))
+        let table = IVReport(intersectionSize: rows.count, features: guestFeatures + hostFeatures)
+        let result = GuestResult(intersectionSize: rows.count, features: table.features, stages: stages, suite: suite.rawValue,
+                                 binning: method.rawValue, bins: bins, keyBits: bits)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return try encoder.encode(result)
+    }
+
+    func host(_ context: JobContext, channel: PartyChannel, registry: DeviceRegistry, ids: [String], features: [(name: String, column: [Double?])],
+              suite: PSISuite, method: BinningMethod, bins: Int) async throws -> Data {
+        let (rows, psiStage) = try await align(context, channel: channel, registry: registry, ids: ids, suite: suite)
+        let keyMessage = try await channel.receive(control: KeyMessage.self, timeout: .seconds(600))
+        let n = try PaillierInterchange.publicKey(PaillierPublicKeyJWK(kty: "DAJ", alg: "PAI-GN1", key_ops: nil, n: keyMessage.n, kid: nil))
+        guard keyMessage.count == rows.count else { throw PartyError("guest \(channel.peer) sends \(keyMessage.count) labels for an intersection of \(rows.count)") }
+        let width = (n.nSquare.bitCount + 7) / 8
+        var labels: [Ciphertext] = []
+        labels.reserveCapacity(rows.count)
+        while labels.count < rows.count {
+            let frame = try await channel.receive(timeout: .seconds(120))
+            let expected = min(keyMessage.batch, rows.count - labels.count)
+            guard frame.kind == .data, frame.payload.count == expected * width else {
+                throw PartyError("guest \(channel.peer): a batch of \(frame.payload.count) bytes where \(expected) ciphertexts of \(width) bytes were due")
+            }
+            for i in 0..<expected { labels.append(Ciphertext(value: BigNumber(bigEndian: Array(frame.payload[(i * width)..<((i + 1) * width)])), exponent: 0)) }
+        }
+        context.setCounters(["iv.received": Double(labels.count)])
+        let started = ContinuousClock.now
+        var report = PaillierEngine.Report()
+        let node: Int? = try await context.onExecutor { $0.numaNode }
+        let sums = try await HeteroIV.binSums(labels: labels, names: features.map(\.name), columns: features.map { f in rows.map { f.column[$0] } },
+                                              method: method, bins: bins, key: n, engine: PaillierEngine(registry: registry), report: &report)
+        let seconds = (ContinuousClock.now - started).secondsValue
+        context.meter(["he.multiplications": Double(report.multiplications), "he.modexps": Double(report.modexps)])
+        try channel.send(control: SumsMessage(features: sums, seconds: seconds, numaNode: node, devices: (report.devices.union(["cpu"])).sorted(),
+                                              multiplications: labels.count * features.count))
+        _ = try await channel.receive(control: DoneMessage.self, timeout: .seconds(600))
+        // The host's summary: its features and bin counts, nothing derived from labels.
+        let summary: [String: String] = ["kind": name, "role": "host", "guest": context.spec.partner, "suite": suite.rawValue,
+                                         "intersectionSize": "\(rows.count)", "features": features.map(\.name).joined(separator: ","),
+                                         "binSumSeconds": String(format: "%.3f", seconds), "psiSeconds": String(format: "%.3f", psiStage.seconds)]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try encoder.encode(summary)
+    }
+}
+
+extension Duration {
+    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
