@@ -8,7 +8,7 @@ SWIFT ?= swift
 
 PEER := .build/python-peer
 
-.PHONY: demo test build release deps peers clean
+.PHONY: demo demo-credit test build release deps peers clean
 
 deps:
 	@command -v $(SWIFT) >/dev/null || { echo "make: Swift 6 is needed (https://www.swift.org/install/linux/)"; exit 1; }
@@ -34,9 +34,14 @@ test: deps peers
 	$(SWIFT) build --build-tests
 	ARCA_TEST_PYTHON=$(CURDIR)/$(PEER)/bin/python3 $(SWIFT) test --skip-build
 
+# The main job on breast (569 rows); demo-credit runs it on default_credit (30,000 rows).
 demo: deps
 	$(SWIFT) build
-	scripts/demo.sh .build/debug
+	scripts/demo.sh .build/debug breast
+
+demo-credit: deps
+	$(SWIFT) build
+	scripts/demo.sh .build/debug default_credit
 
 clean:
 	rm -rf .build

@@ -60,15 +60,4 @@ public struct IVReport: Codable, Sendable, Equatable {
         return Feature(party: party, feature: name, iv: result.iv,
                        bins: zip(zip(events, nonEvents), result.woe).map { Bin(events: $0.0, nonEvents: $0.1, woe: $1) })
     }
-
-    /// CSV: party, feature, iv, bin, events, nonEvents, woe — one line per bin.
-    public var csv: String {
-        var lines = ["party,feature,iv,bin,events,nonEvents,woe"]
-        for feature in features {
-            for (index, bin) in feature.bins.enumerated() {
-                lines.append("\(feature.party),\(feature.feature),\(feature.iv),\(index),\(bin.events),\(bin.nonEvents),\(bin.woe)")
-            }
-        }
-        return lines.joined(separator: "\n") + "\n"
-    }
 }

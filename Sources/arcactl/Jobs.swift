@@ -91,14 +91,23 @@ struct JobCommand: AsyncParsableCommand {
     }
 
     struct Result: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a succeeded job's result (JSON); --json adds its hash.", discussion: Failure.exitCodeHelp)
+        static let configuration = CommandConfiguration(
+            abstract: "Print a succeeded job's result; --json adds its hash.",
+            discussion: "A WOE/IV result prints as a table of features by IV (--format json or csv for the file's forms). " + Failure.exitCodeHelp)
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Job id.") var id: Int
+        @Option(help: "For a WOE/IV result: table (default), json or csv.") var format = "table"
+        func validate() throws {
+            guard ["table", "json", "csv"].contains(format) else { throw ValidationError("--format must be table, json or csv") }
+        }
         func run() async throws {
             try await runReporting {
                 let (result, data) = try await APIClient(options: connection).get(JobResultResponse.self, "/v1/jobs/\(id)/result")
                 if connection.json { return printJSON(data) }
-                print(result.content)
+                guard format != "json", let iv = try? JSONDecoder().decode(IVResultView.self, from: Data(result.content.utf8)) else {
+                    return print(result.content)
+                }
+                print(format == "csv" ? iv.csv : iv.rendered, terminator: "")
             }
         }
     }
@@ -376,3 +385,40 @@ struct PeersCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// A WOE/IV job's result as arcactl shows it (the job's JSON: intersection size, features by IV
+/// with per-bin counts and WOE, and the stages).
+struct IVResultView: Decodable {
+    struct Bin: Decodable { var events: Int; var nonEvents: Int; var woe: Double }
+    struct Feature: Decodable { var party: String; var feature: String; var iv: Double; var bins: [Bin] }
+    struct Stage: Decodable { var stage: String; var party: String; var seconds: Double; var numaNode: Int?; var devices: [String]; var items: Int }
+    var intersectionSize: Int
+    var features: [Feature]
+    var stages: [Stage]
+
+    var rendered: String {
+        func strength(_ iv: Double) -> String {  // the usual credit-scoring reading of IV
+            iv < 0.02 ? "not useful" : iv < 0.1 ? "weak" : iv < 0.3 ? "medium" : iv < 0.5 ? "strong" : "suspicious (> 0.5)"
+        }
+        var text = "intersection: \(intersectionSize) ids\n\n"
+        text += table(["PARTY", "FEATURE", "IV", "BINS", "EVENTS/NON-EVENTS PER BIN", "READING"], features.map { feature in
+            [feature.party, feature.feature, String(format: "%.6f", feature.iv), "\(feature.bins.count)",
+             feature.bins.map { "\($0.events)/\($0.nonEvents)" }.joined(separator: " "), strength(feature.iv)]
+        }) + "\n\n"
+        text += table(["STAGE", "PARTY", "SECONDS", "ITEMS", "NUMA NODE", "DEVICES"], stages.map { stage in
+            [stage.stage, stage.party, String(format: "%.3f", stage.seconds), "\(stage.items)", stage.numaNode.map(String.init) ?? "-", stage.devices.joined(separator: ",")]
+        }) + "\n"
+        return text
+    }
+
+    var csv: String {
+        var lines = ["party,feature,iv,bin,events,nonEvents,woe"]
+        for feature in features {
+            for (index, bin) in feature.bins.enumerated() {
+                lines.append("\(feature.party),\(feature.feature),\(feature.iv),\(index),\(bin.events),\(bin.nonEvents),\(bin.woe)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
