@@ -2,7 +2,7 @@
 # Both install the Debian packages they need first, when they are missing.
 
 APT_PACKAGES := libhwloc-dev libnuma-dev ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libssl-dev libsqlite3-dev sqlite3 \
-                hwloc numactl clinfo curl systemd pkg-config python3 python3-venv
+                hwloc numactl clinfo curl systemd pkg-config python3 python3-venv openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 
