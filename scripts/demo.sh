@@ -3,6 +3,8 @@
 # "bank" (the guest) holds the labels, "telecom" (the host) holds features; each runs its own arcad
 # with its own socket, state directory, certificate and party port, pinning the other's certificate.
 # Usage: scripts/demo.sh [BIN_DIR] [breast|default_credit]
+# ARCA_DEMO_DEVICE=ocl-… runs the encryption's exponentiations on that device (arcactl devices lists them);
+# ARCA_DEMO_OBFUSCATOR=standard uses r^n instead of the DJN obfuscator.
 set -euo pipefail
 bin=${1:-.build/debug}
 data=${2:-${ARCA_DEMO_DATA:-breast}}
@@ -73,6 +75,8 @@ suite = "ecdh-25519"
 binning = "quantile"
 bins = 10
 key_bits = 2048
+${ARCA_DEMO_DEVICE:+device = \"$ARCA_DEMO_DEVICE\"}
+${ARCA_DEMO_OBFUSCATOR:+obfuscator = \"$ARCA_DEMO_OBFUSCATOR\"}
 TOML
 cat "$work/iv.toml"
 job=$(bank job submit "$work/iv.toml" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
