@@ -58,13 +58,16 @@ public struct CSVTable: Sendable {
         guard !bytes.isEmpty else { throw DatasetError(FilePosition(path: path, line: 1, column: 1), "the file is empty; a header row is needed") }
 
         var records: [[String]] = [], starts: [Int] = []
+        // The line each record starts on, counted as the bytes go by (a quoted field may span lines):
+        // finding it again from the start of the file for every row made registering quadratic.
+        var startLines: [Int] = [], lineNumber = 1, recordLine = 1
         var fields: [String] = [], field: [UInt8] = []
         var index = 0, recordStart = 0
         var quoted = false, fieldStart = 0
         let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), newline = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
         func endRecord() {
             fields.append(String(decoding: field, as: UTF8.self)); field = []
-            records.append(fields); starts.append(recordStart); fields = []
+            records.append(fields); starts.append(recordStart); startLines.append(recordLine); fields = []
         }
         while index < bytes.count {
             let byte = bytes[index]
@@ -78,6 +81,7 @@ public struct CSVTable: Sendable {
                     }
                     continue
                 }
+                if byte == newline { lineNumber += 1 }
                 field.append(byte); index += 1; continue
             }
             switch byte {
@@ -94,6 +98,7 @@ public struct CSVTable: Sendable {
                 }
                 endRecord()
                 index += 1; recordStart = index; fieldStart = index
+                lineNumber += 1; recordLine = lineNumber
             case quote:
                 guard index == fieldStart else { throw DatasetError(position(index), "a quote inside an unquoted field (quote the whole field and double the quote)") }
                 quoted = true; index += 1
@@ -139,7 +144,7 @@ public struct CSVTable: Sendable {
         var lines: [Int] = []
         for record in 1..<records.count {
             let row = records[record]
-            let line = position(starts[record]).line
+            let line = startLines[record]
             guard row.count == header.count else {
                 let column = row.count > header.count ? columnPosition(record, header.count) : position(starts[record] + lineLength(starts[record]))
                 throw DatasetError(column, "row has \(row.count) fields; the header has \(header.count)")
