@@ -2,11 +2,13 @@
 # Both install the Debian packages they need first, when they are missing.
 
 APT_PACKAGES := libhwloc-dev libnuma-dev ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libssl-dev libsqlite3-dev sqlite3 \
-                hwloc numactl clinfo curl systemd pkg-config python3
+                hwloc numactl clinfo curl systemd pkg-config python3 python3-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 
-.PHONY: demo test build release deps clean
+PEER := .build/python-peer
+
+.PHONY: demo test build release deps peers clean
 
 deps:
 	@command -v $(SWIFT) >/dev/null || { echo "make: Swift 6 is needed (https://www.swift.org/install/linux/)"; exit 1; }
@@ -23,9 +25,14 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-test: deps
+# python-paillier (phe 1.5.0, with gmpy2) from PyPI: the partner in the Paillier interop tests.
+peers: deps
+	@[ -x $(PEER)/bin/python3 ] && $(PEER)/bin/python3 -c 'import phe, gmpy2' 2>/dev/null || { \
+		python3 -m venv $(PEER) && $(PEER)/bin/pip install -q --disable-pip-version-check phe==1.5.0 gmpy2; }
+
+test: deps peers
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	ARCA_TEST_PYTHON=$(CURDIR)/$(PEER)/bin/python3 $(SWIFT) test --skip-build
 
 demo: deps
 	$(SWIFT) build

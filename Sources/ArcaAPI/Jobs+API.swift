@@ -224,9 +224,13 @@ public struct AuditVerifyResponse: Codable, Sendable, Equatable {
     /// The last entry the signed head names.
     @Nullable public var headSeq: Int?
     public var digest: String
-    /// The appliance's Ed25519 public key (hex).
+    /// `ed25519` or `sm2`.
+    public var signatureAlgorithm: String
+    /// The appliance's public key (hex): 32 bytes for Ed25519, DER SubjectPublicKeyInfo for SM2.
     public var publicKey: String
-    public init(ok: Bool, entries: Int, checkpoints: Int, firstBadEntry: Int?, firstBadLine: Int?, reason: String?, headSeq: Int?, digest: String, publicKey: String) {
+    public init(ok: Bool, entries: Int, checkpoints: Int, firstBadEntry: Int?, firstBadLine: Int?, reason: String?, headSeq: Int?, digest: String,
+                signatureAlgorithm: String, publicKey: String) {
+        self.signatureAlgorithm = signatureAlgorithm
         self.ok = ok; self.entries = entries; self.checkpoints = checkpoints; self.firstBadEntry = firstBadEntry; self.firstBadLine = firstBadLine
         self.reason = reason; self.headSeq = headSeq; self.digest = digest; self.publicKey = publicKey
     }
@@ -235,12 +239,15 @@ public struct AuditVerifyResponse: Codable, Sendable, Equatable {
 /// `GET /v1/audit/export`: what an auditor needs to check the log away from the appliance.
 public struct AuditExportResponse: Codable, Sendable, Equatable {
     public var digest: String
+    /// `ed25519` or `sm2`.
+    public var signatureAlgorithm: String
     public var publicKey: String
     /// `audit.head` as written; `null` when missing.
     @Nullable public var head: String?
     /// `audit.log` as written.
     public var log: String
-    public init(digest: String, publicKey: String, head: String?, log: String) {
+    public init(digest: String, signatureAlgorithm: String, publicKey: String, head: String?, log: String) {
+        self.signatureAlgorithm = signatureAlgorithm
         self.digest = digest; self.publicKey = publicKey; self.head = head; self.log = log
     }
 }

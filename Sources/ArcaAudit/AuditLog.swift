@@ -76,8 +76,10 @@ public struct AuditHead: Codable, Sendable, Equatable {
     public var hash: String
     /// `sha256` or `sm3`.
     public var digest: String
-    /// Ed25519 public key, hex.
+    /// The appliance's public key, hex (``signatureAlgorithm``'s form).
     public var publicKey: String
+    /// `ed25519` or `sm2`; absent in heads written before SM2 was offered (Ed25519).
+    public var signatureAlgorithm: String?
     /// Signature of `arca-audit-head <digest> <seq> <hash>`, hex.
     public var signature: String
 
@@ -106,7 +108,7 @@ public struct AuditVerification: Sendable, Equatable {
 
 /// The tamper-evident audit log: JSON lines in `<state>/audit/audit.log`, each carrying the hash of
 /// the one before (SHA-256 or SM3), with an `audit.checkpoint` entry signed by the appliance's
-/// Ed25519 key every `checkpointEvery` entries and at each start, and a signed head
+/// key (Ed25519 or SM2) every `checkpointEvery` entries and at each start, and a signed head
 /// (`audit.head`) rewritten after every append so that a cut tail is noticed too.
 ///
 /// A line is `{…body, keys sorted…,"hash":"<hex>"}` where hash = digest(the line with
@@ -125,18 +127,19 @@ public final class AuditLog: Sendable {
     public var logPath: String { directory + "/audit.log" }
     public var headPath: String { directory + "/audit.head" }
     public var publicKey: String { hexString(key.publicKey) }
+    public var signatureAlgorithm: SignatureAlgorithm { key.algorithm }
     static let genesis = String(repeating: "0", count: 64)
 
     /// Opens (or creates) the log in `directory` with the signing key at `keyPath` (made, mode
     /// 0600, when missing). A torn last line left by a crash is cut and the cut recorded; a head one
     /// entry behind the log (a crash between the two writes) is signed again.
     /// - Throws: when the directory, the key or the files cannot be used.
-    public init(directory: String, keyPath: String, digest: Digest, checkpointEvery: Int = 64) throws {
+    public init(directory: String, keyPath: String, digest: Digest, checkpointEvery: Int = 64, signature: SignatureAlgorithm = .ed25519) throws {
         self.directory = directory
         self.digest = digest
         self.checkpointEvery = max(1, checkpointEvery)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        key = try SigningKey.loadOrCreate(path: keyPath)
+        key = try SigningKey.loadOrCreate(path: keyPath, algorithm: signature)
         let logPath = directory + "/audit.log"
         if !FileManager.default.fileExists(atPath: logPath) {
             guard FileManager.default.createFile(atPath: logPath, contents: nil, attributes: [.posixPermissions: 0o600]) else {
@@ -168,10 +171,10 @@ public final class AuditLog: Sendable {
         }
         var repaired = head
         if repairHead {
-            repaired = AuditHead(seq: seq, hash: hash, digest: digest.name, publicKey: hexString(key.publicKey),
+            repaired = AuditHead(seq: seq, hash: hash, digest: digest.name, publicKey: hexString(key.publicKey), signatureAlgorithm: key.algorithm.rawValue,
                                  signature: hexString(try key.sign(AuditHead.message(digest: digest.name, seq: seq, hash: hash))))
         }
-        let check = Self.verify(log: data, head: repaired, publicKey: key.publicKey, digest: digest)
+        let check = Self.verify(log: data, head: repaired, publicKey: key.publicKey, digest: digest, algorithm: key.algorithm)
         if !check.ok { problems.append("audit log does not verify: first bad \(check.summary)") }
         startupProblems = problems
         if repairHead { try writeHead(seq: seq, hash: hash) }
@@ -184,7 +187,7 @@ public final class AuditLog: Sendable {
 
     /// Appends a signed checkpoint entry over the current head.
     public func checkpoint() throws {
-        try tail.withLock { tail in try appendLocked(&tail, AuditRecord(action: "audit.checkpoint", actor: .daemon, result: "ok"), checkpoint: true) }
+        _ = try tail.withLock { tail in try appendLocked(&tail, AuditRecord(action: "audit.checkpoint", actor: .daemon, result: "ok"), checkpoint: true) }
     }
 
     /// Appends `record`, fsyncs it and signs the new head; returns the entry's number and hash.
@@ -230,7 +233,7 @@ public final class AuditLog: Sendable {
     }
 
     private func writeHead(seq: Int, hash: String) throws {
-        let head = AuditHead(seq: seq, hash: hash, digest: digest.name, publicKey: publicKey,
+        let head = AuditHead(seq: seq, hash: hash, digest: digest.name, publicKey: publicKey, signatureAlgorithm: key.algorithm.rawValue,
                              signature: hexString(try key.sign(AuditHead.message(digest: digest.name, seq: seq, hash: hash))))
         let temporary = headPath + ".tmp"
         let data = try Self.encoder.encode(head) + Data("\n".utf8)
@@ -257,7 +260,7 @@ public final class AuditLog: Sendable {
     public func verify() -> AuditVerification {
         tail.withLock { _ in
             let data = (try? Data(contentsOf: URL(fileURLWithPath: logPath))) ?? Data()
-            return Self.verify(log: data, head: head(), publicKey: key.publicKey, digest: digest)
+            return Self.verify(log: data, head: head(), publicKey: key.publicKey, digest: digest, algorithm: key.algorithm)
         }
     }
 
@@ -274,7 +277,7 @@ public final class AuditLog: Sendable {
     }
 
     /// Checks `log` (the file's bytes) against `head`, signatures with `publicKey`.
-    public static func verify(log: Data, head: AuditHead?, publicKey: [UInt8], digest: Digest) -> AuditVerification {
+    public static func verify(log: Data, head: AuditHead?, publicKey: [UInt8], digest: Digest, algorithm: SignatureAlgorithm = .ed25519) -> AuditVerification {
         var result = AuditVerification(ok: true, entries: 0, checkpoints: 0, headSeq: head?.seq)
         func fail(_ entry: Int, _ line: Int?, _ reason: String) -> AuditVerification {
             result.ok = false; result.firstBadEntry = entry; result.firstBadLine = line; result.reason = reason
@@ -307,7 +310,7 @@ public final class AuditLog: Sendable {
             }
             if body.action == "audit.checkpoint" {
                 guard let signature = body.signature.flatMap(hexBytes),
-                      SigningKey.verify(signature: signature, message: checkpointMessage(digest: digest.name, seq: body.seq, prev: body.prev), publicKey: publicKey) else {
+                      SigningKey.verify(signature: signature, message: checkpointMessage(digest: digest.name, seq: body.seq, prev: body.prev), publicKey: publicKey, algorithm: algorithm) else {
                     return fail(expected, number, "the checkpoint's signature does not verify with the appliance key")
                 }
                 result.checkpoints += 1
@@ -320,7 +323,7 @@ public final class AuditLog: Sendable {
             return last == 0 ? result : fail(last, last, "the signed head (audit.head) is missing: the end of the log cannot be checked")
         }
         guard let signature = hexBytes(head.signature), head.digest == digest.name,
-              SigningKey.verify(signature: signature, message: AuditHead.message(digest: head.digest, seq: head.seq, hash: head.hash), publicKey: publicKey) else {
+              SigningKey.verify(signature: signature, message: AuditHead.message(digest: head.digest, seq: head.seq, hash: head.hash), publicKey: publicKey, algorithm: algorithm) else {
             return fail(min(head.seq, last), min(head.seq, last), "the signed head (audit.head) does not verify with the appliance key")
         }
         if head.seq > last {

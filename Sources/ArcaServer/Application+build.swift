@@ -9,7 +9,7 @@ import Logging
 
 /// The management API's routes, method by path. The error middleware answers 405 (with `Allow`) for
 /// a known path asked with another method, and 404 for any other path.
-let routeTable: [String: [HTTPRequest.Method]] = [
+let routeTable: [String: [HTTPRequest.Method]] = HERoutes.paths.merging([
     "/v1/status": [.get, .head],
     "/v1/topology": [.get, .head],
     "/v1/devices": [.get, .head],
@@ -29,7 +29,7 @@ let routeTable: [String: [HTTPRequest.Method]] = [
     "/v1/jobs/{id}/result": [.get, .head],
     "/v1/datasets/{name}": [.get, .head],
     "/v1/grants/{id}/revoke": [.post],
-]
+]) { $1 }
 
 /// The methods of the route whose path (a `{name}` segment matches any one segment) matches `path`.
 func allowedMethods(_ path: String) -> [HTTPRequest.Method]? {
@@ -44,8 +44,9 @@ func allowedMethods(_ path: String) -> [HTTPRequest.Method]? {
 /// Builds the router of API v1 over `state`. Tests drive it directly; arcad serves it on the socket.
 public func buildRouter(state: DaemonState) -> Router<ArcaRequestContext> {
     let router = Router(context: ArcaRequestContext.self, options: .autoGenerateHeadEndpoints)
-    router.middlewares.add(APIErrorMiddleware(maxBodyBytes: state.config.maxBodyBytes))
+    router.middlewares.add(APIErrorMiddleware(maxBodyBytes: state.config.maxBodyBytes, heMaxBodyBytes: state.config.heMaxBodyBytes))
     router.middlewares.add(RoleMiddleware(policy: state.roles, audit: try? state.jobs.get().audit))
+    HERoutes.add(to: router, state: state)
     router.get("/v1/status") { _, _ in try JSONBody(state.status) }
     router.get("/v1/topology") { _, _ in try JSONBody(TopologyResponse(state.topology, plan: state.pool.plan)) }
     router.get("/v1/devices") { _, _ in
@@ -163,13 +164,17 @@ struct APIError: Error {
 /// body over the limit. No error escapes to close the connection without an answer.
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let maxBodyBytes: Int
+    /// The larger limit of the `/v1/he/` routes, which carry arrays of ciphertexts.
+    var heMaxBodyBytes = 0
+
+    func limit(_ path: String) -> Int { path.hasPrefix("/v1/he/") ? max(maxBodyBytes, heMaxBodyBytes) : maxBodyBytes }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response: Response
         do {
-            if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            if let length = request.headers[.contentLength].flatMap(Int.init), length > limit(request.uri.path) {
                 throw APIError(.contentTooLarge, code: "payloadTooLarge",
-                               "request body of \(length) bytes is over the limit of \(maxBodyBytes) bytes")
+                               "request body of \(length) bytes is over the limit of \(limit(request.uri.path)) bytes")
             }
             response = try await next(request, context)
         } catch let error as APIError {
@@ -197,7 +202,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return APIError(.notFound, code: "notFound", "no route \(request.method) \(clip(request.uri.path)); API v\(API.version) routes: \(routeTable.keys.sorted().joined(separator: ", "))")
         case .contentTooLarge:
-            return APIError(.contentTooLarge, code: "payloadTooLarge", "request body is over the limit of \(maxBodyBytes) bytes")
+            return APIError(.contentTooLarge, code: "payloadTooLarge", "request body is over the limit of \(limit(request.uri.path)) bytes")
         case .badRequest:
             return APIError(.badRequest, code: "badRequest", body ?? "bad request")
         default:

@@ -42,12 +42,18 @@ public struct ArcadConfig: Sendable, Equatable {
     public var maxRunningJobs: Int = 2
     /// `[audit] digest`: `sha256` or `sm3`, for the audit chain, dataset fingerprints and results.
     public var auditDigest: String = "sha256"
+    /// `[audit] signature`: `ed25519` or `sm2`, the appliance key's scheme (fixed when the key is made).
+    public var auditSignature: String = "ed25519"
     /// `[audit] checkpoint_every`: entries between signed checkpoints.
     public var auditCheckpointEvery: Int = 64
     /// `[roles] view_group`: the socket's group; its members may read.
     public var viewGroup: String = "arca-view"
     /// `[roles] admin_group`: members may change things (root always may).
     public var adminGroup: String = "arca-admin"
+    /// `[he] max_body_bytes`: largest request body of the `/v1/he/` routes (ciphertext arrays), in bytes.
+    public var heMaxBodyBytes: Int
+    /// `[he] seal_cipher`: AEAD sealing private keys at rest, `aes-256-gcm` or `sm4-gcm`.
+    public var heSealCipher: String
     /// `[party] name`: this appliance's name as its peers know it ("" : no party link).
     public var partyName: String = ""
     /// `[party] listen`: `host:port` for peers to connect to; nil: only call out.
@@ -129,7 +135,10 @@ public struct ArcadConfig: Sendable, Equatable {
     [audit]
     # Hash of the audit chain, dataset fingerprints and job results: "sha256" or "sm3".
     digest = "sha256"
-    # Entries between checkpoints signed with the appliance key (<state directory>/audit/appliance.key).
+    # The appliance key's scheme: "ed25519" or "sm2" (SM2 with SM3). Fixed when the key is first made,
+    # in <state directory>/audit/appliance.key.
+    signature = "ed25519"
+    # Entries between checkpoints signed with the appliance key.
     checkpoint_every = 64
 
     [roles]
@@ -137,6 +146,13 @@ public struct ArcadConfig: Sendable, Equatable {
     view_group = "arca-view"
     # Members of this group (and root) may change things; others get 403 on every change.
     admin_group = "arca-admin"
+
+    [he]
+    # Largest request body of the /v1/he/ routes (arrays of ciphertexts), in bytes.
+    max_body_bytes = 268435456
+    # Private Paillier keys are sealed at rest under <state directory>/he/seal.key with this cipher:
+    # "aes-256-gcm" or "sm4-gcm".
+    seal_cipher = "aes-256-gcm"
 
     [party]
     # The link to partner appliances: TLS 1.3, both sides present certificates, each pinned by the
@@ -169,7 +185,7 @@ public struct ArcadConfig: Sendable, Equatable {
     static let bare = ArcadConfig(socketPath: nil, maxBodyBytes: 0, idleTimeoutSeconds: 0, shutdownGraceSeconds: 0, logLevel: "",
                                   stateDirectory: "", openCLEnabled: false, kernelDirectory: nil, kernelCache: false,
                                   prebuiltDirectory: nil, placement: PlacementConfig(),
-                                  queueCapacity: 1, whenFull: .wait, source: "")
+                                  queueCapacity: 1, whenFull: .wait, heMaxBodyBytes: 0, heSealCipher: "", source: "")
 
     /// Reads `path` over the embedded defaults.
     /// - Throws: ``ConfigError`` with the path, the key (or line and column) and the reason.
@@ -204,8 +220,8 @@ public struct ArcadConfig: Sendable, Equatable {
         config.source = source
         let reader = Reader(file: source)
         for section in table.keys {
-            guard ["server", "log", "state", "devices", "placement", "executors", "jobs", "audit", "roles", "party"].contains(section) else {
-                throw ConfigError(file: source, key: section, reason: "unknown key; sections are [server], [log], [state], [devices], [placement], [executors], [jobs], [audit], [roles], [party]")
+            guard ["server", "log", "state", "devices", "placement", "executors", "he", "jobs", "audit", "roles", "party"].contains(section) else {
+                throw ConfigError(file: source, key: section, reason: "unknown key; sections are [server], [log], [state], [devices], [placement], [executors], [he], [jobs], [audit], [roles], [party]")
             }
             guard let sub = table[section]?.table else {
                 throw ConfigError(file: source, key: section, reason: "expected a table such as [\(section)]")
@@ -253,6 +269,10 @@ public struct ArcadConfig: Sendable, Equatable {
                     let text = try reader.string(value, name)
                     guard ["sha256", "sm3"].contains(text) else { throw ConfigError(file: source, key: name, reason: "must be \"sha256\" or \"sm3\"; got \"\(text)\"") }
                     config.auditDigest = text
+                case "audit.signature":
+                    let text = try reader.string(value, name)
+                    guard ["ed25519", "sm2"].contains(text) else { throw ConfigError(file: source, key: name, reason: "must be \"ed25519\" or \"sm2\"; got \"\(text)\"") }
+                    config.auditSignature = text
                 case "audit.checkpoint_every":
                     config.auditCheckpointEvery = try reader.int(value, name, in: 1...1_000_000)
                 case "roles.view_group", "roles.admin_group":
@@ -305,6 +325,14 @@ public struct ArcadConfig: Sendable, Equatable {
                     config.socketPath = path
                 case "server.max_body_bytes":
                     config.maxBodyBytes = try reader.int(value, name, in: 1024...(1 << 30))
+                case "he.max_body_bytes":
+                    config.heMaxBodyBytes = try reader.int(value, name, in: 1024...(1 << 32))
+                case "he.seal_cipher":
+                    let text = try reader.string(value, name)
+                    guard ["aes-256-gcm", "sm4-gcm"].contains(text) else {
+                        throw ConfigError(file: source, key: name, reason: "must be \"aes-256-gcm\" or \"sm4-gcm\"; got \"\(text)\"")
+                    }
+                    config.heSealCipher = text
                 case "server.idle_timeout_seconds":
                     config.idleTimeoutSeconds = try reader.int(value, name, in: 1...86400)
                 case "server.shutdown_grace_seconds":

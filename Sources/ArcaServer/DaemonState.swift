@@ -1,5 +1,6 @@
 import ArcaAPI
 import ArcaAccel
+import ArcaHE
 import ArcaRuntime
 import ArcaTopology
 import Foundation
@@ -26,6 +27,8 @@ public final class DaemonState: Sendable {
     let started = ContinuousClock.now
     /// True while a bench runs: benches run one at a time.
     let benchRunning = Mutex(false)
+    /// The Paillier key store under `<state>/he`, opened at first use.
+    let heKeyStore = Mutex<PaillierKeyStore?>(nil)
 
     public init(config: ArcadConfig, socketPath: String, topology: Topology, devices: DeviceInventory,
                 pool: ExecutorPool, registry: DeviceRegistry, healthMessages: [String], logLevel: LogLevelSwitch,

@@ -28,7 +28,8 @@ public final class JobServices: Sendable {
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         let digest: Digest = config.auditDigest == "sm3" ? .sm3 : .sha256
         let audit = try AuditLog(directory: state + "/audit", keyPath: state + "/audit/appliance.key", digest: digest,
-                                 checkpointEvery: config.auditCheckpointEvery)
+                                 checkpointEvery: config.auditCheckpointEvery,
+                                 signature: SignatureAlgorithm(rawValue: config.auditSignature) ?? .ed25519)
         let store = try JobStore(path: state + "/arca.db")
         var party: PartyLink?, problem: String?
         if let settings = config.partySettings {
@@ -213,13 +214,14 @@ func addJobRoutes(to router: Router<ArcaRequestContext>, state: DaemonState) {
         let check = audit.verify()
         return try JSONBody(AuditVerifyResponse(ok: check.ok, entries: check.entries, checkpoints: check.checkpoints, firstBadEntry: check.firstBadEntry,
                                                 firstBadLine: check.firstBadLine, reason: check.reason, headSeq: check.headSeq,
-                                                digest: audit.digest.name, publicKey: audit.publicKey))
+                                                digest: audit.digest.name, signatureAlgorithm: audit.signatureAlgorithm.rawValue, publicKey: audit.publicKey))
     }
     router.get("/v1/audit/export") { _, _ in
         let audit = try state.jobServices().audit
         let log = (try? Data(contentsOf: URL(fileURLWithPath: audit.logPath))) ?? Data()
         let head = try? String(contentsOfFile: audit.headPath, encoding: .utf8)
-        return try JSONBody(AuditExportResponse(digest: audit.digest.name, publicKey: audit.publicKey, head: head, log: String(decoding: log, as: UTF8.self)))
+        return try JSONBody(AuditExportResponse(digest: audit.digest.name, signatureAlgorithm: audit.signatureAlgorithm.rawValue, publicKey: audit.publicKey,
+                                                head: head, log: String(decoding: log, as: UTF8.self)))
     }
 }
 

@@ -307,22 +307,29 @@ public final class JobRuntime: Sendable {
                 throw JobRefusal(rule: "grant-quota", message: "the job would read \(rows) rows of dataset \(dataset.name) for partner \(spec.partner); \(used) of the \(quota) rows per day are already used (UTC day from \(AuditLog.timestamp(day)))")
             }
         }
-        // The file must still be the one registered: nothing runs on changed data.
+        // The file must still be the one registered: nothing runs on changed data. (The job checks
+        // again when it reads the file, and parses what it hashed.)
         do {
-            _ = try verifiedTable(dataset)
+            _ = try verifiedFile(dataset)
         } catch let error as DatasetError {
             throw JobRefusal(rule: "dataset-changed", message: error.description)
         }
         return rows
     }
 
-    /// Reads the dataset's file, checks its digest against the registration and parses it.
-    func verifiedTable(_ dataset: DatasetRecord) throws -> CSVTable {
+    /// Reads the dataset's file and checks its digest against the registration.
+    func verifiedFile(_ dataset: DatasetRecord) throws -> DatasetFingerprint {
         let algorithm: Digest = dataset.digestAlgorithm == "sm3" ? .sm3 : .sha256
         let file = try DatasetFile.read(path: dataset.path, digest: algorithm)
         guard file.digest == dataset.digest else {
             throw DatasetError(nil, "dataset \(dataset.name): \(dataset.path) changed since it was registered (\(dataset.digestAlgorithm) \(dataset.digest.prefix(16))… then, \(file.digest.prefix(16))… now, \(file.sizeBytes) bytes); register the new file under a new name")
         }
+        return file
+    }
+
+    /// The dataset's rows, parsed from the very bytes whose digest matched the registration.
+    func verifiedTable(_ dataset: DatasetRecord) throws -> CSVTable {
+        let file = try verifiedFile(dataset)
         return try CSVTable.parse(file.data, path: dataset.path, idColumn: dataset.idColumn, labelColumn: dataset.labelColumn)
     }
 

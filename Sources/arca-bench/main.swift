@@ -101,7 +101,9 @@ case "executor":
     try await benchExecutor()
 case "ntt":
     benchNTT()
+case "paillier":
+    try await benchPaillier(Array(arguments.dropFirst()))
 default:
-    print("usage: arca-bench executor | ntt")
+    print("usage: arca-bench executor | ntt | paillier [--bits N] [--batch B] [--python PATH]")
     exit(64)
 }

@@ -10,7 +10,7 @@ struct Arcactl: AsyncParsableCommand {
         abstract: "Operate an Arca appliance through arcad's management socket.",
         discussion: Failure.exitCodeHelp,
         version: API.arcaVersion,
-        subcommands: [Status.self, TopologyCommand.self, Devices.self, Bench.self, LogLevel.self, PeersCommand.self,
+        subcommands: [Status.self, TopologyCommand.self, Devices.self, Bench.self, LogLevel.self, HE.self, PeersCommand.self,
                       JobCommand.self, DatasetCommand.self, UsageCommand.self, AuditCommand.self])
 }
 

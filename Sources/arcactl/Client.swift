@@ -97,7 +97,7 @@ struct APIClient {
         let data: Data
         do {
             response = try await HTTPClient.shared.execute(request, deadline: deadline)
-            let buffer = try await response.body.collect(upTo: 64 << 20)
+            let buffer = try await response.body.collect(upTo: 1 << 30)
             data = Data(buffer.readableBytesView)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             throw Failure.timedOut("arcad on \(socket) did not answer within \(options.timeout) s")

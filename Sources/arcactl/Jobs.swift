@@ -1,4 +1,6 @@
 import ArcaAPI
+import ArcaAudit
+import ArcaCrypto
 import ArgumentParser
 import Foundation
 
@@ -246,13 +248,54 @@ struct AuditCommand: AsyncParsableCommand {
         subcommands: [Verify.self, Show.self, Export.self])
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check the whole chain, the checkpoints' and the head's signatures.", discussion: Failure.exitCodeHelp + " 9 the audit log does not verify.")
+        static let configuration = CommandConfiguration(
+            abstract: "Check the whole chain, the checkpoints' and the head's signatures.",
+            discussion: """
+            Asks arcad, or with --file checks an `arcactl audit export` document here, without a daemon: \
+            an auditor's copy, against the appliance's public key given with --public-key (else the \
+            key the export names, which proves only that the log is whole and was signed by that key).
+
+            """ + Failure.exitCodeHelp + " 9 the audit log does not verify.")
         @OptionGroup var connection: ConnectionOptions
+        @Option(help: ArgumentHelp("An `audit export` document to check offline.", valueName: "export.json")) var file: String?
+        @Option(name: .long, help: ArgumentHelp("With --file: the appliance's public key (hex) the signatures must verify with.", valueName: "hex"))
+        var publicKey: String?
+
+        func validate() throws {
+            if publicKey != nil && file == nil { throw ValidationError("--public-key goes with --file; arcad checks with its own key") }
+        }
+
+        func offline(_ path: String) throws -> (AuditVerifyResponse, Data) {
+            guard let data = FileManager.default.contents(atPath: path) else { throw Failure.badInput("cannot read \(path)") }
+            guard let export = try? JSONDecoder().decode(AuditExportResponse.self, from: data) else {
+                throw Failure.badInput("\(path) is not an `arcactl audit export` document")
+            }
+            guard let digest = ["sha256": Digest.sha256, "sm3": Digest.sm3][export.digest],
+                  let algorithm = SignatureAlgorithm(rawValue: export.signatureAlgorithm) else {
+                throw Failure.badInput("\(path): unknown digest \(export.digest) or signature \(export.signatureAlgorithm)")
+            }
+            let key = publicKey ?? export.publicKey
+            guard let keyBytes = hexBytes(key) else { throw Failure.badInput("--public-key must be hex") }
+            let head = export.head.flatMap { try? JSONDecoder().decode(AuditHead.self, from: Data($0.utf8)) }
+            var check = AuditLog.verify(log: Data(export.log.utf8), head: head, publicKey: keyBytes, digest: digest, algorithm: algorithm)
+            if check.ok && export.publicKey != key {
+                check.ok = false; check.firstBadEntry = 1; check.firstBadLine = 1
+                check.reason = "the export names another key than --public-key"
+            }
+            let response = AuditVerifyResponse(ok: check.ok, entries: check.entries, checkpoints: check.checkpoints, firstBadEntry: check.firstBadEntry,
+                                               firstBadLine: check.firstBadLine, reason: check.reason, headSeq: check.headSeq, digest: export.digest,
+                                               signatureAlgorithm: export.signatureAlgorithm, publicKey: key)
+            return (response, try API.encoder().encode(response))
+        }
+
         func run() async throws {
             try await runReporting {
-                let (check, data) = try await APIClient(options: connection).get(AuditVerifyResponse.self, "/v1/audit/verify")
+                let check: AuditVerifyResponse, data: Data
+                if let file { (check, data) = try offline(file) } else {
+                    (check, data) = try await APIClient(options: connection).get(AuditVerifyResponse.self, "/v1/audit/verify")
+                }
                 if connection.json { printJSON(data) } else if check.ok {
-                    print("audit log verifies: \(check.entries) entries, \(check.checkpoints) signed checkpoints, signed head at entry \(check.headSeq.map(String.init) ?? "-") (\(check.digest), key \(check.publicKey))")
+                    print("audit log verifies: \(check.entries) entries, \(check.checkpoints) signed checkpoints, signed head at entry \(check.headSeq.map(String.init) ?? "-") (\(check.digest), \(check.signatureAlgorithm) key \(check.publicKey))")
                 }
                 if !check.ok {
                     FileHandle.standardError.write(Data("arcactl: audit log does NOT verify: first bad entry \(check.firstBadEntry.map(String.init) ?? "?")\(check.firstBadLine.map { " (line \($0))" } ?? ""): \(check.reason ?? "")\n".utf8))

@@ -3,7 +3,7 @@ import ArcaCrypto
 import Foundation
 import Testing
 
-@Suite("Ed25519 through OpenSSL")
+@Suite("Appliance keys through OpenSSL: Ed25519 and SM2")
 struct SigningKeyTests {
     /// RFC 8032, section 7.1, TEST 1 (empty message) and TEST 2 (one byte, 0x72).
     @Test func rfc8032Vectors() throws {
@@ -25,6 +25,26 @@ struct SigningKeyTests {
         }
     }
 
+    @Test func sm2SignsWithSM3AndTheKeyFileRoundTrips() throws {
+        let directory = NSTemporaryDirectory() + "arca-sm2-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/appliance.key"
+        let key = try SigningKey.loadOrCreate(path: path, algorithm: .sm2)
+        #expect(key.algorithm == .sm2 && key.publicKey.count > 64)  // DER SubjectPublicKeyInfo of an SM2 point
+        let message = Array("arca-audit-head sm3 7 abc".utf8)
+        let signature = try key.sign(message)
+        #expect(SigningKey.verify(signature: signature, message: message, publicKey: key.publicKey, algorithm: .sm2))
+        #expect(!SigningKey.verify(signature: signature, message: message + [1], publicKey: key.publicKey, algorithm: .sm2))
+        #expect(!SigningKey.verify(signature: signature, message: message, publicKey: key.publicKey, algorithm: .ed25519))
+        // Read back from the file: the same key, and it verifies what the first one signed.
+        let again = try SigningKey.loadOrCreate(path: path, algorithm: .sm2)
+        #expect(again.publicKey == key.publicKey)
+        #expect(SigningKey.verify(signature: try again.sign(message), message: message, publicKey: key.publicKey, algorithm: .sm2))
+        // The key's scheme is fixed: asking the file for Ed25519 is refused, naming both.
+        #expect(throws: CryptoError.self) { try SigningKey.loadOrCreate(path: path, algorithm: .ed25519) }
+    }
+
     @Test func keyFileIsMade0600AndRefusedWhenOthersCanReadIt() throws {
         let directory = NSTemporaryDirectory() + "arca-key-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -41,9 +61,9 @@ struct SigningKeyTests {
 
 @Suite("The hash-chained audit log")
 struct AuditLogTests {
-    func makeLog(_ digest: Digest = .sha256, entries: Int = 8, checkpointEvery: Int = 3) throws -> (AuditLog, String) {
+    func makeLog(_ digest: Digest = .sha256, entries: Int = 8, checkpointEvery: Int = 3, signature: SignatureAlgorithm = .ed25519) throws -> (AuditLog, String) {
         let directory = NSTemporaryDirectory() + "arca-audit-" + UUID().uuidString
-        let log = try AuditLog(directory: directory, keyPath: directory + "/appliance.key", digest: digest, checkpointEvery: checkpointEvery)
+        let log = try AuditLog(directory: directory, keyPath: directory + "/appliance.key", digest: digest, checkpointEvery: checkpointEvery, signature: signature)
         for index in 0..<entries {
             try log.append(AuditRecord(action: "test.\(index)", actor: AuditActor(uid: 1000 + index, gid: 100, pid: 42, user: "u\(index)"),
                                        result: "ok", job: index, datasets: ["d"], detail: "entry \(index) — ünïcode"))
@@ -59,15 +79,21 @@ struct AuditLogTests {
         try (lines.joined(separator: "\n") + "\n").write(toFile: log.logPath, atomically: true, encoding: .utf8)
     }
 
-    @Test(arguments: [Digest.sha256, Digest.sm3])
-    func untouchedVerifiesWithCheckpoints(_ digest: Digest) throws {
-        let (log, directory) = try makeLog(digest)
+    @Test(arguments: [(Digest.sha256, SignatureAlgorithm.ed25519), (.sm3, .sm2), (.sm3, .ed25519)])
+    func untouchedVerifiesWithCheckpoints(_ digest: Digest, _ signature: SignatureAlgorithm) throws {
+        let (log, directory) = try makeLog(digest, signature: signature)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let check = log.verify()
         #expect(check.ok, "\(check)")
         // start checkpoint + 8 entries + a checkpoint after every 3
         #expect(check.entries == 11 && check.checkpoints == 3)
         #expect(check.headSeq == 11)
+        #expect(log.head()?.signatureAlgorithm == signature.rawValue)
+        // Checked with another key, nothing verifies.
+        let other = try SigningKey.generate(signature)
+        let data = try Data(contentsOf: URL(fileURLWithPath: log.logPath))
+        let forged = AuditLog.verify(log: data, head: log.head(), publicKey: other.publicKey, digest: digest, algorithm: signature)
+        #expect(!forged.ok && forged.firstBadEntry == 1 && forged.reason?.contains("signature") == true, "\(forged)")
     }
 
     @Test func editDeleteSwapAndCutAreNamed() throws {

@@ -71,19 +71,28 @@ final class Daemon {
 
     /// With `isolatedState` (and no `--config` among `arguments`) the daemon's state directory —
     /// kernel cache, bench history — is a temporary one, not /var/lib/arca.
-    init(socket: String? = nil, arguments: [String] = [], environment: [String: String] = [:], isolatedState: Bool = true) throws {
+    /// `launcher` runs arcad through another program that execs it in place (same pid), e.g.
+    /// `setpriv --reuid=USER --regid=GROUP --init-groups --`.
+    init(socket: String? = nil, arguments: [String] = [], environment: [String: String] = [:], isolatedState: Bool = true,
+         launcher: [String] = []) throws {
         directory = try Harness.temporaryDirectory()
         self.socket = socket ?? directory + "/arcad.sock"
         log = directory + "/arcad.log"
         FileManager.default.createFile(atPath: log, contents: nil)
-        process.executableURL = try Harness.executable("arcad")
+        let arcad = try Harness.executable("arcad")
         var arguments = arguments
         if isolatedState && !arguments.contains("--config") {
             let config = directory + "/arcad.toml"
             try "[state]\ndirectory = \"\(directory)/state\"\n".write(toFile: config, atomically: true, encoding: .utf8)
             arguments += ["--config", config]
         }
-        process.arguments = ["--socket", self.socket] + arguments
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [arcad.path, "--socket", self.socket] + arguments
+        } else {
+            process.executableURL = arcad
+            process.arguments = ["--socket", self.socket] + arguments
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let handle = FileHandle(forWritingAtPath: log)
         process.standardOutput = handle

@@ -129,8 +129,8 @@ struct JobTests {
         #expect(daemon.stop() == 0)
     }
 
-    @Test func sm3ChosenInTheConfigFingerprintsChainsAndHashesResults() throws {
-        let fixture = try JobFixture(extraConfig: "[audit]\ndigest = \"sm3\"\ncheckpoint_every = 2\n")
+    @Test func sm3AndSM2ChosenInTheConfigFingerprintChainSignAndHashResults() throws {
+        let fixture = try JobFixture(extraConfig: "[audit]\ndigest = \"sm3\"\nsignature = \"sm2\"\ncheckpoint_every = 2\n")
         let daemon = try fixture.start()
         try fixture.registerBreast()
         let dataset = try #require(try fixture.json(DatasetListResponse.self, ["dataset", "list"]).datasets.first)
@@ -142,7 +142,9 @@ struct JobTests {
         let result = try fixture.json(JobResultResponse.self, ["job", "result", "\(job.id)"])
         #expect(result.digest == "sm3" && result.resultHash == done.resultHash && done.resultPath?.hasPrefix(fixture.state + "/results/") == true)
         let verify = try fixture.json(AuditVerifyResponse.self, ["audit", "verify"])
-        #expect(verify.ok && verify.digest == "sm3" && verify.checkpoints >= 3, "\(verify)")
+        #expect(verify.ok && verify.digest == "sm3" && verify.signatureAlgorithm == "sm2" && verify.checkpoints >= 3, "\(verify)")
+        let key = try String(contentsOfFile: fixture.state + "/audit/appliance.key", encoding: .utf8)
+        #expect(key.hasPrefix("sm2:"))
         #expect(daemon.stop() == 0)
     }
 
@@ -264,7 +266,7 @@ struct JobTests {
     }
 
     @Test func badDatasetFilesAreRefusedWithThePlaceAndNothingRegisteredOrRun() throws {
-        let fixture = try JobFixture()
+        let fixture = try JobFixture(extraConfig: "[jobs]\nmax_running = 1\n")
         let daemon = try fixture.start()
         let broken = try fixture.ctl(["dataset", "add", "broken", "--file", JobFixture.data + "/breast_broken_row.csv", "--id-column", "id"])
         #expect(broken.status == 1 && broken.stderr.contains("breast_broken_row.csv:7:") && broken.stderr.contains("row has 11 fields; the header has 12"), "\(broken.stderr)")
@@ -277,12 +279,20 @@ struct JobTests {
         try FileManager.default.copyItem(atPath: JobFixture.data + "/breast_hetero_guest.csv", toPath: copy)
         #expect(try fixture.ctl(["dataset", "add", "guest", "--file", copy, "--id-column", "id", "--label-column", "y"]).status == 0)
         #expect(try fixture.ctl(["dataset", "grant", "guest", "--partner", "local", "--purpose", "stats"]).status == 0)
+        // A job admitted while the file was intact, waiting behind another, then the file changes:
+        // the job fails when it reads the file, and reads nothing.
+        let blocker = try fixture.submit(try fixture.spec("blocker", dataset: "guest", options: "rows_per_second = 200\n"))
+        let waiting = try fixture.submit(try fixture.spec("waiting", dataset: "guest"))
+        #expect(waiting.state == "queued")
         var text = try String(contentsOfFile: copy, encoding: .utf8)
         text = text.replacingOccurrences(of: "133,1,", with: "133,0,")
         try text.write(toFile: copy, atomically: true, encoding: .utf8)
         let changed = try fixture.ctl(["job", "submit", try fixture.spec("changed", dataset: "guest")])
         #expect(changed.status == 1 && changed.stderr.contains("rule dataset-changed") && changed.stderr.contains("changed since it was registered"), "\(changed.stderr)")
-        #expect(try fixture.json(JobListResponse.self, ["job", "list"]).jobs.isEmpty)
+        #expect(try fixture.json(JobListResponse.self, ["job", "list"]).jobs.count == 2, "the refused job is not stored")
+        #expect(try fixture.ctl(["job", "cancel", "\(blocker.id)"]).status == 0)
+        let failed = try fixture.wait(job: waiting.id) { $0.state == "failed" }
+        #expect(failed.reason?.contains("changed since it was registered") == true && failed.rowsRead == 0, "\(failed.reason ?? "")")
         let audit = try fixture.json(AuditEntriesResponse.self, ["audit", "show"])
         #expect(audit.entries.contains { $0.contains("dataset.add") && $0.contains("refused") && $0.contains("breast_broken_row.csv:7:") })
         #expect(daemon.stop() == 0)
@@ -332,6 +342,30 @@ struct JobTests {
         #expect(result.status == 0, "\(result.stderr)")
         let export = try fixture.json(AuditExportResponse.self, ["audit", "export"])
         #expect(export.log == original && export.head != nil && export.publicKey.count == 64)
+
+        // An auditor's copy, checked offline against the pinned key: whole, then with an entry deleted.
+        let exported = fixture.directory + "/export.json"
+        try Data(try fixture.ctl(["audit", "export"]).stdout.utf8).write(to: URL(fileURLWithPath: exported))
+        let offline = try Harness.arcactl(["audit", "verify", "--file", exported, "--public-key", export.publicKey])
+        #expect(offline.status == 0 && offline.stdout.contains("audit log verifies"), "\(offline.stderr)")
+        var altered = export
+        altered.log = deleted.joined(separator: "\n") + "\n"
+        try API.encoder().encode(altered).write(to: URL(fileURLWithPath: exported))
+        let bad = try Harness.arcactl(["audit", "verify", "--file", exported, "--public-key", export.publicKey])
+        #expect(bad.status == 9 && bad.stderr.contains("first bad entry 3"), "\(bad.stderr)")
+        let otherKey = try Harness.arcactl(["audit", "verify", "--file", exported, "--public-key", String(repeating: "ab", count: 32)])
+        #expect(otherKey.status == 9)
+
+        // Altered while arcad was stopped: the next start says so in status, and appending goes on
+        // without hiding it.
         #expect(daemon.stop() == 0)
+        try (deleted.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
+        let restarted = try fixture.start()
+        let status = try fixture.json(StatusResponse.self, ["status"])
+        #expect(status.health.status == "degraded" && status.health.messages.contains { $0.contains("audit log does not verify: first bad entry 3") },
+                "\(status.health.messages)")
+        result = try fixture.ctl(["audit", "verify"])
+        #expect(result.status == 9 && result.stderr.contains("first bad entry 3"), "\(result.stderr)")
+        #expect(restarted.stop() == 0)
     }
 }

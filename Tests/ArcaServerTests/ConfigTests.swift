@@ -40,6 +40,7 @@ struct ConfigTests {
         ("[bogus]\n", "bogus", "unknown key"),
         ("[audit]\ndigest = \"md5\"\n", "audit.digest", "must be \"sha256\" or \"sm3\""),
         ("[audit]\ncheckpoint_every = 0\n", "audit.checkpoint_every", "between"),
+        ("[audit]\nsignature = \"rsa\"\n", "audit.signature", "must be \"ed25519\" or \"sm2\""),
         ("[jobs]\nmax_running = 0\n", "jobs.max_running", "between"),
         ("[roles]\nview_group = \"Not A Group\"\n", "roles.view_group", "must be a group name"),
     ])

@@ -41,7 +41,7 @@ struct RouterTests {
 
     @Test func documentIsValidOpenAPI() throws {
         let document = try OpenAPIDocument.validateWithOpenAPIKit()
-        #expect(document.paths.count == 18)
+        #expect(document.paths.count == 27)
     }
 
     @Test func status() async throws {

@@ -1,0 +1,171 @@
+import ArcaAPI
+import ArcaCrypto
+import ArcaHE
+import Foundation
+import Hummingbird
+import Logging
+
+/// The Paillier routes: keys (generate, import, list, show) and batched operations over
+/// python-paillier's JSON forms. Private keys never leave the key store; every exponentiation runs
+/// on the device registry (an OpenCL device or the CPU fallback over the NUMA executors).
+enum HERoutes {
+    static let paths: [String: [HTTPRequest.Method]] = [
+        "/v1/he/keys": [.get, .head, .post],
+        "/v1/he/keys/import": [.post],
+        "/v1/he/encrypt": [.post],
+        "/v1/he/decrypt": [.post],
+        "/v1/he/add": [.post],
+        "/v1/he/scale": [.post],
+        "/v1/he/sum": [.post],
+    ]
+
+    static func add(to router: Router<ArcaRequestContext>, state: DaemonState) {
+        let limit = state.config.heMaxBodyBytes
+        router.get("/v1/he/keys") { _, _ in
+            try JSONBody(HEKeysResponse(keys: try await mapped { try store(state).list() }.map(wire)))
+        }
+        router.get("/v1/he/keys/:key") { _, context in
+            let name = try context.parameters.require("key")
+            return try JSONBody(wire(try await mapped { try store(state).publicKey(name).0 }))
+        }
+        router.post("/v1/he/keys") { request, context in
+            let body = try await decodeBody(HEKeygenRequest.self, request: request, limit: limit)
+            guard [2048, 3072, 4096].contains(body.bits) else {
+                throw APIError(.badRequest, code: "badRequest", "bits: must be 2048, 3072 or 4096; got \(body.bits)")
+            }
+            let store = try store(state)
+            let entry = try await mapped { try await state.pool.submit(.cpu) { _ in try store.generate(bits: body.bits, name: body.name) } }
+            context.logger.notice("he: generated Paillier-\(body.bits) key \(entry.name) (\(entry.id))")
+            state.audit(context, "he.keygen", detail: "Paillier-\(body.bits) key \(entry.name) (\(entry.id))")
+            return try JSONBody(wire(entry), status: .created)
+        }
+        router.post("/v1/he/keys/import") { request, context in
+            let body = try await decodeBody(HEKeyImportRequest.self, request: request, limit: limit)
+            let store = try store(state)
+            let entry = try await mapped {
+                let file = try PaillierInterchange.readKey(Data(body.key.utf8))
+                return try store.importKey(file, name: body.name)
+            }
+            context.logger.notice("he: imported \(entry.hasPrivateKey ? "private" : "public") Paillier-\(entry.bits) key \(entry.name) (\(entry.id))")
+            state.audit(context, "he.import", detail: "\(entry.hasPrivateKey ? "private" : "public") Paillier-\(entry.bits) key \(entry.name) (\(entry.id))")
+            return try JSONBody(wire(entry), status: .created)
+        }
+        for operation in ["encrypt", "decrypt", "add", "scale", "sum"] {
+            router.post("/v1/he/\(operation)") { request, context in
+                let body = try await decodeBody(HEOperationRequest.self, request: request, limit: limit)
+                let response = try await mapped { try await run(operation, body, state: state) }
+                context.logger.info("he: \(operation) of \(response.items) items under \(response.keyId) on \(response.devices.joined(separator: ",")) in \(String(format: "%.3f", response.seconds)) s")
+                if operation == "decrypt" {  // plaintext leaves the appliance's private key: recorded
+                    state.audit(context, "he.decrypt", detail: "\(response.items) items under \(response.keyId)")
+                }
+                return try JSONBody(response)
+            }
+        }
+    }
+
+    static func store(_ state: DaemonState) throws -> PaillierKeyStore {
+        try state.heKeyStore.withLock { store in
+            if let store { return store }
+            do {
+                let opened = try PaillierKeyStore(directory: state.config.stateDirectory + "/he", cipher: AEAD(rawValue: state.config.heSealCipher) ?? .aes256gcm)
+                store = opened
+                return opened
+            } catch {
+                throw APIError(.internalServerError, code: "keyStore", "the Paillier key store under \(state.config.stateDirectory)/he cannot be used: \(error)")
+            }
+        }
+    }
+
+    /// Runs `body`, turning the HE layer's errors into API errors: bad input 400, unknown key 404,
+    /// name taken 409, a key store that is unsafe or damaged 500.
+    static func mapped<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as HEError {
+            throw APIError(.badRequest, code: "badRequest", error.description)
+        } catch let error as PaillierKeyStore.Failure {
+            switch error {
+            case .notFound: throw APIError(.notFound, code: "notFound", error.description)
+            case .exists: throw APIError(.conflict, code: "conflict", error.description)
+            case .insecure, .damaged: throw APIError(.internalServerError, code: "keyStore", error.description)
+            }
+        }
+    }
+
+    static func wire(_ entry: PaillierKeyStore.Entry) -> HEKey {
+        HEKey(id: entry.id, name: entry.name, bits: entry.bits, created: ISO8601DateFormatter().string(from: entry.created),
+              origin: entry.origin, hasPrivateKey: entry.hasPrivateKey, publicKey: entry.publicKey)
+    }
+
+    static func numbers(_ literals: [String]?, field: String) throws -> [PlainNumber] {
+        guard let literals else { throw HEError(field, "missing") }
+        return try literals.enumerated().map { try PlainNumber(jsonLiteral: $1, item: "\(field)[\($0)]") }
+    }
+
+    /// The ciphertexts of `set`, checked against the key when the set was enveloped.
+    static func checkedCiphertexts(_ set: HECiphertextSet, key: PaillierPublicKey, entry: PaillierKeyStore.Entry, field: String) throws -> [Ciphertext] {
+        let name = set.source ?? field
+        if let jwk = set.publicKey {
+            let under = try PaillierInterchange.publicKey(jwk)
+            guard under == key else {
+                throw HEError(name, "the ciphertexts are under key \(under.fingerprint) (\(under.bits) bits), not key \(entry.name) (\(entry.id))")
+            }
+        }
+        let ciphertexts = try PaillierInterchange.ciphertexts(set.ciphertexts, source: name)
+        try key.validate(ciphertexts: ciphertexts.map(\.value), item: name)
+        return ciphertexts
+    }
+
+    static func run(_ operation: String, _ body: HEOperationRequest, state: DaemonState) async throws -> HEOperationResponse {
+        let started = ContinuousClock.now
+        let store = try store(state)
+        let (entry, key) = try store.publicKey(body.key)
+        if let device = body.device, device != "cpu", state.registry.device(device) == nil {
+            throw HEError("device", "\(device) is not a device that passed its self-test (see arcactl devices)")
+        }
+        let engine = PaillierEngine(registry: state.registry, preferred: body.device)
+        var report = PaillierEngine.Report()
+        let inputs = body.inputs ?? []
+        func input(_ index: Int) throws -> [Ciphertext] {
+            guard index < inputs.count else { throw HEError("inputs", "\(operation) needs \(operation == "add" ? 2 : 1) ciphertext set(s), got \(inputs.count)") }
+            return try checkedCiphertexts(inputs[index], key: key, entry: entry, field: "inputs[\(index)]")
+        }
+        var ciphertexts: [Ciphertext]?, plaintexts: [PlainNumber]?, items = 0
+        switch operation {
+        case "encrypt":
+            let values = try numbers(body.plaintexts, field: "plaintexts")
+            let encoded = try values.enumerated().map { try EncodedNumber.encode($1, key: key, item: "plaintexts[\($0)]") }
+            switch body.obfuscator ?? "standard" {
+            case "standard":
+                let privateKey = entry.hasPrivateKey ? try store.privateKey(entry.id) : nil
+                ciphertexts = try await engine.encrypt(encoded, key: key, privateKey: privateKey, report: &report)
+            case "djn":
+                ciphertexts = try await engine.encrypt(encoded, djn: try store.djn(entry.id), report: &report)
+            case let other:
+                throw HEError("obfuscator", "must be \"standard\" or \"djn\"; got \"\(other.prefix(40))\"")
+            }
+            items = values.count
+        case "decrypt":
+            let privateKey = try store.privateKey(entry.id)
+            let c = try input(0)
+            let encoded = try await engine.decrypt(c, privateKey: privateKey, report: &report)
+            let name = inputs[0].source ?? "inputs[0]"
+            plaintexts = try encoded.enumerated().map { try $1.decode(key: key, item: "\(name)[\($0)]") }
+            items = c.count
+        case "add":
+            let (a, b) = (try input(0), try input(1))
+            ciphertexts = try await engine.add(a, b, key: key, report: &report)
+            items = a.count
+        case "scale":
+            let c = try input(0)
+            ciphertexts = try await engine.scale(c, by: try numbers(body.scalars, field: "scalars"), key: key, report: &report)
+            items = c.count
+        default:  // sum
+            let c = try input(0)
+            ciphertexts = [try await engine.sum(c, key: key, report: &report)]
+            items = c.count
+        }
+        return HEOperationResponse(operation: operation, keyId: entry.id, publicKey: entry.publicKey,
+                                   ciphertexts: ciphertexts.map(PaillierInterchange.wire),
+                                   plaintexts: plaintexts?.map(\.jsonLiteral), devices: report.devices.sorted(), fallbacks: report.fallbacks,
+                                   items: items, modexps: report.modexps, seconds: (ContinuousClock.now - started).seconds)
+    }
+}
