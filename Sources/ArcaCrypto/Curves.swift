@@ -37,6 +37,41 @@ public final class X25519Key: @unchecked Sendable {
         }
     }
 
+    /// A derivation context for many multiplications on one thread: the key's `EVP_PKEY_CTX` is
+    /// initialised once and one peer `EVP_PKEY` is refilled for each u, instead of fetching the
+    /// algorithm for every item.
+    public final class Deriver {
+        let context: OpaquePointer
+        var peer: OpaquePointer?
+        init(_ key: OpaquePointer) throws {
+            guard let context = EVP_PKEY_CTX_new(key, nil) else { throw CryptoError.last("EVP_PKEY_CTX_new") }
+            guard EVP_PKEY_derive_init(context) == 1 else { EVP_PKEY_CTX_free(context); throw CryptoError.last("EVP_PKEY_derive_init(X25519)") }
+            self.context = context
+        }
+        deinit { EVP_PKEY_CTX_free(context); if let peer { EVP_PKEY_free(peer) } }
+
+        /// X25519(k, u) into `out` (32 bytes).
+        /// - Throws: ``CryptoError`` when `u` is not 32 bytes or is a low-order point (all-zero result).
+        public func multiply(_ u: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) throws {
+            guard u.count == 32, out.count >= 32 else { throw CryptoError(function: "X25519", reason: "a u-coordinate is 32 bytes, got \(u.count)") }
+            let bytes = u.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            if let peer {
+                guard EVP_PKEY_set1_encoded_public_key(peer, bytes, 32) == 1 else { throw CryptoError.last("EVP_PKEY_set1_encoded_public_key(X25519)") }
+            } else {
+                guard let made = EVP_PKEY_new_raw_public_key(arca_EVP_PKEY_X25519(), nil, bytes, 32) else { throw CryptoError.last("EVP_PKEY_new_raw_public_key(X25519)") }
+                peer = made
+            }
+            var length = 32
+            guard EVP_PKEY_derive_set_peer_ex(context, peer, 0) == 1,
+                  EVP_PKEY_derive(context, out.baseAddress!.assumingMemoryBound(to: UInt8.self), &length) == 1, length == 32 else {
+                throw CryptoError.last("EVP_PKEY_derive(X25519)")
+            }
+        }
+    }
+
+    /// A ``Deriver`` for one thread's batch.
+    public func deriver() throws -> Deriver { try Deriver(key) }
+
     /// X25519(k, u) for one u.
     public func multiply(_ u: [UInt8]) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)

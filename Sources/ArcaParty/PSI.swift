@@ -90,11 +90,12 @@ final class PSICipher: Sendable {
         case .ecdh25519:
             let key = x25519!
             return try await Self.chunked(ids.count, compute: compute) { range in
+                let deriver = try key.deriver()
                 var out = [UInt8](repeating: 0, count: range.count * width)
                 try out.withUnsafeMutableBytes { out in
                     for (offset, index) in range.enumerated() {
                         let u = try Digest.sha256.hash(ids[index])
-                        try u.withUnsafeBytes { try key.multiply($0, into: UnsafeMutableRawBufferPointer(rebasing: out[(offset * 32)..<(offset * 32 + 32)])) }
+                        try u.withUnsafeBytes { try deriver.multiply($0, into: UnsafeMutableRawBufferPointer(rebasing: out[(offset * 32)..<(offset * 32 + 32)])) }
                     }
                 }
                 return out
@@ -129,11 +130,12 @@ final class PSICipher: Sendable {
         case .ecdh25519:
             let key = x25519!
             return try await Self.chunked(count, compute: compute) { range in
+                let deriver = try key.deriver()
                 var out = [UInt8](repeating: 0, count: range.count * 32)
                 try out.withUnsafeMutableBytes { out in
                     try elements.withUnsafeBytes { input in
                         for (offset, index) in range.enumerated() {
-                            try key.multiply(UnsafeRawBufferPointer(rebasing: input[(index * 32)..<(index * 32 + 32)]),
+                            try deriver.multiply(UnsafeRawBufferPointer(rebasing: input[(index * 32)..<(index * 32 + 32)]),
                                              into: UnsafeMutableRawBufferPointer(rebasing: out[(offset * 32)..<(offset * 32 + 32)]))
                         }
                     }

@@ -57,8 +57,10 @@ public struct CSVTable: Sendable {
         }
         guard !bytes.isEmpty else { throw DatasetError(FilePosition(path: path, line: 1, column: 1), "the file is empty; a header row is needed") }
 
-        var records: [[String]] = [], starts: [Int] = [], startLines: [Int] = []
-        var line = 1, recordLine = 1  // lines counted as the bytes go by: position() rescans and is for errors only
+        var records: [[String]] = [], starts: [Int] = []
+        // The line each record starts on, counted as the bytes go by (a quoted field may span lines):
+        // finding it again from the start of the file for every row made registering quadratic.
+        var startLines: [Int] = [], lineNumber = 1, recordLine = 1
         var fields: [String] = [], field: [UInt8] = []
         var index = 0, recordStart = 0
         var quoted = false, fieldStart = 0
@@ -79,7 +81,7 @@ public struct CSVTable: Sendable {
                     }
                     continue
                 }
-                if byte == newline { line += 1 }
+                if byte == newline { lineNumber += 1 }
                 field.append(byte); index += 1; continue
             }
             switch byte {
@@ -95,8 +97,8 @@ public struct CSVTable: Sendable {
                     throw DatasetError(position(index), "an empty line; every line is a row of \(records.first?.count ?? 0) fields")
                 }
                 endRecord()
-                line += 1
-                index += 1; recordStart = index; fieldStart = index; recordLine = line
+                index += 1; recordStart = index; fieldStart = index
+                lineNumber += 1; recordLine = lineNumber
             case quote:
                 guard index == fieldStart else { throw DatasetError(position(index), "a quote inside an unquoted field (quote the whole field and double the quote)") }
                 quoted = true; index += 1

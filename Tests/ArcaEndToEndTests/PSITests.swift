@@ -66,7 +66,7 @@ final class PartyPair {
     /// Registers `file` (under the test data, or an absolute path) as `name` on `side` and grants it to its peer for psi.
     func register(_ side: JobFixture, _ name: String, file: String, idColumn: String = "id", grant: Bool = true) throws {
         let path = file.hasPrefix("/") ? file : JobFixture.data + "/" + file
-        let added = try side.ctl(["dataset", "add", name, "--file", path, "--id-column", idColumn])
+        let added = try side.ctl(["dataset", "add", name, "--file", path, "--id-column", idColumn, "--timeout", "120"])
         try #require(added.status == 0, "dataset add \(name): \(added.stderr)")
         if grant {
             let granted = try side.ctl(["dataset", "grant", name, "--partner", side === a ? "bank-b" : "bank-a", "--purpose", "psi"])
@@ -99,7 +99,7 @@ final class PartyPair {
     }
 
     func result(_ side: JobFixture, _ id: Int) throws -> [String] {
-        let result = try side.json(JobResultResponse.self, ["job", "result", "\(id)"])
+        let result = try side.json(JobResultResponse.self, ["job", "result", "\(id)", "--timeout", "120"])
         return result.content.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
     }
 }

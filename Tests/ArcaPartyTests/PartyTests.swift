@@ -47,12 +47,18 @@ struct PartyTests {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Vectors/x25519_first_stage.tsv")
         let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
         let key = try X25519Key(scalar: Array(hex: String(lines[0].dropFirst("# private key ".count))))
+        let deriver = try key.deriver()
         var checked = 0
         for line in lines.dropFirst() {
             let parts = line.split(separator: "\t", omittingEmptySubsequences: false)
             let id = try JSONDecoder().decode(String.self, from: Data(parts[0].utf8))
-            let value = try key.multiply(try Digest.sha256.hash(Array(id.utf8)))
+            let u = try Digest.sha256.hash(Array(id.utf8))
+            let value = try key.multiply(u)
             #expect(value == Array(hex: String(parts[1])), "id \(id)")
+            // The batch path: one deriver refilled with each u in turn.
+            var batched = [UInt8](repeating: 0, count: 32)
+            try u.withUnsafeBytes { u in try batched.withUnsafeMutableBytes { try deriver.multiply(u, into: $0) } }
+            #expect(batched == value, "id \(id) through the deriver")
             checked += 1
         }
         #expect(checked == 9)

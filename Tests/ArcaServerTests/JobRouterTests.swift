@@ -94,6 +94,9 @@ struct JobRouterTests {
         #expect(code == 200 && !(json["records"] as? [Any] ?? []).isEmpty)
         (code, _) = try await request(state, .get, "/v1/usage?since=yesterday")
         #expect(code == 400)
+        // No [party] in the configuration: no link, said so, no peers.
+        (code, json) = try await request(state, .get, "/v1/peers")
+        #expect(code == 200 && (json["peers"] as? [Any])?.isEmpty == true && json["problem"] is String)
         (code, json) = try await request(state, .get, "/v1/audit?job=\(id)")
         #expect(code == 200 && (json["entries"] as? [String] ?? []).count >= 3)
         (code, json) = try await request(state, .get, "/v1/audit/verify")
