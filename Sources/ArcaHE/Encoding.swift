@@ -43,6 +43,16 @@ public enum PlainNumber: Sendable, Equatable, CustomStringConvertible {
 /// (= n // 3 − 1) and encodings in (max_int, n − max_int) reserved for overflow detection.
 public struct EncodedNumber: Sendable, Equatable {
     public static let base = 16
+    /// Exponents Arca accepts, ±4096: far beyond what floats (−282…+243) and their alignment need, and
+    /// a bound on the work and size of a decoded value (16^4096 is a 16,384-bit factor).
+    public static let exponentLimit = 4096
+
+    /// - Throws: ``HEError`` naming `item` when |exponent| exceeds ``exponentLimit``.
+    public static func checkExponent(_ exponent: Int, item: String) throws {
+        guard exponent >= -exponentLimit && exponent <= exponentLimit else {
+            throw HEError(item, "exponent \(exponent) is beyond ±\(exponentLimit)")
+        }
+    }
     public var encoding: BigNumber
     public var exponent: Int
 
@@ -73,7 +83,7 @@ public struct EncodedNumber: Sendable, Equatable {
         precondition(shift >= 0, "python-paillier's exponent choice keeps the encoding exact")
         mantissa = mantissa.shiftedLeft(shift)
         if mantissa > key.maxInt {
-            throw HEError(item, "\(negative ? "-" : "")\(mantissa.bitCount)-bit mantissa is beyond max_int (n // 3 - 1, \(key.maxInt.bitCount) bits) of this key")
+            throw HEError(item, "\(negative ? "negative " : "")value needs a \(mantissa.bitCount)-bit mantissa, beyond max_int (n // 3 - 1, \(key.maxInt.bitCount) bits) of this key")
         }
         let encoding = negative && !mantissa.isZero ? key.n - mantissa : mantissa
         return EncodedNumber(encoding: encoding, exponent: exponent)
@@ -84,6 +94,7 @@ public struct EncodedNumber: Sendable, Equatable {
     /// - Throws: ``HEError`` for an encoding ≥ n (corrupted), one in the overflow band, or a quotient
     ///   beyond a double's range.
     public func decode(key: PaillierPublicKey, item: String = "value") throws -> PlainNumber {
+        try Self.checkExponent(exponent, item: item)
         let negative: Bool, mantissa: BigNumber
         if encoding >= key.n {
             throw HEError(item, "decrypted encoding is not below n: corrupted number")
@@ -134,6 +145,8 @@ public struct EncodedNumber: Sendable, Equatable {
     /// - Throws: ``HEError`` when the factor 16^(exponent − new) itself exceeds max_int (as python-paillier).
     static func alignmentFactor(from exponent: Int, to newExponent: Int, key: PaillierPublicKey, item: String) throws -> BigNumber {
         precondition(newExponent <= exponent)
+        try checkExponent(exponent, item: item)
+        try checkExponent(newExponent, item: item)
         let factor = BigNumber(1).shiftedLeft(4 * (exponent - newExponent))
         if factor > key.maxInt { throw HEError(item, "aligning exponent \(exponent) to \(newExponent) needs 16^\(exponent - newExponent), beyond max_int") }
         return factor

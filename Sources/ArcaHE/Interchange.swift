@@ -72,6 +72,7 @@ public enum PaillierInterchange {
     public static func ciphertexts(_ wire: [WireCiphertext], source: String) throws -> [Ciphertext] {
         try wire.enumerated().map { i, c in
             guard let value = BigNumber(decimal: c.v) else { throw HEError("\(source)[\(i)].v", "\"\(c.v.prefix(20))\" is not a non-negative decimal integer") }
+            try EncodedNumber.checkExponent(c.e, item: "\(source)[\(i)].e")
             return Ciphertext(value: value, exponent: c.e)
         }
     }

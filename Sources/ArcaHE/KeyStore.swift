@@ -170,6 +170,8 @@ public final class PaillierKeyStore: Sendable {
         guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
             throw HEError("name", "\"\(name.prefix(70))\" is not a key name (1-64 of A-Z a-z 0-9 - _ .)")
         }
+        // Keys are found by name or id: a name shaped like an id would shadow another key.
+        if name.hasPrefix("pai-") { throw HEError("name", "\"\(name)\": names starting with pai- are reserved for key ids") }
     }
 
     func store(_ file: PaillierInterchange.KeyFile, name: String, origin: String) throws -> Entry {

@@ -196,10 +196,10 @@ public struct PaillierEngine: Sendable {
     }
 
     /// Σ c_i as one ciphertext at the lowest exponent: partial products per chunk on the executors.
-    /// An empty array sums to an encryption of 0 with r = 1 (the value 1).
+    /// - Throws: ``HEError`` for an empty array (there is no randomness to give its sum).
     public func sum(_ ciphertexts: [Ciphertext], key: PaillierPublicKey, report: inout Report) async throws -> Ciphertext {
         try key.validate(ciphertexts: ciphertexts.map(\.value), item: "ciphertexts")
-        guard let target = ciphertexts.map(\.exponent).min() else { return Ciphertext(value: BigNumber(1), exponent: 0) }
+        guard let target = ciphertexts.map(\.exponent).min() else { throw HEError("ciphertexts", "nothing to sum: the array is empty") }
         let chunks = max(1, min(ciphertexts.count / 64, 64))
         let partials = try await cpu.map(chunks) { chunk -> BigNumber in
             var product = BigNumber(1)

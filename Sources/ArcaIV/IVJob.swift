@@ -125,6 +125,9 @@ public struct IVJob: JobKind {
         guard let link else { throw PartyError("this arcad has no party link: set [party] in its configuration") }
         guard let registry else { throw PartyError("no device registry") }
         let spec = context.spec
+        if let device = try string(spec, "device"), device != "cpu", registry.device(device) == nil {
+            throw JobSpecError("spec key options.device: \(device) is not a device that passed its self-test (see arcactl devices)")
+        }
         let role = try Self.role(spec, string)
         let suite = PSISuite(rawValue: try string(spec, "suite") ?? "ecdh-25519")!
         let method = BinningMethod(rawValue: try string(spec, "binning") ?? "quantile")!
@@ -160,7 +163,8 @@ public struct IVJob: JobKind {
                 events = []
             }
         } catch {
-            try? hostChannel?.send(control: PartyOpenReply(ok: false, reason: "\(error)"))
+            // The guest learns that the host's side refused, not the host's paths or schema.
+            try? hostChannel?.send(control: PartyOpenReply(ok: false, reason: "the host's dataset \(dataset.name) cannot be used for this job (its operator sees why in job \(context.id))"))
             hostChannel?.close()
             throw error
         }
@@ -242,7 +246,8 @@ public struct IVJob: JobKind {
         }
         context.setCounters(["iv.sent": Double(labels.count)])
         // The host's sums, then decryption.
-        let sums = try await channel.receive(control: SumsMessage.self, timeout: .seconds(120 + labels.count * features.count / 500))
+        // The host's work: a multiplication per row per feature, and a modexp per bin per feature; generously.
+        let sums = try await channel.receive(control: SumsMessage.self, timeout: .seconds(300 + labels.count * features.count / 200 + bins * 100))
         stages.append(Stage(stage: "bin-sum", party: "host", seconds: sums.seconds, numaNode: sums.numaNode, devices: sums.devices, items: sums.multiplications))
         started = ContinuousClock.now
         var decryptReport = PaillierEngine.Report()

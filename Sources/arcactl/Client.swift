@@ -95,10 +95,22 @@ struct APIClient {
         let deadline = NIODeadline.now() + .milliseconds(Int64(options.timeout * 1000))
         let response: HTTPClientResponse
         let data: Data
+        // A client of our own: the shared one stops reading after its default read timeout (90 s),
+        // shorter than a long batch's --timeout.
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(options.timeout * 1000)))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let outcome: Result<(HTTPClientResponse, Data), any Error>
         do {
-            response = try await HTTPClient.shared.execute(request, deadline: deadline)
-            let buffer = try await response.body.collect(upTo: 1 << 30)
-            data = Data(buffer.readableBytesView)
+            let answer = try await client.execute(request, deadline: deadline)
+            let buffer = try await answer.body.collect(upTo: 1 << 30)
+            outcome = .success((answer, Data(buffer.readableBytesView)))
+        } catch {
+            outcome = .failure(error)
+        }
+        try? await client.shutdown()
+        do {
+            (response, data) = try outcome.get()
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             throw Failure.timedOut("arcad on \(socket) did not answer within \(options.timeout) s")
         } catch {

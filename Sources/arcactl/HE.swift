@@ -164,7 +164,10 @@ private func client(_ connection: ConnectionOptions) -> APIClient {
     return APIClient(options: connection)
 }
 
-private func pathComponent(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text }
+/// Key names and ids are A-Z a-z 0-9 - _ . (unreserved in URLs); anything else is percent-encoded.
+private func pathComponent(_ text: String) -> String {
+    text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")) ?? text
+}
 
 private func read(_ path: String) throws -> Data {
     do { return try Data(contentsOf: URL(fileURLWithPath: path)) } catch {

@@ -108,6 +108,10 @@ struct IVJobTests {
 
     @Test func aHostDatasetWithoutAGrantIsRefusedAndAuditedOnBothSides() throws {
         let pair = try setUp(guestFile: "breast_hetero_guest.csv", hostFile: "breast_hetero_host.csv", grantHost: false)
+        // A device that is not there fails the job at once (it once ran silently on the CPU).
+        let bogus = try submit(pair, options: "device = \"ocl-deadbeef\"")
+        let failedEarly = try pair.a.wait(job: bogus.id, timeout: 60) { ["succeeded", "failed"].contains($0.state) }
+        #expect(failedEarly.state == "failed" && failedEarly.reason?.contains("ocl-deadbeef is not a device") == true, "\(failedEarly.reason ?? "")")
         let job = try submit(pair)
         let done = try pair.a.wait(job: job.id, timeout: 120) { ["succeeded", "failed"].contains($0.state) }
         #expect(done.state == "failed")

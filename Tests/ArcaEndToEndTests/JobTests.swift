@@ -277,7 +277,8 @@ struct JobTests {
 
         // Changed after registration: refused at use, nothing runs.
         let copy = fixture.directory + "/guest.csv"
-        try FileManager.default.copyItem(atPath: JobFixture.data + "/breast_hetero_guest.csv", toPath: copy)
+        // The fixture is a link into data/: copy the file's bytes, not the link.
+        try Data(contentsOf: URL(fileURLWithPath: JobFixture.data + "/breast_hetero_guest.csv")).write(to: URL(fileURLWithPath: copy))
         #expect(try fixture.ctl(["dataset", "add", "guest", "--file", copy, "--id-column", "id", "--label-column", "y"]).status == 0)
         #expect(try fixture.ctl(["dataset", "grant", "guest", "--partner", "local", "--purpose", "stats"]).status == 0)
         // A job admitted while the file was intact, waiting behind another, then the file changes:

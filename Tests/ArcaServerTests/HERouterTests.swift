@@ -48,6 +48,19 @@ extension RouterTests {
         #expect(try await request(.post, "/v1/he/sum", body: try json(HEOperationRequest(key: name, inputs: [set], device: "ocl-nope"))).status == 400)
         #expect(try await request(.post, "/v1/he/decrypt", body: "{\"key\": \"\(name)\"}").status == 400)
         #expect(try await request(.post, "/v1/he/decrypt", body: try json(HEOperationRequest(key: "missing", inputs: [set]))).status == 404)
+        // Exponents far outside any encoding (Int.min, Int.max) were arithmetic overflows that killed
+        // arcad; now they are refused naming the item, and so are an empty sum and an id-shaped name.
+        for (operation, exponent) in [("sum", Int.min), ("decrypt", Int.max), ("add", 5000)] {
+            var wild = ciphertexts
+            wild[0].e = exponent
+            let sets = [HECiphertextSet(ciphertexts: wild, source: "wild.json")] + (operation == "add" ? [set] : [])
+            let refused = try await request(.post, "/v1/he/\(operation)", body: try json(HEOperationRequest(key: name, inputs: sets)))
+            #expect(refused.status == 400 && ((refused.json["error"] as? [String: Any])?["message"] as? String)?.hasPrefix("wild.json[0].e: exponent \(exponent) is beyond ±4096") == true, "\(refused.json)")
+        }
+        let empty = try await request(.post, "/v1/he/sum", body: try json(HEOperationRequest(key: name, inputs: [HECiphertextSet(ciphertexts: [])])))
+        #expect(empty.status == 400 && (empty.json["error"] as? [String: Any])?["message"] as? String == "ciphertexts: nothing to sum: the array is empty")
+        let shaped = try await request(.post, "/v1/he/keys", body: try json(HEKeygenRequest(name: "pai-0123456789abcdef", bits: 2048)))
+        #expect(shaped.status == 400)
         // The HE routes take bodies over the general limit (1 MiB), up to [he] max_body_bytes.
         let many = HECiphertextSet(ciphertexts: Array(repeating: ciphertexts[0], count: 1200))
         let large = try json(HEOperationRequest(key: name, inputs: [many]))
