@@ -97,6 +97,7 @@ public final class PartyLink: Sendable {
         var lastError: [String: String] = [:]
         var listener: Int32 = -1
         var stopped = false
+        var refusals: [String] = []
     }
     let live = Mutex(Live())
     /// The port the listener is bound to (useful with port 0).
@@ -193,7 +194,7 @@ public final class PartyLink: Sendable {
     }
 
     private func serve(_ descriptor: Int32, remote: String) {
-        Self.setTimeouts(descriptor, seconds: 10)
+        Self.setTimeouts(descriptor, seconds: 30)
         let connection: TLSConnection
         do {
             connection = try TLSConnection(context: serverContext, descriptor: descriptor, server: true)
@@ -225,8 +226,15 @@ public final class PartyLink: Sendable {
     }
 
     private func refused(_ detail: String) {
+        live.withLock { live in
+            live.refusals.append("\(AuditLog.timestamp(Date())) \(detail)")
+            if live.refusals.count > 20 { live.refusals.removeFirst() }
+        }
         _ = try? audit?.append(AuditRecord(action: "party.refused", actor: .daemon, result: "refused", detail: detail))
     }
+
+    /// The last 20 refused connections (inbound or outbound), oldest first, each with its time.
+    public var refusals: [String] { live.withLock { $0.refusals } }
 
     private func channel(peer: String, connection: TLSConnection) -> PartyChannel {
         live.withLock { $0.open[peer, default: 0] += 1; $0.lastContact[peer] = Date(); $0.lastError[peer] = nil }

@@ -70,7 +70,7 @@ struct PartyTests {
         let (a, b) = try linkedPair(directory: directory)
         defer { b.stop() }
         let status = await a.probe("bank-b")
-        #expect(status.state == "up", "\(status.lastError ?? "")")
+        #expect(status.state == "up", "\(status.lastError ?? ""); bank-b refused: \(b.refusals)")
     }
 
     @Test func aPeerPresentingAnotherCertificateIsRefused() async throws {
@@ -117,6 +117,7 @@ struct PartyTests {
         let aIds = (0..<count).map { Array("id-\($0 * 2)".utf8) }  // even ids 0 … 2(count-1)
         let channel = try await linkA.connect(to: "bank-b")
         try channel.send(control: PartyOpen(type: "job"))
+        defer { #expect(linkB.refusals.isEmpty) }
         let outcome = try await PSIProtocol.run(channel: channel, ids: aIds, suite: suite, receivesResult: true, peerReceivesResult: true,
                                                 registry: nil, compute: { try $0() })
         let expected = (0..<count).filter { (3000..<9000).contains($0 * 2) }
