@@ -98,6 +98,7 @@ public final class PartyLink: Sendable {
         var listener: Int32 = -1
         var stopped = false
         var refusals: [String] = []
+        var endings: [String] = []
     }
     let live = Mutex(Live())
     /// The port the listener is bound to (useful with port 0).
@@ -233,13 +234,21 @@ public final class PartyLink: Sendable {
         _ = try? audit?.append(AuditRecord(action: "party.refused", actor: .daemon, result: "refused", detail: detail))
     }
 
+    /// How the last 20 channels ended (`link to bank-b: closed`, a peer's abort, a lost peer), oldest first.
+    public var endings: [String] { live.withLock { $0.endings } }
+
     /// The last 20 refused connections (inbound or outbound), oldest first, each with its time.
     public var refusals: [String] { live.withLock { $0.refusals } }
 
     private func channel(peer: String, connection: TLSConnection) -> PartyChannel {
         live.withLock { $0.open[peer, default: 0] += 1; $0.lastContact[peer] = Date(); $0.lastError[peer] = nil }
         return PartyChannel(peer: peer, connection: connection, maxFrameBytes: settings.maxFrameBytes, heartbeat: heartbeat) { [self] channel in
-            live.withLock { $0.open[channel.peer, default: 1] -= 1 }
+            let ending = channel.state.withLock { $0.failure?.description } ?? "ended"
+            live.withLock { live in
+                live.open[channel.peer, default: 1] -= 1
+                live.endings.append("\(AuditLog.timestamp(Date())) \(ending)")
+                if live.endings.count > 20 { live.endings.removeFirst() }
+            }
         }
     }
 
