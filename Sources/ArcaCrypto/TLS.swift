@@ -111,6 +111,7 @@ public final class TLSConnection: @unchecked Sendable {
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> IO {
         ERR_clear_error()
+        errno = 0
         var count = 0
         let status = SSL_read_ex(ssl, buffer.baseAddress, buffer.count, &count)
         if status == 1 { return .done(count) }
@@ -119,6 +120,7 @@ public final class TLSConnection: @unchecked Sendable {
 
     public func write(_ buffer: UnsafeRawBufferPointer) throws -> IO {
         ERR_clear_error()
+        errno = 0
         var count = 0
         let status = SSL_write_ex(ssl, buffer.baseAddress, buffer.count, &count)
         if status == 1 { return .done(count) }
@@ -132,7 +134,13 @@ public final class TLSConnection: @unchecked Sendable {
         case SSL_ERROR_WANT_WRITE: return .wantWrite
         case SSL_ERROR_ZERO_RETURN: return .closed
         case SSL_ERROR_SYSCALL:
-            if ERR_peek_error() == 0 { return .closed }  // end of stream or reset
+            if ERR_peek_error() == 0 {
+                // End of stream (errno 0) or a reset; anything else (EBADF: the descriptor was closed
+                // under the connection) is an error with its name.
+                let code = errno
+                if code == 0 || code == ECONNRESET || code == EPIPE { return .closed }
+                throw TLSError(step, String(cString: strerror(code)))
+            }
             throw TLSError.last(step)
         default:
             let error = TLSError.last(step)

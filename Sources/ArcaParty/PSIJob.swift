@@ -191,12 +191,18 @@ enum CSVWriter {
 }
 
 /// Starts the responder's side of a job a peer opened: the job is submitted to `runtime` with the
-/// peer as actor, so admission applies this appliance's grants; the reply tells the peer the
-/// responder's job id or why it was refused.
-public func serveOpenedJob(runtime: JobRuntime, link: PartyLink, peer: String, open: PartyOpen, channel: PartyChannel) async {
+/// peer as actor, so admission applies this appliance's grants; the job itself answers the peer
+/// (``PartyOpenReply`` with its id) when it runs, and a refusal is answered here with the reason.
+/// - Parameter kinds: the job kinds a peer may start here (each must take `role = "responder"` and
+///   `session` options and claim its channel with ``PartyLink/claim(session:)``).
+public func serveOpenedJob(runtime: JobRuntime, link: PartyLink, peer: String, open: PartyOpen, channel: PartyChannel,
+                           kinds: Set<String> = ["psi"]) async {
     do {
         guard open.type == "job", let session = open.session, let kind = open.kind, let dataset = open.dataset, let purpose = open.purpose else {
             throw PartyError("the opening message needs type job, session, kind, dataset and purpose")
+        }
+        guard kinds.contains(kind) else {
+            throw PartyError("a peer may start only \(kinds.sorted().joined(separator: ", ")) jobs here, not \"\(kind.prefix(64))\"")
         }
         func quoted(_ text: String) throws -> String {
             let encoder = JSONEncoder()

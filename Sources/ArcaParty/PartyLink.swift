@@ -97,6 +97,8 @@ public final class PartyLink: Sendable {
         var lastError: [String: String] = [:]
         var listener: Int32 = -1
         var stopped = false
+        var refusals: [String] = []
+        var endings: [String] = []
     }
     let live = Mutex(Live())
     /// The port the listener is bound to (useful with port 0).
@@ -193,7 +195,7 @@ public final class PartyLink: Sendable {
     }
 
     private func serve(_ descriptor: Int32, remote: String) {
-        Self.setTimeouts(descriptor, seconds: 10)
+        Self.setTimeouts(descriptor, seconds: 30)
         let connection: TLSConnection
         do {
             connection = try TLSConnection(context: serverContext, descriptor: descriptor, server: true)
@@ -225,13 +227,28 @@ public final class PartyLink: Sendable {
     }
 
     private func refused(_ detail: String) {
+        live.withLock { live in
+            live.refusals.append("\(AuditLog.timestamp(Date())) \(detail)")
+            if live.refusals.count > 20 { live.refusals.removeFirst() }
+        }
         _ = try? audit?.append(AuditRecord(action: "party.refused", actor: .daemon, result: "refused", detail: detail))
     }
+
+    /// How the last 20 channels ended (`link to bank-b: closed`, a peer's abort, a lost peer), oldest first.
+    public var endings: [String] { live.withLock { $0.endings } }
+
+    /// The last 20 refused connections (inbound or outbound), oldest first, each with its time.
+    public var refusals: [String] { live.withLock { $0.refusals } }
 
     private func channel(peer: String, connection: TLSConnection) -> PartyChannel {
         live.withLock { $0.open[peer, default: 0] += 1; $0.lastContact[peer] = Date(); $0.lastError[peer] = nil }
         return PartyChannel(peer: peer, connection: connection, maxFrameBytes: settings.maxFrameBytes, heartbeat: heartbeat) { [self] channel in
-            live.withLock { $0.open[channel.peer, default: 1] -= 1 }
+            let ending = channel.state.withLock { $0.failure?.description } ?? "ended"
+            live.withLock { live in
+                live.open[channel.peer, default: 1] -= 1
+                live.endings.append("\(AuditLog.timestamp(Date())) \(ending)")
+                if live.endings.count > 20 { live.endings.removeFirst() }
+            }
         }
     }
 

@@ -44,7 +44,7 @@ final class PartyPair {
             listen = "127.0.0.1:\(port)"
             certificate = "\(directory)/\(me).pem"
             key = "\(directory)/\(me).key"
-            heartbeat_seconds = 1
+            heartbeat_seconds = 2
             [[party.peers]]
             name = "\(peer)"
             address = "127.0.0.1:\(peerPort)"

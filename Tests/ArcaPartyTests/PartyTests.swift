@@ -30,12 +30,12 @@ func temporaryDirectory() throws -> String {
 func linkedPair(directory: String, maxFrameBytes: Int = 1 << 20, bPinsCertificateOf other: TestIdentity? = nil) throws -> (PartyLink, PartyLink) {
     let a = try TestIdentity("bank-a", in: directory), b = try TestIdentity("bank-b", in: directory)
     let linkB = try PartyLink(settings: PartySettings(name: "bank-b", listen: "127.0.0.1:0", certificateFile: b.certificate, keyFile: b.key,
-                                                      maxFrameBytes: maxFrameBytes, heartbeatSeconds: 1,
+                                                      maxFrameBytes: maxFrameBytes, heartbeatSeconds: 3,
                                                       peers: [PartyPeer(name: "bank-a", address: "127.0.0.1:1", certificateFile: (other ?? a).certificate)]),
                               audit: nil)
     try linkB.start { _, _, channel in channel.abort("no jobs here") }
     let linkA = try PartyLink(settings: PartySettings(name: "bank-a", listen: nil, certificateFile: a.certificate, keyFile: a.key,
-                                                      maxFrameBytes: maxFrameBytes, heartbeatSeconds: 1,
+                                                      maxFrameBytes: maxFrameBytes, heartbeatSeconds: 3,
                                                       peers: [PartyPeer(name: "bank-b", address: "127.0.0.1:\(linkB.listeningPort!)", certificateFile: b.certificate)]),
                               audit: nil)
     return (linkA, linkB)
@@ -70,7 +70,7 @@ struct PartyTests {
         let (a, b) = try linkedPair(directory: directory)
         defer { b.stop() }
         let status = await a.probe("bank-b")
-        #expect(status.state == "up", "\(status.lastError ?? "")")
+        #expect(status.state == "up", "\(status.lastError ?? ""); bank-b refused: \(b.refusals); bank-b's channels ended: \(b.endings)")
     }
 
     @Test func aPeerPresentingAnotherCertificateIsRefused() async throws {
@@ -99,7 +99,7 @@ struct PartyTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let a = try TestIdentity("bank-a", in: directory), b = try TestIdentity("bank-b", in: directory)
         let linkB = try PartyLink(settings: PartySettings(name: "bank-b", listen: "127.0.0.1:0", certificateFile: b.certificate, keyFile: b.key,
-                                                          heartbeatSeconds: 1, peers: [PartyPeer(name: "bank-a", address: "127.0.0.1:1", certificateFile: a.certificate)]),
+                                                          heartbeatSeconds: 3, peers: [PartyPeer(name: "bank-a", address: "127.0.0.1:1", certificateFile: a.certificate)]),
                                   audit: nil)
         // B's side: ids 3000..<9000 (an odd size: batches of 4096 and a partial one).
         let bIds = (3000..<9000).map { Array("id-\($0)".utf8) }
@@ -110,15 +110,21 @@ struct PartyTests {
             bResult.withLock { $0 = outcome?.matched }
         }
         defer { linkB.stop() }
-        let linkA = try PartyLink(settings: PartySettings(name: "bank-a", listen: nil, certificateFile: a.certificate, keyFile: a.key, heartbeatSeconds: 1,
+        let linkA = try PartyLink(settings: PartySettings(name: "bank-a", listen: nil, certificateFile: a.certificate, keyFile: a.key, heartbeatSeconds: 3,
                                                           peers: [PartyPeer(name: "bank-b", address: "127.0.0.1:\(linkB.listeningPort!)", certificateFile: b.certificate)]),
                                   audit: nil)
         let count = suite == .dhMODP2048 ? 1500 : 5000
         let aIds = (0..<count).map { Array("id-\($0 * 2)".utf8) }  // even ids 0 … 2(count-1)
         let channel = try await linkA.connect(to: "bank-b")
         try channel.send(control: PartyOpen(type: "job"))
-        let outcome = try await PSIProtocol.run(channel: channel, ids: aIds, suite: suite, receivesResult: true, peerReceivesResult: true,
+        let outcome: PSIOutcome
+        do {
+            outcome = try await PSIProtocol.run(channel: channel, ids: aIds, suite: suite, receivesResult: true, peerReceivesResult: true,
                                                 registry: nil, compute: { try $0() })
+        } catch {
+            Issue.record("\(error); bank-b refused: \(linkB.refusals); bank-b's channels ended: \(linkB.endings)")
+            throw error
+        }
         let expected = (0..<count).filter { (3000..<9000).contains($0 * 2) }
         #expect(outcome.matched == expected)
         #expect(outcome.peerItems == 6000)
