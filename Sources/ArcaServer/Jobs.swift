@@ -43,7 +43,7 @@ public final class JobServices: Sendable {
             let runtime = self.runtime
             do {
                 try party.start { peer, open, channel in
-                    await serveOpenedJob(runtime: runtime, link: party, peer: peer, open: open, channel: channel)
+                    await serveOpenedJob(runtime: runtime, link: party, peer: peer, open: open, channel: channel, kinds: ["psi", "iv"])
                 }
             } catch {
                 problem = "party link not listening: \(error)"
