@@ -331,8 +331,16 @@ public final class PartyLink: Sendable {
 
     // MARK: Sessions
 
-    /// Keeps `channel` for the responder job of `session` until it claims it.
-    public func park(session: String, channel: PartyChannel) { live.withLock { $0.parked[session] = channel } }
+    /// Keeps `channel` for the responder job of `session` until it claims it; a channel still
+    /// unclaimed after `expiry` (the job failed before it ran, or waited that long in the queue) is
+    /// aborted, so the peer's job fails instead of waiting.
+    public func park(session: String, channel: PartyChannel, expiry: Duration = .seconds(600)) {
+        live.withLock { $0.parked[session] = channel }
+        Task { [self] in
+            try? await Task.sleep(for: expiry)
+            claim(session: session)?.abort("the responder's job did not start within \(expiry.description)")
+        }
+    }
 
     /// The channel parked for `session` (taken: a second claim gets nil).
     public func claim(session: String) -> PartyChannel? { live.withLock { $0.parked.removeValue(forKey: session) } }
