@@ -136,10 +136,7 @@ public struct IVJob: JobKind {
         let idColumn = try string(spec, "id_column") ?? dataset.idColumn
         var hostChannel: PartyChannel?
         if role == "host" {
-            guard let parked = link.claim(session: try string(spec, "session")!) else {
-                throw PartyError("no link session \(try string(spec, "session")!) from \(spec.partner): a host job is started only by the party link")
-            }
-            hostChannel = parked
+            hostChannel = try link.responderChannel(session: try string(spec, "session")!, peer: spec.partner)
         }
         // Everything local is checked before anything is sent.
         let ids: [String], features: [(name: String, column: [Double?])], events: [Bool]
@@ -173,14 +170,9 @@ public struct IVJob: JobKind {
         // The link and PSI.
         let channel: PartyChannel
         if role == "guest" {
-            channel = try await link.connect(to: spec.partner)
             var options = ["suite": suite.rawValue, "binning": method.rawValue, "bins": String(bins), "role": "host"]
             if let peerColumn = try string(spec, "peer_id_column") { options["id_column"] = peerColumn }
-            try channel.send(control: PartyOpen(type: "job", session: UUID().uuidString, kind: name, dataset: try string(spec, "peer_dataset"),
-                                                purpose: spec.purpose, options: options))
-            let reply: PartyOpenReply
-            do { reply = try await channel.receive(control: PartyOpenReply.self, timeout: .seconds(600)) } catch { channel.abort("\(error)"); throw error }
-            guard reply.ok else { channel.close(); throw PartyError("peer \(spec.partner) refused: \(reply.reason ?? "no reason given")") }
+            channel = try await link.openJob(peer: spec.partner, kind: name, dataset: try string(spec, "peer_dataset"), purpose: spec.purpose, options: options)
         } else {
             channel = hostChannel!
             try channel.send(control: PartyOpenReply(ok: true, job: Int(context.id)))

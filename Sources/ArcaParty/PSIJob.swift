@@ -113,10 +113,7 @@ public struct PSIJob: JobKind {
         let column = try string(spec, "id_column") ?? dataset.idColumn
         var responderChannel: PartyChannel?
         if role == "responder" {
-            guard let parked = link.claim(session: try string(spec, "session")!) else {
-                throw PartyError("no link session \(try string(spec, "session")!) from \(spec.partner): a responder job is started only by the party link")
-            }
-            responderChannel = parked
+            responderChannel = try link.responderChannel(session: try string(spec, "session")!, peer: spec.partner)
         }
         // Everything local is checked before anything is sent.
         let ids: [String], rows: [[Int]]
@@ -129,21 +126,10 @@ public struct PSIJob: JobKind {
         context.meter(rowsRead: table.rows.count)
         let channel: PartyChannel
         if role == "initiator" {
-            channel = try await link.connect(to: spec.partner)
-            let session = UUID().uuidString
             var options = ["suite": suite.rawValue, "duplicates": duplicates,
                            "result_to": resultTo == "both" ? "both" : resultTo == "local" ? "partner" : "local"]
             if let peerColumn = try string(spec, "peer_id_column") { options["id_column"] = peerColumn }
-            try channel.send(control: PartyOpen(type: "job", session: session, kind: name, dataset: try string(spec, "peer_dataset"),
-                                                purpose: spec.purpose, options: options))
-            let reply: PartyOpenReply
-            do { reply = try await channel.receive(control: PartyOpenReply.self, timeout: .seconds(600)) } catch {
-                channel.abort("\(error)"); throw error
-            }
-            guard reply.ok else {
-                channel.close()
-                throw PartyError("peer \(spec.partner) refused: \(reply.reason ?? "no reason given")")
-            }
+            channel = try await link.openJob(peer: spec.partner, kind: name, dataset: try string(spec, "peer_dataset"), purpose: spec.purpose, options: options)
         } else {
             channel = responderChannel!
             // The acceptance comes from the job itself, so that nothing of the protocol can overtake it.
@@ -235,5 +221,34 @@ extension PartyChannel {
     func send(refusal reason: String) {
         try? send(control: PartyOpenReply(ok: false, reason: reason))
         close()
+    }
+}
+
+extension PartyLink {
+    /// The requester's side of starting a two-party job: connects to `peer`, sends the opening
+    /// (`PartyOpen` with a fresh session), and waits up to 600 s for the peer's job to accept.
+    /// - Throws: ``PartyError`` with the peer's refusal (its rule and reason), or the link's error;
+    ///   the channel is closed or aborted then.
+    public func openJob(peer: String, kind: String, dataset: String?, purpose: String, options: [String: String]) async throws -> PartyChannel {
+        let channel = try await connect(to: peer)
+        try channel.send(control: PartyOpen(type: "job", session: UUID().uuidString, kind: kind, dataset: dataset, purpose: purpose, options: options))
+        let reply: PartyOpenReply
+        do { reply = try await channel.receive(control: PartyOpenReply.self, timeout: .seconds(600)) } catch {
+            channel.abort("\(error)"); throw error
+        }
+        guard reply.ok else {
+            channel.close()
+            throw PartyError("peer \(peer) refused: \(reply.reason ?? "no reason given")")
+        }
+        return channel
+    }
+
+    /// The responder's channel, parked by ``serveOpenedJob(runtime:link:peer:open:channel:kinds:)`` under `session`.
+    /// - Throws: ``PartyError`` when no such session waits (a responder job is started only by the link).
+    public func responderChannel(session: String, peer: String) throws -> PartyChannel {
+        guard let parked = claim(session: session) else {
+            throw PartyError("no link session \(session) from \(peer): a responder job is started only by the party link")
+        }
+        return parked
     }
 }
