@@ -137,38 +137,40 @@ public struct PaillierEngine: Sendable {
     }
 
     /// Element-wise a_i + b_i (ciphertext product mod n², exponents aligned to the lower).
+    /// - Parameter items: the names errors give the two arrays (file names, say).
     /// - Throws: ``HEError`` for arrays of different lengths, invalid ciphertexts or an alignment overflow.
-    public func add(_ a: [Ciphertext], _ b: [Ciphertext], key: PaillierPublicKey, report: inout Report) async throws -> [Ciphertext] {
+    public func add(_ a: [Ciphertext], _ b: [Ciphertext], key: PaillierPublicKey, items: (String, String) = ("first", "second"),
+                    report: inout Report) async throws -> [Ciphertext] {
         guard a.count == b.count else { throw HEError("input", "the two ciphertext arrays differ in length (\(a.count) and \(b.count))") }
-        try key.validate(ciphertexts: a.map(\.value), item: "first")
-        try key.validate(ciphertexts: b.map(\.value), item: "second")
+        try key.validate(ciphertexts: a.map(\.value), item: items.0)
+        try key.validate(ciphertexts: b.map(\.value), item: items.1)
         report.multiplications += a.count
         return try await cpu.map(a.count) { i in
             let target = min(a[i].exponent, b[i].exponent)
-            let x = try Self.lower(a[i], to: target, key: key, item: "first[\(i)]")
-            let y = try Self.lower(b[i], to: target, key: key, item: "second[\(i)]")
+            let x = try Self.lower(a[i], to: target, key: key, item: "\(items.0)[\(i)]")
+            let y = try Self.lower(b[i], to: target, key: key, item: "\(items.1)[\(i)]")
             return Ciphertext(value: BigNumber.modMul(x.value, y.value, key.nSquare), exponent: target)
         }
     }
 
     /// Element-wise c_i + s_i for plaintexts s_i, encoded at no higher exponent than c_i
     /// (python-paillier's `_add_scalar`).
-    public func addPlain(_ ciphertexts: [Ciphertext], _ plaintexts: [PlainNumber], key: PaillierPublicKey, report: inout Report) async throws -> [Ciphertext] {
+    public func addPlain(_ ciphertexts: [Ciphertext], _ plaintexts: [PlainNumber], key: PaillierPublicKey, item: String = "ciphertexts", report: inout Report) async throws -> [Ciphertext] {
         guard ciphertexts.count == plaintexts.count else { throw HEError("input", "\(ciphertexts.count) ciphertexts and \(plaintexts.count) plaintexts") }
-        try key.validate(ciphertexts: ciphertexts.map(\.value), item: "ciphertexts")
+        try key.validate(ciphertexts: ciphertexts.map(\.value), item: item)
         report.multiplications += ciphertexts.count
         return try await cpu.map(ciphertexts.count) { i in
             let encoded = try EncodedNumber.encode(plaintexts[i], key: key, maxExponent: ciphertexts[i].exponent, item: "plaintexts[\(i)]")
-            let c = try Self.lower(ciphertexts[i], to: encoded.exponent, key: key, item: "ciphertexts[\(i)]")
+            let c = try Self.lower(ciphertexts[i], to: encoded.exponent, key: key, item: "\(item)[\(i)]")
             return Ciphertext(value: BigNumber.modMul(c.value, key.nude(encoded.encoding), key.nSquare), exponent: encoded.exponent)
         }
     }
 
     /// Element-wise c_i · s_i for plaintext scalars s_i: c^k mod n² for the encoding k, or (c⁻¹)^(n−k)
     /// for a negative scalar; exponent e_c + e_s. The exponentiations run as one batch on the registry.
-    public func scale(_ ciphertexts: [Ciphertext], by scalars: [PlainNumber], key: PaillierPublicKey, report: inout Report) async throws -> [Ciphertext] {
+    public func scale(_ ciphertexts: [Ciphertext], by scalars: [PlainNumber], key: PaillierPublicKey, item: String = "ciphertexts", report: inout Report) async throws -> [Ciphertext] {
         guard ciphertexts.count == scalars.count else { throw HEError("input", "\(ciphertexts.count) ciphertexts and \(scalars.count) scalars") }
-        try key.validate(ciphertexts: ciphertexts.map(\.value), item: "ciphertexts")
+        try key.validate(ciphertexts: ciphertexts.map(\.value), item: item)
         let prepared = try await cpu.map(ciphertexts.count) { i -> (BigNumber, BigNumber, Int) in
             let encoded = try EncodedNumber.encode(scalars[i], key: key, item: "scalars[\(i)]")
             let exponent = ciphertexts[i].exponent + encoded.exponent
@@ -182,14 +184,14 @@ public struct PaillierEngine: Sendable {
     }
 
     /// Element-wise −c_i: the inverse mod n².
-    public func negate(_ ciphertexts: [Ciphertext], key: PaillierPublicKey, report: inout Report) async throws -> [Ciphertext] {
-        try key.validate(ciphertexts: ciphertexts.map(\.value), item: "ciphertexts")
+    public func negate(_ ciphertexts: [Ciphertext], key: PaillierPublicKey, item: String = "ciphertexts", report: inout Report) async throws -> [Ciphertext] {
+        try key.validate(ciphertexts: ciphertexts.map(\.value), item: item)
         return try await cpu.map(ciphertexts.count) { Ciphertext(value: BigNumber.modInverse(ciphertexts[$0].value, key.nSquare)!, exponent: ciphertexts[$0].exponent) }
     }
 
     /// Element-wise c_i · r_i^n mod n²: the same plaintexts under fresh randomness.
-    public func rerandomize(_ ciphertexts: [Ciphertext], key: PaillierPublicKey, privateKey: PaillierPrivateKey? = nil, report: inout Report) async throws -> [Ciphertext] {
-        try key.validate(ciphertexts: ciphertexts.map(\.value), item: "ciphertexts")
+    public func rerandomize(_ ciphertexts: [Ciphertext], key: PaillierPublicKey, privateKey: PaillierPrivateKey? = nil, item: String = "ciphertexts", report: inout Report) async throws -> [Ciphertext] {
+        try key.validate(ciphertexts: ciphertexts.map(\.value), item: item)
         let obfuscators = try await obfuscators(Self.randomness(count: ciphertexts.count, key: key), key: key, privateKey: privateKey, report: &report)
         report.multiplications += ciphertexts.count
         return try await cpu.map(ciphertexts.count) { Ciphertext(value: BigNumber.modMul(ciphertexts[$0].value, obfuscators[$0], key.nSquare), exponent: ciphertexts[$0].exponent) }
@@ -197,14 +199,14 @@ public struct PaillierEngine: Sendable {
 
     /// Σ c_i as one ciphertext at the lowest exponent: partial products per chunk on the executors.
     /// - Throws: ``HEError`` for an empty array (there is no randomness to give its sum).
-    public func sum(_ ciphertexts: [Ciphertext], key: PaillierPublicKey, report: inout Report) async throws -> Ciphertext {
-        try key.validate(ciphertexts: ciphertexts.map(\.value), item: "ciphertexts")
+    public func sum(_ ciphertexts: [Ciphertext], key: PaillierPublicKey, item: String = "ciphertexts", report: inout Report) async throws -> Ciphertext {
+        try key.validate(ciphertexts: ciphertexts.map(\.value), item: item)
         guard let target = ciphertexts.map(\.exponent).min() else { throw HEError("ciphertexts", "nothing to sum: the array is empty") }
         let chunks = max(1, min(ciphertexts.count / 64, 64))
         let partials = try await cpu.map(chunks) { chunk -> BigNumber in
             var product = BigNumber(1)
             for i in (ciphertexts.count * chunk / chunks)..<(ciphertexts.count * (chunk + 1) / chunks) {
-                let c = try Self.lower(ciphertexts[i], to: target, key: key, item: "ciphertexts[\(i)]")
+                let c = try Self.lower(ciphertexts[i], to: target, key: key, item: "\(item)[\(i)]")
                 product = BigNumber.modMul(product, c.value, key.nSquare)
             }
             return product

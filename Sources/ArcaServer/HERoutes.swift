@@ -98,18 +98,20 @@ enum HERoutes {
         return try literals.enumerated().map { try PlainNumber(jsonLiteral: $1, item: "\(field)[\($0)]") }
     }
 
-    /// The ciphertexts of `set`, checked against the key when the set was enveloped.
+    /// What errors call `set`: its file name, else its place in the request.
+    static func name(_ set: HECiphertextSet, field: String) -> String { set.source ?? field }
+
+    /// The ciphertexts of `set`, checked against the key when the set was enveloped (the engine
+    /// checks each is a unit below n², naming the set).
     static func checkedCiphertexts(_ set: HECiphertextSet, key: PaillierPublicKey, entry: PaillierKeyStore.Entry, field: String) throws -> [Ciphertext] {
-        let name = set.source ?? field
+        let name = name(set, field: field)
         if let jwk = set.publicKey {
             let under = try PaillierInterchange.publicKey(jwk)
             guard under == key else {
                 throw HEError(name, "the ciphertexts are under key \(under.fingerprint) (\(under.bits) bits), not key \(entry.name) (\(entry.id))")
             }
         }
-        let ciphertexts = try PaillierInterchange.ciphertexts(set.ciphertexts, source: name)
-        try key.validate(ciphertexts: ciphertexts.map(\.value), item: name)
-        return ciphertexts
+        return try PaillierInterchange.ciphertexts(set.ciphertexts, source: name)
     }
 
     static func run(_ operation: String, _ body: HEOperationRequest, state: DaemonState) async throws -> HEOperationResponse {
@@ -122,6 +124,7 @@ enum HERoutes {
         let engine = PaillierEngine(registry: state.registry, preferred: body.device)
         var report = PaillierEngine.Report()
         let inputs = body.inputs ?? []
+        func label(_ index: Int) -> String { index < inputs.count ? name(inputs[index], field: "inputs[\(index)]") : "inputs[\(index)]" }
         func input(_ index: Int) throws -> [Ciphertext] {
             guard index < inputs.count else { throw HEError("inputs", "\(operation) needs \(operation == "add" ? 2 : 1) ciphertext set(s), got \(inputs.count)") }
             return try checkedCiphertexts(inputs[index], key: key, entry: entry, field: "inputs[\(index)]")
@@ -144,21 +147,20 @@ enum HERoutes {
         case "decrypt":
             let privateKey = try store.privateKey(entry.id)
             let c = try input(0)
-            let encoded = try await engine.decrypt(c, privateKey: privateKey, report: &report)
-            let name = inputs[0].source ?? "inputs[0]"
-            plaintexts = try encoded.enumerated().map { try $1.decode(key: key, item: "\(name)[\($0)]") }
+            let encoded = try await engine.decrypt(c, privateKey: privateKey, item: label(0), report: &report)
+            plaintexts = try encoded.enumerated().map { try $1.decode(key: key, item: "\(label(0))[\($0)]") }
             items = c.count
         case "add":
             let (a, b) = (try input(0), try input(1))
-            ciphertexts = try await engine.add(a, b, key: key, report: &report)
+            ciphertexts = try await engine.add(a, b, key: key, items: (label(0), label(1)), report: &report)
             items = a.count
         case "scale":
             let c = try input(0)
-            ciphertexts = try await engine.scale(c, by: try numbers(body.scalars, field: "scalars"), key: key, report: &report)
+            ciphertexts = try await engine.scale(c, by: try numbers(body.scalars, field: "scalars"), key: key, item: label(0), report: &report)
             items = c.count
         default:  // sum
             let c = try input(0)
-            ciphertexts = [try await engine.sum(c, key: key, report: &report)]
+            ciphertexts = [try await engine.sum(c, key: key, item: label(0), report: &report)]
             items = c.count
         }
         return HEOperationResponse(operation: operation, keyId: entry.id, publicKey: entry.publicKey,
