@@ -103,7 +103,7 @@ struct IVTests {
         let host = try await HeteroIV.decryptCounts(sums, privateKey: key, engine: engine, report: &guestReport)
         let guest = HeteroIV.plaintextFeatures(party: "guest", names: data.guestNames, columns: data.guestColumns, events: data.events, method: .quantile, bins: 10)
         expectMatches(guest + host, set)
-        // The host's sums were re-randomized: none equals the plain product of the row ciphertexts.
+        // Every aligned row lands in exactly one bin of each host feature.
         #expect(sums.allSatisfy { $0.sizes.reduce(0, +) == data.events.count })
     }
 
