@@ -28,39 +28,59 @@ let package = Package(
         .systemLibrary(name: "COpenCL", pkgConfig: "OpenCL", providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
+        // The system layer: typed errno, the one atomic write, TCP over IPv4 and IPv6, timing.
+        .target(name: "ArcaSystem"),
+
         // Thin safe layers: the only importers of the C modules.
-        .target(name: "ArcaTopology", dependencies: ["CHwloc", "CNUMA"]),
-        .target(name: "ArcaOpenCL", dependencies: ["COpenCL"]),
-        .target(name: "ArcaCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "ArcaTopology", dependencies: ["CHwloc", "CNUMA", "ArcaSystem"]),
+        .target(name: "ArcaOpenCL", dependencies: ["COpenCL", "ArcaSystem"]),
+        .target(name: "ArcaCrypto", dependencies: ["COpenSSL", "ArcaSystem"]),
 
-        // Word-size modular arithmetic and the CPU NTT: the reference every kernel is checked against.
+        // Core: word-size modular arithmetic and the CPU NTT (the reference every kernel is checked
+        // against); NUMA executors; devices (OpenCL and the CPU fallback).
         .target(name: "ArcaMath"),
+        .target(name: "ArcaExecutors", dependencies: ["ArcaTopology", "ArcaSystem"]),
+        .target(
+            name: "ArcaAccel",
+            dependencies: ["ArcaMath", "ArcaOpenCL", "ArcaExecutors", "ArcaTopology", "ArcaCrypto", "ArcaSystem"]),
 
-        // NUMA executors and the placement of work on them.
-        .target(name: "ArcaRuntime", dependencies: ["ArcaTopology"]),
+        // Records: the hash-chained audit log; datasets, grants, jobs and usage in SQLite (GRDB).
+        .target(name: "ArcaAudit", dependencies: ["ArcaCrypto", "ArcaSystem"]),
+        .target(
+            name: "ArcaStore",
+            dependencies: ["ArcaCrypto", "ArcaSystem", .product(name: "GRDB", package: "GRDB.swift")]),
 
-        // Devices: OpenCL devices and the CPU fallback.
-        .target(name: "ArcaAccel", dependencies: ["ArcaMath", "ArcaOpenCL", "ArcaRuntime", "ArcaTopology", "ArcaCrypto"]),
+        // The job runtime: kinds, specs, admission, scheduling, metering, jobs a peer opens.
+        .target(
+            name: "ArcaRuntime",
+            dependencies: [
+                "ArcaStore", "ArcaAudit", "ArcaExecutors", "ArcaCrypto", "ArcaSystem",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]),
 
-        // Jobs, datasets, grants and metering in a SQLite store (GRDB); the hash-chained audit log.
-        .target(name: "ArcaAudit", dependencies: ["ArcaCrypto"]),
-        .target(name: "ArcaStore", dependencies: ["ArcaCrypto", "ArcaAudit", "ArcaRuntime", .product(name: "TOMLKit", package: "TOMLKit"), .product(name: "GRDB", package: "GRDB.swift")]),
+        // Protocols: the party link (TLS 1.3, pinned certificates, typed framed messages); PSI;
+        // Paillier HE on the modexp offload; the WOE/IV math and its encrypted bin sums.
+        .target(name: "ArcaParty", dependencies: ["ArcaCrypto", "ArcaAudit", "ArcaSystem"]),
+        .target(name: "ArcaPSI", dependencies: ["ArcaParty", "ArcaAccel", "ArcaCrypto"]),
+        .target(name: "ArcaHE", dependencies: ["ArcaAccel", "ArcaCrypto", "ArcaSystem", "ArcaAPI"]),
+        .target(name: "ArcaIV", dependencies: ["ArcaHE", "ArcaAccel", "ArcaCrypto", "ArcaAPI"]),
 
-        // The party link between appliances (TLS 1.3, pinned certificates, framed channels) and PSI.
-        .target(name: "ArcaParty", dependencies: ["ArcaCrypto", "ArcaAudit", "ArcaStore", "ArcaAccel"]),
-
-        // Workloads: Paillier HE on the modexp offload.
-        .target(name: "ArcaHE", dependencies: ["ArcaAccel", "ArcaCrypto", "ArcaAPI"]),
-
-        // Workloads: hetero WOE/IV feature screening (binning, WOE/IV, the encrypted bin sums).
-        .target(name: "ArcaIV", dependencies: ["ArcaHE", "ArcaAccel", "ArcaCrypto", "ArcaAPI", "ArcaParty", "ArcaStore"]),
+        // Job kinds, one folder each, registered in JobKinds.swift.
+        .target(
+            name: "ArcaJobKinds",
+            dependencies: [
+                "ArcaRuntime", "ArcaStore", "ArcaParty", "ArcaPSI", "ArcaIV", "ArcaHE", "ArcaAccel", "ArcaCrypto",
+                "ArcaAudit", "ArcaSystem",
+            ]),
 
         // Interfaces.
-        .target(name: "ArcaAPI", dependencies: ["ArcaTopology"], exclude: ["openapi.json"]),
+        // Wire types of the management API and python-paillier's file forms: no dependencies.
+        .target(name: "ArcaAPI", exclude: ["openapi.json"]),
         .target(
             name: "ArcaServer",
             dependencies: [
-                "ArcaAPI", "ArcaTopology", "ArcaRuntime", "ArcaAccel", "ArcaCrypto", "ArcaHE", "ArcaStore", "ArcaAudit", "ArcaParty", "ArcaIV",
+                                "ArcaAPI", "ArcaTopology", "ArcaExecutors", "ArcaAccel", "ArcaCrypto", "ArcaHE", "ArcaStore", "ArcaAudit",
+                "ArcaParty", "ArcaRuntime", "ArcaJobKinds", "ArcaSystem",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -81,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "arcactl",
             dependencies: [
-                "ArcaAPI", "ArcaTopology", "ArcaAudit", "ArcaCrypto",
+                "ArcaAPI", "ArcaTopology", "ArcaAudit", "ArcaCrypto", "ArcaSystem", "ArcaServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -90,14 +110,20 @@ let package = Package(
         ),
 
         // Micro-benchmarks (release builds): swift build -c release --product arca-bench
-        .executableTarget(name: "arca-bench", dependencies: ["ArcaMath", "ArcaRuntime", "ArcaTopology", "ArcaAccel", "ArcaCrypto", "ArcaHE"]),
+        .executableTarget(
+            name: "arca-bench",
+            dependencies: ["ArcaMath", "ArcaExecutors", "ArcaTopology", "ArcaAccel", "ArcaCrypto", "ArcaHE", "ArcaSystem"]),
 
         // Tests mirror Sources/.
+        .testTarget(name: "ArcaSystemTests", dependencies: ["ArcaSystem"]),
         .testTarget(name: "ArcaTopologyTests", dependencies: ["ArcaTopology"], resources: [.copy("Topologies")]),
         .testTarget(name: "ArcaMathTests", dependencies: ["ArcaMath"]),
-        .testTarget(name: "ArcaRuntimeTests", dependencies: ["ArcaRuntime", "ArcaTopology"]),
+        .testTarget(name: "ArcaExecutorsTests", dependencies: ["ArcaExecutors", "ArcaTopology"]),
+        .testTarget(name: "ArcaRuntimeTests", dependencies: ["ArcaRuntime", "ArcaStore", "ArcaAudit", "ArcaCrypto", "ArcaExecutors", "ArcaTopology"]),
+        .testTarget(name: "ArcaJobKindsTests", dependencies: ["ArcaJobKinds", "ArcaRuntime", "ArcaStore"]),
         .testTarget(name: "ArcaAccelTests", dependencies: ["ArcaAccel", "ArcaMath", "ArcaOpenCL", "ArcaCrypto"], exclude: ["Vectors"]),
-        .testTarget(name: "ArcaIVTests", dependencies: ["ArcaIV", "ArcaHE", "ArcaAccel", "ArcaTopology"], exclude: ["Reference"]),
+        .testTarget(
+            name: "ArcaIVTests", dependencies: ["ArcaIV", "ArcaHE", "ArcaAccel", "ArcaTopology"], exclude: ["Reference"]),
         .testTarget(name: "ArcaHETests", dependencies: ["ArcaHE", "ArcaAPI", "ArcaAccel", "ArcaCrypto", "ArcaTopology"], exclude: ["Vectors"]),
         .testTarget(
             name: "ArcaServerTests",
@@ -111,6 +137,6 @@ let package = Package(
         .testTarget(name: "ArcaEndToEndTests", dependencies: ["ArcaAPI", "ArcaTopology"], exclude: ["Data"]),
         .testTarget(name: "ArcaStoreTests", dependencies: ["ArcaStore", "ArcaCrypto"]),
         .testTarget(name: "ArcaAuditTests", dependencies: ["ArcaAudit", "ArcaCrypto"]),
-        .testTarget(name: "ArcaPartyTests", dependencies: ["ArcaParty", "ArcaCrypto", "ArcaStore"], exclude: ["Vectors"]),
+        .testTarget(name: "ArcaPartyTests", dependencies: ["ArcaParty", "ArcaPSI", "ArcaCrypto"], exclude: ["Vectors"]),
     ]
 )

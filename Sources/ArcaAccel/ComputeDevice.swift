@@ -1,7 +1,7 @@
 import ArcaCrypto
 import ArcaMath
 import ArcaOpenCL
-import ArcaRuntime
+import ArcaExecutors
 import Foundation
 import Synchronization
 

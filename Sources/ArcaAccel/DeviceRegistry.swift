@@ -1,7 +1,8 @@
 import ArcaCrypto
 import ArcaMath
 import ArcaOpenCL
-import ArcaRuntime
+import ArcaExecutors
+import ArcaSystem
 import Foundation
 import Synchronization
 
@@ -110,7 +111,7 @@ public final class DeviceRegistry: Sendable {
                 do { try await body() } catch { return .infinity }
                 samples.append(Double(DispatchTime.now().uptimeNanoseconds - start))
             }
-            return samples.sorted()[1]
+            return Timing.median(samples)
         }
         let plans = [NTTPlan(degree: 4096, modulus: Modulus.nttPrimes(bits: 60, degree: 4096, count: 1)[0])]
         var nttThreshold: Int?

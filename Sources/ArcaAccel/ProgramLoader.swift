@@ -1,5 +1,6 @@
 import ArcaCrypto
 import ArcaOpenCL
+import ArcaSystem
 import Foundation
 
 /// Where a device's programs come from, and where built ones are kept.
@@ -60,11 +61,8 @@ public struct ProgramLoader: Sendable, Equatable {
         let program = try context.buildProgram(source: source, options: buildOptions)
         if let binary = try? program.binary(), !binary.isEmpty {
             try? FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
-            // Written whole or not at all: a temporary file renamed into place.
-            let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
-            if FileManager.default.createFile(atPath: temporary, contents: Data(binary)) {
-                if rename(temporary, path) != 0 { try? FileManager.default.removeItem(atPath: temporary) }
-            }
+            // Written whole or not at all; a cache that cannot be written is rebuilt next time.
+            try? AtomicFile.write(Data(binary), to: path, mode: 0o644)
         }
         return Loaded(program: program, origin: .built, fingerprint: fingerprint)
     }

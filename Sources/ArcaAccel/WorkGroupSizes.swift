@@ -1,4 +1,5 @@
 import ArcaOpenCL
+import ArcaSystem
 import Foundation
 import Synchronization
 
@@ -48,10 +49,7 @@ public enum WorkGroupSizes {
             guard let data = try? encoder.encode(sizes) else { return }
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let path = directory + "/" + fileName
-            let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
-            if FileManager.default.createFile(atPath: temporary, contents: data), rename(temporary, path) != 0 {
-                try? FileManager.default.removeItem(atPath: temporary)
-            }
+            try? AtomicFile.write(data, to: path, mode: 0o644)
         }
     }
 }
@@ -77,7 +75,7 @@ extension ProgramLoader {
                     try run(size)
                     samples.append(Double(DispatchTime.now().uptimeNanoseconds - start))
                 }
-                let median = samples.sorted()[1]
+                let median = Timing.median(samples)
                 if median < best.nanoseconds { best = (size, median) }
             } catch {
                 if size == 0 { throw error }  // a size the device refuses is just not a candidate

@@ -1,9 +1,8 @@
 import ArcaCrypto
+import ArcaSystem
 import Foundation
-import Synchronization
-#if canImport(Glibc)
 import Glibc
-#endif
+import Synchronization
 
 /// Who did something: a local caller by its socket credentials, or a partner appliance by name.
 public struct AuditActor: Codable, Sendable, Equatable {
@@ -153,7 +152,7 @@ public final class AuditLog: Sendable {
             // A crash in the middle of a write leaves a line without its newline: never a whole entry.
             let cut = (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
             torn = data.count - cut
-            guard truncate(logPath, off_t(cut)) == 0 else { throw AuditError("cannot cut the torn tail of \(logPath): \(String(cString: strerror(errno)))") }
+            guard truncate(logPath, off_t(cut)) == 0 else { throw AuditError("cannot cut the torn tail of \(logPath): \(Errno.current)") }
             data = data.prefix(cut)
         }
         let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast()
@@ -219,11 +218,11 @@ public final class AuditLog: Sendable {
         var line = Data(encoded.dropLast())
         line.append(contentsOf: Array(",\"hash\":\"\(hash)\"}\n".utf8))
         let descriptor = open(logPath, O_WRONLY | O_APPEND | O_CLOEXEC)
-        guard descriptor >= 0 else { throw AuditError("cannot open \(logPath): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else { throw AuditError("cannot open \(logPath): \(Errno.current)") }
         defer { close(descriptor) }
         let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         guard written == line.count, fsync(descriptor) == 0 else {
-            throw AuditError("cannot write \(logPath): \(String(cString: strerror(errno)))")
+            throw AuditError("cannot write \(logPath): \(Errno.current)")
         }
         tail.seq = seq
         tail.hash = hash
@@ -235,19 +234,12 @@ public final class AuditLog: Sendable {
     private func writeHead(seq: Int, hash: String) throws {
         let head = AuditHead(seq: seq, hash: hash, digest: digest.name, publicKey: publicKey, signatureAlgorithm: key.algorithm.rawValue,
                              signature: hexString(try key.sign(AuditHead.message(digest: digest.name, seq: seq, hash: hash))))
-        let temporary = headPath + ".tmp"
         let data = try Self.encoder.encode(head) + Data("\n".utf8)
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw AuditError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
-        let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        let synced = fsync(descriptor)
-        close(descriptor)
-        guard written == data.count, synced == 0, rename(temporary, headPath) == 0 else {
-            throw AuditError("cannot write \(headPath): \(String(cString: strerror(errno)))")
+        do {
+            try AtomicFile.write(data, to: headPath)
+        } catch {
+            throw AuditError("cannot write \(headPath): \(error)")
         }
-        // The rename itself is durable once the directory is synced.
-        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryDescriptor >= 0 { fsync(directoryDescriptor); close(directoryDescriptor) }
     }
 
     /// The current signed head.
@@ -384,7 +376,4 @@ public struct AuditError: Error, CustomStringConvertible, Sendable {
     public init(_ description: String) { self.description = description }
 }
 
-extension Digest {
-    /// `sha256` or `sm3`, as in the config.
-    public var name: String { self == .sha256 ? "sha256" : "sm3" }
-}
+

@@ -39,6 +39,15 @@ public enum Digest: String, Sendable, CaseIterable {
         return Array(out.prefix(Int(length)))
     }
 
+    /// `sha256` or `sm3`: the name in the configuration, the store and the audit log.
+    public var name: String { self == .sha256 ? "sha256" : "sm3" }
+
+    /// The digest named `sha256` or `sm3` (``name``); nil for any other name.
+    public init?(name: String) {
+        guard let digest = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = digest
+    }
+
     /// The digest as lowercase hex.
     public func hex<Bytes: Collection<UInt8>>(_ data: Bytes) throws -> String {
         try hash(data).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()

@@ -1,8 +1,7 @@
+import ArcaSystem
 import COpenSSL
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The signature schemes of the appliance key.
 public enum SignatureAlgorithm: String, Sendable, CaseIterable {
@@ -80,12 +79,11 @@ public final class SigningKey: @unchecked Sendable {
             return key
         }
         let key = try generate(algorithm)
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw CryptoError(function: "open", reason: "\(path): \(String(cString: strerror(errno)))") }
-        defer { close(descriptor) }
-        let line = Array((try key.privateKeyText()) .utf8) + [UInt8(ascii: "\n")]
-        guard write(descriptor, line, line.count) == line.count, fsync(descriptor) == 0 else {
-            throw CryptoError(function: "write", reason: "\(path): \(String(cString: strerror(errno)))")
+        let line = Data((try key.privateKeyText()).utf8) + Data("\n".utf8)
+        do {
+            try AtomicFile.write(line, to: path)
+        } catch {
+            throw CryptoError(function: "write", reason: "\(error)")
         }
         return key
     }

@@ -1,3 +1,4 @@
+import ArcaSystem
 import COpenSSL
 import Glibc
 
@@ -15,7 +16,7 @@ public struct TLSError: Error, CustomStringConvertible, Sendable {
             ERR_error_string_n(code, &buffer, buffer.count)
             reasons.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
-        return TLSError(step, reasons.isEmpty ? (errno != 0 ? String(cString: strerror(errno)) : "no OpenSSL error queued") : reasons.joined(separator: "; "))
+        return TLSError(step, reasons.isEmpty ? (errno != 0 ? "\(Errno.current)" : "no OpenSSL error queued") : reasons.joined(separator: "; "))
     }
 }
 
@@ -24,7 +25,7 @@ public enum Certificate {
     /// SHA-256 of the DER of the first certificate in the PEM file at `path`, lowercase hex.
     /// - Throws: ``TLSError`` when the file cannot be read or holds no PEM certificate.
     public static func sha256(pemFile path: String) throws -> String {
-        guard let bio = BIO_new_file(path, "r") else { throw TLSError("read certificate \(path)", String(cString: strerror(errno))) }
+        guard let bio = BIO_new_file(path, "r") else { throw TLSError("read certificate \(path)", "\(Errno.current)") }
         defer { BIO_free(bio) }
         guard let x509 = PEM_read_bio_X509(bio, nil, nil, nil) else { throw TLSError.last("read certificate \(path)") }
         defer { X509_free(x509) }
@@ -139,14 +140,16 @@ public final class TLSConnection: @unchecked Sendable {
                 // under the connection) is an error with its name.
                 let code = errno
                 if code == 0 || code == ECONNRESET || code == EPIPE { return .closed }
-                throw TLSError(step, String(cString: strerror(code)))
+                throw TLSError(step, "\(Errno(rawValue: code))")
             }
             throw TLSError.last(step)
         default:
-            let error = TLSError.last(step)
-            // A peer that vanished mid-record reads as "unexpected eof".
-            if error.reason.contains("unexpected eof") { return .closed }
-            throw error
+            // A peer that vanished mid-record: OpenSSL's SSL_R_UNEXPECTED_EOF_WHILE_READING.
+            if arca_ERR_is_unexpected_eof(ERR_peek_error()) != 0 {
+                ERR_clear_error()
+                return .closed
+            }
+            throw TLSError.last(step)
         }
     }
 

@@ -1,4 +1,5 @@
 import ArcaCrypto
+import ArcaSystem
 import Foundation
 import Synchronization
 
@@ -81,15 +82,10 @@ public final class PaillierKeyStore: Sendable {
 
     /// Writes `data` to a temporary file of mode 0600 beside `path`, syncs it and renames it over `path`.
     static func writeAtomically(_ data: Data, to path: String) throws {
-        let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw Failure.damaged("cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd)
-        close(fd)
-        guard written == data.count, synced == 0, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw Failure.damaged("cannot write \(path): \(String(cString: strerror(errno)))")
+        do {
+            try AtomicFile.write(data, to: path)
+        } catch {
+            throw Failure.damaged("cannot write \(path): \(error)")
         }
     }
 

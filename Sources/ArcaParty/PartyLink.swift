@@ -1,5 +1,6 @@
 import ArcaAudit
 import ArcaCrypto
+import ArcaSystem
 import Foundation
 import Glibc
 import Synchronization
@@ -47,9 +48,35 @@ public struct PartyOpen: Codable, Sendable {
     public var kind: String?
     public var dataset: String?
     public var purpose: String?
-    public var options: [String: String]?
-    public init(type: String, session: String? = nil, kind: String? = nil, dataset: String? = nil, purpose: String? = nil, options: [String: String]? = nil) {
+    public var options: [String: PartyValue]?
+    public init(type: String, session: String? = nil, kind: String? = nil, dataset: String? = nil, purpose: String? = nil,
+                options: [String: PartyValue]? = nil) {
         self.type = type; self.session = session; self.kind = kind; self.dataset = dataset; self.purpose = purpose; self.options = options
+    }
+}
+
+/// One option value in an opening message, typed as JSON carries it: a string, an integer, a
+/// double or a boolean (nothing else decodes).
+public enum PartyValue: Codable, Sendable, Equatable {
+    case string(String), int(Int), double(Double), bool(Bool)
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Int.self) { self = .int(value) }
+        else if let value = try? container.decode(Double.self) { self = .double(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else { throw DecodingError.dataCorruptedError(in: container, debugDescription: "an option is a string, number or boolean") }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .int(let value): try container.encode(value)
+        case .double(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        }
     }
 }
 
@@ -105,9 +132,7 @@ public final class PartyLink: Sendable {
     public var listeningPort: Int? {
         live.withLock { live in
             guard live.listener >= 0 else { return nil }
-            var address = sockaddr_in(); var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(live.listener, $0, &length) } }
-            return Int(UInt16(bigEndian: address.sin_port))
+            return TCP.localPort(live.listener).map(Int.init)
         }
     }
 
@@ -142,21 +167,11 @@ public final class PartyLink: Sendable {
     public func start(handler: @escaping OpenHandler) throws {
         live.withLock { $0.handler = handler }
         guard let listen = settings.listen else { return }
-        let (host, port) = try Self.split(listen)
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw PartyError("party listen \(listen): socket: \(String(cString: strerror(errno)))") }
-        var one: Int32 = 1
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
-            Glibc.close(descriptor); throw PartyError("party listen \(listen): \(host) is not an IPv4 address")
-        }
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, Glibc.listen(descriptor, 64) == 0 else {
-            let reason = String(cString: strerror(errno))
-            Glibc.close(descriptor); throw PartyError("party listen \(listen): \(reason)")
+        let descriptor: Int32
+        do {
+            descriptor = try TCP.listen(try TCPAddress(parsing: listen)).descriptor
+        } catch {
+            throw PartyError("party listen \(listen): \(error)")
         }
         live.withLock { $0.listener = descriptor }
         let thread = Thread { [self] in self.acceptLoop(descriptor) }
@@ -176,26 +191,15 @@ public final class PartyLink: Sendable {
     }
 
     private func acceptLoop(_ listener: Int32) {
-        while true {
-            var address = sockaddr_in(); var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let descriptor = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &length) } }
-            if descriptor < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                return  // the listener was closed
-            }
-            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
-            var one: Int32 = 1
-            setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-            inet_ntop(AF_INET, &address.sin_addr, &text, socklen_t(text.count))
-            let remote = "\(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)):\(UInt16(bigEndian: address.sin_port))"
-            let thread = Thread { [self] in self.serve(descriptor, remote: remote) }
+        // Returns when the listener was closed.
+        while let (descriptor, remote) = TCP.accept(listener) {
+            let thread = Thread { [self] in self.serve(descriptor, remote: remote.description) }
             thread.start()
         }
     }
 
     private func serve(_ descriptor: Int32, remote: String) {
-        Self.setTimeouts(descriptor, seconds: 30)
+        TCP.setTimeouts(descriptor, .seconds(30))
         let connection: TLSConnection
         do {
             connection = try TLSConnection(context: serverContext, descriptor: descriptor, server: true)
@@ -208,7 +212,7 @@ public final class PartyLink: Sendable {
             refused("connection from \(remote) presented certificate sha256 \(connection.peerCertificateSHA256 ?? "(none)"), pinned for no peer; closed before any message")
             return
         }
-        Self.setTimeouts(descriptor, seconds: 0)
+        TCP.setTimeouts(descriptor, .zero)
         let channel = channel(peer: peer, connection: connection)
         guard let handler = live.withLock({ $0.handler }) else { channel.abort("not serving"); return }
         Task {
@@ -267,14 +271,14 @@ public final class PartyLink: Sendable {
             let connection: TLSConnection = try await withCheckedThrowingContinuation { continuation in
                 let thread = Thread {
                     continuation.resume(with: Result {
-                        let descriptor = try Self.dial(peer.address, seconds: seconds)
+                        let descriptor = try TCP.dial(try TCPAddress(parsing: peer.address), timeout: .seconds(seconds))
                         let connection = try TLSConnection(context: context, descriptor: descriptor, server: false)
                         do { try connection.handshake() } catch { throw PartyError("peer \(name) at \(peer.address): \(error)") }
                         let pin = connection.peerCertificateSHA256
                         guard let pin, pins[pin] == name else {
                             throw PinMismatch(detail: "peer \(name) at \(peer.address) presented certificate sha256 \(pin ?? "(none)"), not the one pinned for it; closed before any message")
                         }
-                        Self.setTimeouts(descriptor, seconds: 0)
+                        TCP.setTimeouts(descriptor, .zero)
                         return connection
                     })
                 }
@@ -345,44 +349,4 @@ public final class PartyLink: Sendable {
     /// The channel parked for `session` (taken: a second claim gets nil).
     public func claim(session: String) -> PartyChannel? { live.withLock { $0.parked.removeValue(forKey: session) } }
 
-    // MARK: Sockets
-
-    static func split(_ address: String) throws -> (String, Int) {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
-            throw PartyError("address \"\(address)\" is not host:port")
-        }
-        return (String(address[..<colon]), port)
-    }
-
-    static func setTimeouts(_ descriptor: Int32, seconds: Int) {
-        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    /// A blocking TCP connection to `host:port` (IPv4 or a name), with send/receive timeouts set.
-    static func dial(_ address: String, seconds: Int) throws -> Int32 {
-        let (host, port) = try split(address)
-        var hints = addrinfo()
-        hints.ai_family = AF_INET
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else { throw PartyError("\(address): cannot resolve \(host)") }
-        defer { freeaddrinfo(result) }
-        let descriptor = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw PartyError("\(address): socket: \(String(cString: strerror(errno)))") }
-        setTimeouts(descriptor, seconds: seconds)
-        guard Glibc.connect(descriptor, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
-            let reason = String(cString: strerror(errno))
-            Glibc.close(descriptor)
-            throw PartyError("\(address): connect: \(reason)")
-        }
-        var one: Int32 = 1
-        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        return descriptor
-    }
-}
-
-extension Duration {
-    var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
 }

@@ -1,51 +1,20 @@
 import ArcaAPI
 import ArcaAccel
-import ArcaRuntime
+import ArcaExecutors
 import ArcaTopology
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
 
-/// The management API's routes, method by path. The error middleware answers 405 (with `Allow`) for
-/// a known path asked with another method, and 404 for any other path.
-let routeTable: [String: [HTTPRequest.Method]] = HERoutes.paths.merging([
-    "/v1/status": [.get, .head],
-    "/v1/topology": [.get, .head],
-    "/v1/devices": [.get, .head],
-    "/v1/logging": [.get, .head, .put],
-    "/v1/bench": [.post],
-    "/v1/bench/history": [.get, .head],
-    "/v1/jobs": [.get, .head, .post],
-    "/v1/datasets": [.get, .head, .post],
-    "/v1/grants": [.get, .head, .post],
-    "/v1/usage": [.get, .head],
-    "/v1/audit": [.get, .head],
-    "/v1/audit/verify": [.get, .head],
-    "/v1/audit/export": [.get, .head],
-    "/v1/peers": [.get, .head],
-    "/v1/jobs/{id}": [.get, .head],
-    "/v1/jobs/{id}/cancel": [.post],
-    "/v1/jobs/{id}/result": [.get, .head],
-    "/v1/datasets/{name}": [.get, .head],
-    "/v1/grants/{id}/revoke": [.post],
-]) { $1 }
-
-/// The methods of the route whose path (a `{name}` segment matches any one segment) matches `path`.
-func allowedMethods(_ path: String) -> [HTTPRequest.Method]? {
-    if let methods = routeTable[path] { return methods }
-    let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-    return routeTable.first { pattern, _ in
-        let parts = pattern.split(separator: "/", omittingEmptySubsequences: false)
-        return parts.count == segments.count && zip(parts, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
-    }?.value
-}
-
 /// Builds the router of API v1 over `state`. Tests drive it directly; arcad serves it on the socket.
 public func buildRouter(state: DaemonState) -> Router<ArcaRequestContext> {
-    let router = Router(context: ArcaRequestContext.self, options: .autoGenerateHeadEndpoints)
-    router.middlewares.add(APIErrorMiddleware(maxBodyBytes: state.config.maxBodyBytes, heMaxBodyBytes: state.config.heMaxBodyBytes))
-    router.middlewares.add(RoleMiddleware(policy: state.roles, audit: try? state.jobs.get().audit))
+    let hummingbird = Router(context: ArcaRequestContext.self, options: .autoGenerateHeadEndpoints)
+    let table = RouteTable()
+    hummingbird.middlewares.add(APIErrorMiddleware(routes: table, maxBodyBytes: state.config.maxBodyBytes,
+                                                   heMaxBodyBytes: state.config.heMaxBodyBytes))
+    hummingbird.middlewares.add(RoleMiddleware(policy: state.roles, audit: try? state.jobs.get().audit))
+    let router = Routes(router: hummingbird, table: table)
     HERoutes.add(to: router, state: state)
     router.get("/v1/status") { _, _ in try JSONBody(state.status) }
     router.get("/v1/topology") { _, _ in try JSONBody(TopologyResponse(state.topology, plan: state.pool.plan)) }
@@ -76,7 +45,7 @@ public func buildRouter(state: DaemonState) -> Router<ArcaRequestContext> {
         return try JSONBody(settings)
     }
     addJobRoutes(to: router, state: state)
-    return router
+    return hummingbird
 }
 
 /// Builds arcad's application on `socket`: API v1 over HTTP/1.1 on a Unix socket.
@@ -154,8 +123,10 @@ struct APIError: Error {
     var status: HTTPResponse.Status
     var code: String
     var message: String
-    init(_ status: HTTPResponse.Status, code: String, _ message: String) {
-        self.status = status; self.code = code; self.message = message
+    /// The methods a 405 answer names in its `Allow` header.
+    var allow: [HTTPRequest.Method] = []
+    init(_ status: HTTPResponse.Status, code: String, _ message: String, allow: [HTTPRequest.Method] = []) {
+        self.status = status; self.code = code; self.message = message; self.allow = allow
     }
 }
 
@@ -163,6 +134,7 @@ struct APIError: Error {
 /// version header, answers 405 for a known path with the wrong method and 413 early for a declared
 /// body over the limit. No error escapes to close the connection without an answer.
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let routes: RouteTable
     let maxBodyBytes: Int
     /// The larger limit of the `/v1/he/` routes, which carry arrays of ciphertexts.
     var heMaxBodyBytes = 0
@@ -196,11 +168,14 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func translate(_ status: HTTPResponse.Status, body: String?, request: Request) -> APIError {
         switch status {
         case .notFound:
-            if let methods = allowedMethods(request.uri.path) {
+            if let methods = routes.allowed(request.uri.path) {
+                let names = methods.map(\.rawValue).joined(separator: ", ")
                 return APIError(.methodNotAllowed, code: "methodNotAllowed",
-                                        "\(request.method) is not allowed on \(request.uri.path); use \(methods.map(\.rawValue).joined(separator: ", "))")
+                                "\(request.method) is not allowed on \(request.uri.path); use \(names)", allow: methods)
             }
-            return APIError(.notFound, code: "notFound", "no route \(request.method) \(clip(request.uri.path)); API v\(API.version) routes: \(routeTable.keys.sorted().joined(separator: ", "))")
+            let known = routes.paths.keys.sorted().joined(separator: ", ")
+            return APIError(.notFound, code: "notFound",
+                            "no route \(request.method) \(clip(request.uri.path)); API v\(API.version) routes: \(known)")
         case .contentTooLarge:
             return APIError(.contentTooLarge, code: "payloadTooLarge", "request body is over the limit of \(limit(request.uri.path)) bytes")
         case .badRequest:
@@ -213,8 +188,8 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     static func errorResponse(_ error: APIError) -> Response {
         let data = (try? API.encoder().encode(ErrorResponse(code: error.code, message: error.message))) ?? Data()
         var headers: HTTPFields = [.contentType: "application/json"]
-        if error.status == .methodNotAllowed, let allowed = error.message.split(separator: "; use ").last {
-            headers[.allow] = String(allowed)
+        if !error.allow.isEmpty {
+            headers[.allow] = error.allow.map(\.rawValue).joined(separator: ", ")
         }
         return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

@@ -2,6 +2,7 @@ import ArcaAPI
 import ArcaAccel
 import ArcaCrypto
 import ArcaMath
+import ArcaSystem
 import Foundation
 import Synchronization
 
@@ -38,7 +39,7 @@ enum Bench {
                 fallback = try await body() ?? fallback
                 samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             }
-            return (samples.sorted()[samples.count / 2], fallback)
+            return (Timing.median(samples), fallback)
         }
         var parameters: [String: Int] = [:]
         var measured: [(String, String, Double, String?)] = []  // device, backend, seconds, fallback
@@ -143,7 +144,7 @@ enum Bench {
             let line = try API.encoder().encode(saved) + Data("\n".utf8)
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-            guard descriptor >= 0 else { throw APIError(.internalServerError, code: "internal", "cannot open \(path): \(String(cString: strerror(errno)))") }
+            guard descriptor >= 0 else { throw APIError(.internalServerError, code: "internal", "cannot open \(path): \(Errno.current)") }
             defer { close(descriptor) }
             let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }  // one write: a line is whole or absent
             guard written == line.count else { throw APIError(.internalServerError, code: "internal", "short write to \(path)") }

@@ -1,8 +1,12 @@
-import Foundation
+import ArcaCrypto
 import ArcaParty
+import ArcaExecutors
 import ArcaRuntime
 import ArcaStore
+import ArcaSystem
 import ArcaTopology
+import Foundation
+import Logging
 import TOMLKit
 
 /// arcad's configuration: embedded defaults, overridden key by key by a TOML file.
@@ -21,7 +25,7 @@ public struct ArcadConfig: Sendable, Equatable {
     /// `[server] shutdown_grace_seconds`: how long in-flight requests may run after SIGTERM.
     public var shutdownGraceSeconds: Int
     /// `[log] level`: one of swift-log's levels.
-    public var logLevel: String
+    public var logLevel: Logger.Level
     /// `[state] directory`: job store, keys, audit log, kernel cache.
     public var stateDirectory: String
     /// `[devices] opencl`: look for OpenCL devices; `false` leaves only the CPU fallback.
@@ -41,9 +45,9 @@ public struct ArcadConfig: Sendable, Equatable {
     /// `[jobs] max_running`: jobs that run at once; later ones wait `queued`.
     public var maxRunningJobs: Int = 2
     /// `[audit] digest`: `sha256` or `sm3`, for the audit chain, dataset fingerprints and results.
-    public var auditDigest: String = "sha256"
+    public var auditDigest: Digest = .sha256
     /// `[audit] signature`: `ed25519` or `sm2`, the appliance key's scheme (fixed when the key is made).
-    public var auditSignature: String = "ed25519"
+    public var auditSignature: SignatureAlgorithm = .ed25519
     /// `[audit] checkpoint_every`: entries between signed checkpoints.
     public var auditCheckpointEvery: Int = 64
     /// `[roles] view_group`: the socket's group; its members may read.
@@ -74,7 +78,7 @@ public struct ArcadConfig: Sendable, Equatable {
     /// `[he] max_body_bytes`: largest request body of the `/v1/he/` routes (ciphertext arrays), in bytes.
     public var heMaxBodyBytes: Int
     /// `[he] seal_cipher`: AEAD sealing private keys at rest, `aes-256-gcm` or `sm4-gcm`.
-    public var heSealCipher: String
+    public var heSealCipher: AEAD
     /// Where this configuration came from: a file path or `"embedded defaults"`.
     public var source: String
 
@@ -184,10 +188,10 @@ public struct ArcadConfig: Sendable, Equatable {
         try! parse(embeddedDefaults, source: "embedded defaults", base: .bare)
     }
 
-    static let bare = ArcadConfig(socketPath: nil, maxBodyBytes: 0, idleTimeoutSeconds: 0, shutdownGraceSeconds: 0, logLevel: "",
+    static let bare = ArcadConfig(socketPath: nil, maxBodyBytes: 0, idleTimeoutSeconds: 0, shutdownGraceSeconds: 0, logLevel: .info,
                                   stateDirectory: "", openCLEnabled: false, kernelDirectory: nil, kernelCache: false,
                                   prebuiltDirectory: nil, placement: PlacementConfig(),
-                                  queueCapacity: 1, whenFull: .wait, heMaxBodyBytes: 0, heSealCipher: "", source: "")
+                                  queueCapacity: 1, whenFull: .wait, heMaxBodyBytes: 0, heSealCipher: .aes256gcm, source: "")
 
     /// Reads `path` over the embedded defaults.
     /// - Throws: ``ConfigError`` with the path, the key (or line and column) and the reason.
@@ -198,7 +202,7 @@ public struct ArcadConfig: Sendable, Equatable {
         }
         guard !isDirectory.boolValue else { throw ConfigError(file: path, key: nil, reason: "is a directory, not a TOML file") }
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ConfigError(file: path, key: nil, reason: "cannot open the file: \(String(cString: strerror(errno)))")
+            throw ConfigError(file: path, key: nil, reason: "cannot open the file: \(Errno.current)")
         }
         defer { try? handle.close() }
         let data = (try? handle.read(upToCount: 1 << 20)) ?? Data()  // a config is small; /dev/zero must not fill memory
@@ -269,12 +273,16 @@ public struct ArcadConfig: Sendable, Equatable {
                     config.maxRunningJobs = try reader.int(value, name, in: 1...1024)
                 case "audit.digest":
                     let text = try reader.string(value, name)
-                    guard ["sha256", "sm3"].contains(text) else { throw ConfigError(file: source, key: name, reason: "must be \"sha256\" or \"sm3\"; got \"\(text)\"") }
-                    config.auditDigest = text
+                    guard let digest = Digest(name: text) else {
+                        throw ConfigError(file: source, key: name, reason: "must be \"sha256\" or \"sm3\"; got \"\(text)\"")
+                    }
+                    config.auditDigest = digest
                 case "audit.signature":
                     let text = try reader.string(value, name)
-                    guard ["ed25519", "sm2"].contains(text) else { throw ConfigError(file: source, key: name, reason: "must be \"ed25519\" or \"sm2\"; got \"\(text)\"") }
-                    config.auditSignature = text
+                    guard let algorithm = SignatureAlgorithm(rawValue: text) else {
+                        throw ConfigError(file: source, key: name, reason: "must be \"ed25519\" or \"sm2\"; got \"\(text)\"")
+                    }
+                    config.auditSignature = algorithm
                 case "audit.checkpoint_every":
                     config.auditCheckpointEvery = try reader.int(value, name, in: 1...1_000_000)
                 case "roles.view_group", "roles.admin_group":
@@ -331,20 +339,21 @@ public struct ArcadConfig: Sendable, Equatable {
                     config.heMaxBodyBytes = try reader.int(value, name, in: 1024...(1 << 32))
                 case "he.seal_cipher":
                     let text = try reader.string(value, name)
-                    guard ["aes-256-gcm", "sm4-gcm"].contains(text) else {
+                    guard let cipher = AEAD(rawValue: text) else {
                         throw ConfigError(file: source, key: name, reason: "must be \"aes-256-gcm\" or \"sm4-gcm\"; got \"\(text)\"")
                     }
-                    config.heSealCipher = text
+                    config.heSealCipher = cipher
                 case "server.idle_timeout_seconds":
                     config.idleTimeoutSeconds = try reader.int(value, name, in: 1...86400)
                 case "server.shutdown_grace_seconds":
                     config.shutdownGraceSeconds = try reader.int(value, name, in: 0...3600)
                 case "log.level":
                     let level = try reader.string(value, name)
-                    guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
-                        throw ConfigError(file: source, key: name, reason: "must be one of trace, debug, info, notice, warning, error, critical; got \"\(level)\"")
+                    guard let parsed = Logger.Level(rawValue: level) else {
+                        let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+                        throw ConfigError(file: source, key: name, reason: "must be one of \(levels); got \"\(level)\"")
                     }
-                    config.logLevel = level
+                    config.logLevel = parsed
                 case "state.directory":
                     let path = try reader.string(value, name)
                     guard path.hasPrefix("/") else { throw ConfigError(file: source, key: name, reason: "must be an absolute path, got \"\(path)\"") }

@@ -1,7 +1,8 @@
 import ArcaAPI
 import ArcaAccel
 import ArcaHE
-import ArcaRuntime
+import ArcaSystem
+import ArcaExecutors
 import ArcaTopology
 import Foundation
 import Logging
@@ -119,10 +120,6 @@ public final class DaemonState: Sendable {
                              completed: stats.completed, rejected: stats.rejected, busySeconds: stats.busySeconds)
             })
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// The daemon's log level, changeable while it runs (`PUT /v1/logging`).

@@ -9,17 +9,7 @@ import Logging
 /// python-paillier's JSON forms. Private keys never leave the key store; every exponentiation runs
 /// on the device registry (an OpenCL device or the CPU fallback over the NUMA executors).
 enum HERoutes {
-    static let paths: [String: [HTTPRequest.Method]] = [
-        "/v1/he/keys": [.get, .head, .post],
-        "/v1/he/keys/import": [.post],
-        "/v1/he/encrypt": [.post],
-        "/v1/he/decrypt": [.post],
-        "/v1/he/add": [.post],
-        "/v1/he/scale": [.post],
-        "/v1/he/sum": [.post],
-    ]
-
-    static func add(to router: Router<ArcaRequestContext>, state: DaemonState) {
+    static func add(to router: Routes, state: DaemonState) {
         let limit = state.config.heMaxBodyBytes
         router.get("/v1/he/keys") { _, _ in
             try JSONBody(HEKeysResponse(keys: try await mapped { try store(state).list() }.map(wire)))
@@ -65,7 +55,7 @@ enum HERoutes {
         try state.heKeyStore.withLock { store in
             if let store { return store }
             do {
-                let opened = try PaillierKeyStore(directory: state.config.stateDirectory + "/he", cipher: AEAD(rawValue: state.config.heSealCipher) ?? .aes256gcm)
+                let opened = try PaillierKeyStore(directory: state.config.stateDirectory + "/he", cipher: state.config.heSealCipher)
                 store = opened
                 return opened
             } catch {

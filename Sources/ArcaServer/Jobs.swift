@@ -2,8 +2,10 @@ import ArcaAPI
 import ArcaAccel
 import ArcaAudit
 import ArcaIV
+import ArcaJobKinds
 import ArcaParty
 import ArcaCrypto
+import ArcaExecutors
 import ArcaRuntime
 import ArcaStore
 import Foundation
@@ -27,23 +29,23 @@ public final class JobServices: Sendable {
     public init(config: ArcadConfig, pool: ExecutorPool, registry: DeviceRegistry? = nil) throws {
         let state = config.stateDirectory
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
-        let digest: Digest = config.auditDigest == "sm3" ? .sm3 : .sha256
+        let digest = config.auditDigest
         let audit = try AuditLog(directory: state + "/audit", keyPath: state + "/audit/appliance.key", digest: digest,
                                  checkpointEvery: config.auditCheckpointEvery,
-                                 signature: SignatureAlgorithm(rawValue: config.auditSignature) ?? .ed25519)
+                                 signature: config.auditSignature)
         let store = try JobStore(path: state + "/arca.db")
         var party: PartyLink?, problem: String?
         if let settings = config.partySettings {
             do { party = try PartyLink(settings: settings, audit: audit) } catch { problem = "party link unavailable: \(error)" }
         }
-        runtime = try JobRuntime(store: store, audit: audit, pool: pool, kinds: [DatasetStatsJob(), PSIJob(link: party, registry: registry), IVJob(link: party, registry: registry)],
+        runtime = try JobRuntime(store: store, audit: audit, pool: pool, kinds: JobKinds.all(link: party, registry: registry),
                                  resultsDirectory: state + "/results", digest: digest, maxRunning: config.maxRunningJobs)
         try runtime.recover()
         if let party {
             let runtime = self.runtime
             do {
                 try party.start { peer, open, channel in
-                    await serveOpenedJob(runtime: runtime, link: party, peer: peer, open: open, channel: channel, kinds: ["psi", "iv"])
+                    PeerJobs.serve(runtime: runtime, link: party, peer: peer, open: open, channel: channel)
                 }
             } catch {
                 problem = "party link not listening: \(error)"
@@ -76,7 +78,7 @@ extension DaemonState {
 }
 
 /// The routes of jobs, datasets, grants, usage and the audit log.
-func addJobRoutes(to router: Router<ArcaRequestContext>, state: DaemonState) {
+func addJobRoutes(to router: Routes, state: DaemonState) {
     let limit = state.config.maxBodyBytes
     @Sendable func actor(_ context: ArcaRequestContext) -> AuditActor { context.caller?.actor ?? .daemon }
     @Sendable func jobID(_ context: ArcaRequestContext) throws -> Int64 {

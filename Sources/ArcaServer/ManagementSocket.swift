@@ -1,8 +1,7 @@
 import ArcaAPI
+import ArcaSystem
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The management socket's path and its claim: at most one live arcad per path.
 ///
@@ -45,7 +44,7 @@ public final class ManagementSocket: @unchecked Sendable {
         let lockPath = path + ".lock"
         let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw SocketClaimError("cannot open the lock file \(lockPath): \(String(cString: strerror(errno)))")
+            throw SocketClaimError("cannot open the lock file \(lockPath): \(Errno.current)")
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
@@ -94,7 +93,7 @@ public final class ManagementSocket: @unchecked Sendable {
     /// so that ``remove()`` deletes this socket and never a successor's.
     public func didBind() throws {
         guard chmod(path, 0o660) == 0 else {
-            throw SocketClaimError("cannot chmod 0660 \(path): \(String(cString: strerror(errno)))")
+            throw SocketClaimError("cannot chmod 0660 \(path): \(Errno.current)")
         }
         var info = stat()
         if lstat(path, &info) == 0 { boundInode = UInt64(info.st_ino) }
@@ -105,7 +104,7 @@ public final class ManagementSocket: @unchecked Sendable {
     /// for a group it is not in; for other users it is tried and a failure reported.
     public func grantGroup(_ gid: UInt32) throws {
         guard chown(path, geteuid(), gid) == 0 else {
-            throw SocketClaimError("cannot give \(path) to group \(gid): \(String(cString: strerror(errno)))")
+            throw SocketClaimError("cannot give \(path) to group \(gid): \(Errno.current)")
         }
         if createdDirectory { _ = chown((path as NSString).deletingLastPathComponent, geteuid(), gid) }
     }

@@ -1,4 +1,5 @@
 import ArcaCrypto
+import ArcaSystem
 import Foundation
 
 /// A place in a text file, 1-based: `path:line:column` (column in characters).
@@ -195,7 +196,7 @@ public enum DatasetFile {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw DatasetError(nil, "\(path): no such file") }
         guard !isDirectory.boolValue else { throw DatasetError(nil, "\(path) is a directory, not a CSV file") }
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw DatasetError(nil, "\(path): cannot open: \(String(cString: strerror(errno)))") }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw DatasetError(nil, "\(path): cannot open: \(Errno.current)") }
         defer { try? handle.close() }
         let data: Data
         do { data = try handle.read(upToCount: limit + 1) ?? Data() } catch { throw DatasetError(nil, "\(path): cannot read: \(error.localizedDescription)") }

@@ -36,6 +36,48 @@ public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, MutableP
     public var resultHash: String?
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    public init(
+        id: Int64? = nil,
+        kind: String,
+        spec: String,
+        dataset: String? = nil,
+        partner: String,
+        purpose: String,
+        state: JobState,
+        reason: String? = nil,
+        submittedBy: String,
+        createdAt: Date,
+        startedAt: Date? = nil,
+        finishedAt: Date? = nil,
+        numaNode: Int? = nil,
+        pus: [Int]? = nil,
+        device: String? = nil,
+        rowsRead: Int,
+        counters: [String: Double],
+        resultPath: String? = nil,
+        resultHash: String? = nil
+    ) {
+        self.id = id
+        self.kind = kind
+        self.spec = spec
+        self.dataset = dataset
+        self.partner = partner
+        self.purpose = purpose
+        self.state = state
+        self.reason = reason
+        self.submittedBy = submittedBy
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.numaNode = numaNode
+        self.pus = pus
+        self.device = device
+        self.rowsRead = rowsRead
+        self.counters = counters
+        self.resultPath = resultPath
+        self.resultHash = resultHash
+    }
 }
 
 /// A state change of a job, with its time.
@@ -47,6 +89,20 @@ public struct JobEvent: Codable, Sendable, Equatable, FetchableRecord, MutablePe
     public var state: JobState
     public var message: String?
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    public init(
+        id: Int64? = nil,
+        jobId: Int64,
+        time: Date,
+        state: JobState,
+        message: String? = nil
+    ) {
+        self.id = id
+        self.jobId = jobId
+        self.time = time
+        self.state = state
+        self.message = message
+    }
 }
 
 /// A registered local file: its fingerprint at registration and its verified schema.
@@ -64,6 +120,32 @@ public struct DatasetRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
     public var labelColumn: String?
     public var registeredAt: Date
     public var registeredBy: String
+
+    public init(
+        name: String,
+        path: String,
+        digestAlgorithm: String,
+        digest: String,
+        sizeBytes: Int,
+        rows: Int,
+        columns: [DatasetColumn],
+        idColumn: String,
+        labelColumn: String? = nil,
+        registeredAt: Date,
+        registeredBy: String
+    ) {
+        self.name = name
+        self.path = path
+        self.digestAlgorithm = digestAlgorithm
+        self.digest = digest
+        self.sizeBytes = sizeBytes
+        self.rows = rows
+        self.columns = columns
+        self.idColumn = idColumn
+        self.labelColumn = labelColumn
+        self.registeredAt = registeredAt
+        self.registeredBy = registeredBy
+    }
 }
 
 /// Permission to use a dataset for one partner and purpose, within a row quota and until a date.
@@ -85,6 +167,32 @@ public struct GrantRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var revokedAt: Date?
     public var revokedBy: String?
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    public init(
+        id: Int64? = nil,
+        dataset: String,
+        partner: String,
+        purpose: String,
+        maxRows: Int? = nil,
+        per: String? = nil,
+        expiresAt: Date? = nil,
+        createdAt: Date,
+        createdBy: String,
+        revokedAt: Date? = nil,
+        revokedBy: String? = nil
+    ) {
+        self.id = id
+        self.dataset = dataset
+        self.partner = partner
+        self.purpose = purpose
+        self.maxRows = maxRows
+        self.per = per
+        self.expiresAt = expiresAt
+        self.createdAt = createdAt
+        self.createdBy = createdBy
+        self.revokedAt = revokedAt
+        self.revokedBy = revokedBy
+    }
 }
 
 /// One metered amount: what a job used of a dataset for a partner.
@@ -101,6 +209,28 @@ public struct UsageRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var metric: String
     public var amount: Double
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    public init(
+        id: Int64? = nil,
+        time: Date,
+        jobId: Int64,
+        kind: String,
+        dataset: String? = nil,
+        partner: String,
+        purpose: String,
+        metric: String,
+        amount: Double
+    ) {
+        self.id = id
+        self.time = time
+        self.jobId = jobId
+        self.kind = kind
+        self.dataset = dataset
+        self.partner = partner
+        self.purpose = purpose
+        self.metric = metric
+        self.amount = amount
+    }
 }
 
 public struct StoreError: Error, CustomStringConvertible, Sendable {

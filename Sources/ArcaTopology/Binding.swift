@@ -1,3 +1,4 @@
+import ArcaSystem
 import CHwloc
 import Foundation
 
@@ -19,7 +20,7 @@ extension HwlocTopology {
         defer { hwloc_bitmap_free(set) }
         let flags = Int32(HWLOC_CPUBIND_THREAD.rawValue | HWLOC_CPUBIND_STRICT.rawValue)
         guard hwloc_set_cpubind(handle, set, flags) == 0 else {
-            throw BindingError("hwloc_set_cpubind to PUs \(pus) failed: \(String(cString: strerror(errno)))")
+            throw BindingError("hwloc_set_cpubind to PUs \(pus) failed: \(Errno.current)")
         }
     }
 
@@ -33,7 +34,7 @@ extension HwlocTopology {
         let set = bitmap(pus)
         defer { hwloc_bitmap_free(set) }
         guard hwloc_set_cpubind(handle, set, Int32(HWLOC_CPUBIND_PROCESS.rawValue)) == 0 else {
-            throw BindingError("hwloc_set_cpubind (process) to PUs \(pus) failed: \(String(cString: strerror(errno)))")
+            throw BindingError("hwloc_set_cpubind (process) to PUs \(pus) failed: \(Errno.current)")
         }
     }
 
@@ -73,7 +74,7 @@ public final class NodeBoundBuffer: @unchecked Sendable {
         defer { hwloc_bitmap_free(set) }
         let flags = Int32(HWLOC_MEMBIND_BYNODESET.rawValue)
         guard let pointer = hwloc_alloc_membind(topology.handle, byteCount, set, HWLOC_MEMBIND_BIND, flags) else {
-            throw BindingError("hwloc_alloc_membind of \(byteCount) bytes on NUMA node \(node) failed: \(String(cString: strerror(errno)))")
+            throw BindingError("hwloc_alloc_membind of \(byteCount) bytes on NUMA node \(node) failed: \(Errno.current)")
         }
         self.node = node
         self.byteCount = byteCount

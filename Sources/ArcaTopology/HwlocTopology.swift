@@ -1,3 +1,4 @@
+import ArcaSystem
 import CHwloc
 #if canImport(Glibc)
 import Glibc
@@ -8,7 +9,7 @@ public struct TopologyError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var description: String { message }
     init(_ call: String, _ context: String, errno code: Int32 = errno) {
-        message = "\(call) failed for \(context): \(String(cString: strerror(code)))"
+        message = "\(call) failed for \(context): \(Errno(rawValue: code))"
     }
 }
 

@@ -19,6 +19,10 @@ static inline int arca_EVP_PKEY_ED25519(void) { return EVP_PKEY_ED25519; }
 /* X25519 key type (a macro over a NID). */
 static inline int arca_EVP_PKEY_X25519(void) { return EVP_PKEY_X25519; }
 static inline int arca_NID_sm2(void) { return NID_sm2; }
+/* Whether a queued error is TLS's "unexpected eof while reading" (a peer gone mid-record). */
+static inline int arca_ERR_is_unexpected_eof(unsigned long e) {
+    return ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+}
 
 /* TLS: macros over SSL_CTX_ctrl, and a verify callback that accepts the peer's certificate chain
    as presented: the peer's certificate is pinned after the handshake (SHA-256 of its DER), not

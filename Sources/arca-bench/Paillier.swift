@@ -1,8 +1,9 @@
 import ArcaAccel
 import ArcaCrypto
 import ArcaHE
-import ArcaRuntime
+import ArcaExecutors
 import ArcaTopology
+import ArcaSystem
 import Foundation
 
 /// `paillier [--bits N] [--batch B] [--python PATH]`: Paillier rates of Arca's batched engine on the
@@ -26,7 +27,7 @@ func benchPaillier(_ arguments: [String]) async throws {
     func median(_ runs: Int = 3, _ body: () async throws -> Double) async rethrows -> Double {
         var samples: [Double] = []
         for _ in 0..<runs { samples.append(try await body()) }
-        return samples.sorted()[runs / 2]
+        return Timing.median(samples)
     }
     func rate(_ items: Int, _ body: () async throws -> Void) async rethrows -> Double {
         try await median {

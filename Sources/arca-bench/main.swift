@@ -15,8 +15,9 @@
 import ArcaAccel
 import ArcaCrypto
 import ArcaMath
-import ArcaRuntime
+import ArcaExecutors
 import ArcaTopology
+import ArcaSystem
 import Foundation
 
 func percentile(_ sorted: [Double], _ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
@@ -108,7 +109,7 @@ func benchNTT() {
                     cpu.append((clock(CLOCK_THREAD_CPUTIME_ID) - cpu0) / Double(reps) / butterflies)
                     wall.append((clock(CLOCK_MONOTONIC) - wall0) / Double(reps) / butterflies)
                 }
-                return (cpu.sorted()[7], wall.sorted()[7])
+                return (Timing.median(cpu), Timing.median(wall))
             }
             let forward = measure { plan.forward(&$0) }
             let inverse = measure { plan.inverse(&$0) }
@@ -145,7 +146,7 @@ func benchModExp(_ arguments: [String]) async throws {
             _ = try await body()
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
-        let median = samples.sorted()[2]
+        let median = Timing.median(samples)
         return (Double(batch) / median, median)
     }
     let (openSSL, openSSLSeconds) = try await rate { try zip(bases, exponents).map { try BigNumber.modExpConstantTime($0, $1, modulus) } }

@@ -1,4 +1,5 @@
 import ArcaAPI
+import ArcaServer
 import ArcaTopology
 import ArgumentParser
 import Foundation
@@ -148,9 +149,18 @@ struct Devices: AsyncParsableCommand {
             }))
             for note in devices.notes { print("  ! \(note)") }
             for device in devices.devices where device.health.status != "ok" || !device.health.fallbacks.isEmpty {
-                print("  ! \(device.id): \(device.health.status)" + (device.health.since.map { " since \($0)" } ?? "")
-                      + (device.health.reason.map { ": \($0.split(separator: "\n").prefix(6).joined(separator: " | "))" } ?? "")
-                      + (device.health.fallbacks.isEmpty ? "" : "; CPU re-runs: " + device.health.fallbacks.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")))
+                let health = device.health
+                var line = "  ! \(device.id): \(health.status)"
+                if let since = health.since { line += " since \(since)" }
+                if let reason = health.reason {
+                    let lines: [Substring] = reason.split(separator: "\n")
+                    line += ": " + lines.prefix(6).joined(separator: " | ")
+                }
+                if !health.fallbacks.isEmpty {
+                    let reruns: [String] = health.fallbacks.map { "\($0.key) ×\($0.value)" }
+                    line += "; CPU re-runs: " + reruns.joined(separator: ", ")
+                }
+                print(line)
             }
         }
     }

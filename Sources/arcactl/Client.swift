@@ -1,12 +1,11 @@
 import ArcaAPI
+import ArcaSystem
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import Glibc
 import NIOCore
 import NIOHTTP1
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Options every command shares: where the daemon is, how long to wait, how to print.
 struct ConnectionOptions: ParsableArguments {
@@ -158,7 +157,7 @@ struct APIClient {
             }
         }
         guard status != 0 else { return }
-        let reason = String(cString: strerror(errno))
+        let reason = "\(Errno.current)"
         switch errno {
         case ENOENT, ECONNREFUSED, ENOTDIR:
             throw Failure.notRunning("arcad is not running on \(path) (\(reason))")

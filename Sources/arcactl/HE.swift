@@ -1,4 +1,5 @@
 import ArcaAPI
+import ArcaSystem
 import ArgumentParser
 import Foundation
 
@@ -217,16 +218,12 @@ private func operate(_ operation: String, _ request: HEOperationRequest, _ conne
 /// never sees half a file and a failure leaves any earlier file as it was; "-" or nil is stdout.
 private func emit(_ data: Data, to path: String?) throws {
     guard let path, path != "-" else { return printRaw(data) }
-    let url = URL(fileURLWithPath: path)
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).arcactl-\(getpid())")
+    let mask = umask(0)
+    umask(mask)
     do {
-        try data.write(to: temporary)
-        guard rename(temporary.path, url.path) == 0 else {
-            throw NSError(domain: NSPOSIXErrorDomain, code: Int(errno), userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))])
-        }
+        try AtomicFile.write(data, to: path, mode: 0o666 & ~mask)
     } catch {
-        try? FileManager.default.removeItem(at: temporary)
-        throw Failure.badInput("\(path): cannot write: \((error as NSError).localizedDescription)")
+        throw Failure.badInput("\(path): cannot write: \(error)")
     }
 }
 

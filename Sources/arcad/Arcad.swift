@@ -57,7 +57,7 @@ struct Arcad: AsyncParsableCommand {
             server.max_body_bytes = \(settings.maxBodyBytes)
             server.idle_timeout_seconds = \(settings.idleTimeoutSeconds)
             server.shutdown_grace_seconds = \(settings.shutdownGraceSeconds)
-            log.level = \(settings.logLevel)
+            log.level = \(settings.logLevel.rawValue)
             state.directory = \(settings.stateDirectory)
             devices.opencl = \(settings.openCLEnabled)
             devices.kernel_dir = \(settings.kernelDirectory ?? "(built in)")
@@ -71,8 +71,8 @@ struct Arcad: AsyncParsableCommand {
             executors.queue_capacity = \(settings.queueCapacity)
             executors.when_full = \(settings.whenFull.rawValue)
             jobs.max_running = \(settings.maxRunningJobs)
-            audit.digest = \(settings.auditDigest)
-            audit.signature = \(settings.auditSignature)
+            audit.digest = \(settings.auditDigest.name)
+            audit.signature = \(settings.auditSignature.rawValue)
             audit.checkpoint_every = \(settings.auditCheckpointEvery)
             roles.view_group = \(settings.viewGroup)
             roles.admin_group = \(settings.adminGroup)
@@ -84,7 +84,7 @@ struct Arcad: AsyncParsableCommand {
             party.heartbeat_seconds = \(settings.partyHeartbeatSeconds)
             party.peers = \(settings.partyPeers.map { "\($0.name) \($0.address) \($0.certificateFile)" }.joined(separator: ", "))
             he.max_body_bytes = \(settings.heMaxBodyBytes)
-            he.seal_cipher = \(settings.heSealCipher)
+            he.seal_cipher = \(settings.heSealCipher.rawValue)
             """)
             // What the placement would do on this machine: warn about settings that leave it without work.
             let (topology, _, warning) = Topology.discover()
@@ -106,7 +106,7 @@ struct Arcad: AsyncParsableCommand {
             for warning in warnings { print("warning: \(warning)") }
             return
         }
-        let levelSwitch = LogLevelSwitch(Logger.Level(rawValue: settings.logLevel) ?? .info)
+        let levelSwitch = LogLevelSwitch(settings.logLevel)
         LoggingSystem.bootstrap { SwitchedLogHandler(label: $0, levelSwitch: levelSwitch) }
         let logger = Logger(label: "arcad")
 
@@ -133,24 +133,23 @@ struct Arcad: AsyncParsableCommand {
         for message in state.healthMessages { logger.warning("\(message)") }
         for message in state.roles.problems { logger.warning("\(message)") }
 
+        // One group: the management API stops first, then the job runtime (running jobs end
+        // "interrupted" and say so), the party link, and the executors last.
+        let grace = Duration.seconds(settings.shutdownGraceSeconds)
+        let application = buildApplication(state: state, socket: claim, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [buildApplication(state: state, socket: claim, logger: logger)],
+            services: services(state: state, application: application, grace: grace),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
-        groupConfiguration.maximumGracefulShutdownDuration = .seconds(settings.shutdownGraceSeconds)
+        groupConfiguration.maximumGracefulShutdownDuration = grace * 2
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
-            if case .success(let services) = state.jobs { await services.runtime.stop(grace: .seconds(settings.shutdownGraceSeconds)) }
+            if case .success(let services) = state.jobs { await services.runtime.stop(grace: grace) }
             claim.remove()
             state.pool.shutdown()
             FileHandle.standardError.write(Data("arcad: \(error)\n".utf8))
             throw ExitCode(1)
-        }
-        // Running jobs end "interrupted" and say so before the executors stop.
-        if case .success(let services) = state.jobs {
-            await services.runtime.stop(grace: .seconds(settings.shutdownGraceSeconds))
-            services.party?.stop()
         }
         let removed = claim.remove()
         state.pool.shutdown()

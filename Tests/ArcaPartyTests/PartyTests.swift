@@ -1,3 +1,4 @@
+@testable import ArcaPSI
 @testable import ArcaParty
 import ArcaCrypto
 import Foundation
@@ -30,12 +31,12 @@ func temporaryDirectory() throws -> String {
 func linkedPair(directory: String, maxFrameBytes: Int = 1 << 20, bPinsCertificateOf other: TestIdentity? = nil) throws -> (PartyLink, PartyLink) {
     let a = try TestIdentity("bank-a", in: directory), b = try TestIdentity("bank-b", in: directory)
     let linkB = try PartyLink(settings: PartySettings(name: "bank-b", listen: "127.0.0.1:0", certificateFile: b.certificate, keyFile: b.key,
-                                                      maxFrameBytes: maxFrameBytes, heartbeatSeconds: 3,
+                                                      maxFrameBytes: maxFrameBytes, heartbeatSeconds: 10,
                                                       peers: [PartyPeer(name: "bank-a", address: "127.0.0.1:1", certificateFile: (other ?? a).certificate)]),
                               audit: nil)
     try linkB.start { _, _, channel in channel.abort("no jobs here") }
     let linkA = try PartyLink(settings: PartySettings(name: "bank-a", listen: nil, certificateFile: a.certificate, keyFile: a.key,
-                                                      maxFrameBytes: maxFrameBytes, heartbeatSeconds: 3,
+                                                      maxFrameBytes: maxFrameBytes, heartbeatSeconds: 10,
                                                       peers: [PartyPeer(name: "bank-b", address: "127.0.0.1:\(linkB.listeningPort!)", certificateFile: b.certificate)]),
                               audit: nil)
     return (linkA, linkB)

@@ -17,14 +17,14 @@ struct ConfigTests {
 
     @Test func fileOverridesDefaultsKeyByKey() throws {
         let config = try ArcadConfig.parse("[log]\nlevel = \"debug\"\n[server]\nsocket = \"/tmp/x.sock\"\n", source: "t.toml", base: .defaults)
-        #expect(config.logLevel == "debug" && config.socketPath == "/tmp/x.sock")
+        #expect(config.logLevel == .debug && config.socketPath == "/tmp/x.sock")
         #expect(config.maxBodyBytes == ArcadConfig.defaults.maxBodyBytes)
     }
 
     @Test func jobAuditAndRoleKeys() throws {
         let config = try ArcadConfig.parse("[jobs]\nmax_running = 4\n[audit]\ndigest = \"sm3\"\ncheckpoint_every = 8\n[roles]\nview_group = \"ops\"\nadmin_group = \"ops-admin\"\n",
                                            source: "t.toml", base: .defaults)
-        #expect(config.maxRunningJobs == 4 && config.auditDigest == "sm3" && config.auditCheckpointEvery == 8)
+        #expect(config.maxRunningJobs == 4 && config.auditDigest == .sm3 && config.auditCheckpointEvery == 8)
         #expect(config.viewGroup == "ops" && config.adminGroup == "ops-admin")
         #expect(ArcadConfig.defaults.viewGroup == "arca-view" && ArcadConfig.defaults.adminGroup == "arca-admin")
     }

@@ -2,8 +2,12 @@ import ArcaAccel
 import ArcaAPI
 import ArcaCrypto
 import ArcaHE
+import ArcaIV
+import ArcaPSI
 import ArcaParty
+import ArcaRuntime
 import ArcaStore
+import ArcaSystem
 import Foundation
 
 /// `kind = "iv"`: hetero WOE/IV feature screening, submitted on the guest (the label holder).
@@ -37,6 +41,7 @@ public struct IVJob: JobKind {
     public init(link: PartyLink?, registry: DeviceRegistry?) { self.link = link; self.registry = registry }
     public var name: String { "iv" }
     public var readsDataset: Bool { true }
+    public var peerMayOpen: Bool { true }
 
     static let options = ["peer_dataset", "suite", "event_value", "label_column", "binning", "bins", "key_bits", "obfuscator", "device",
                           "id_column", "peer_id_column", "role", "session"]
@@ -71,21 +76,9 @@ public struct IVJob: JobKind {
         public var keyBits: Int
     }
 
-    func string(_ spec: JobSpec, _ key: String) throws -> String? {
-        guard let value = spec.options[key] else { return nil }
-        switch value {
-        case .string(let text): return text
-        case .int(let number): return String(number)
-        default: throw JobSpecError("spec key options.\(key): expected a string, got \(value)")
-        }
-    }
+    func string(_ spec: JobSpec, _ key: String) throws -> String? { try spec.string(key) }
     func int(_ spec: JobSpec, _ key: String, default fallback: Int) throws -> Int {
-        guard let value = spec.options[key] else { return fallback }
-        switch value {
-        case .int(let number): return number
-        case .string(let text) where Int(text) != nil: return Int(text)!
-        default: throw JobSpecError("spec key options.\(key): expected an integer, got \(value)")
-        }
+        try spec.integer(key, default: fallback, in: Int.min...Int.max)
     }
 
     public func validate(_ spec: JobSpec) throws {
@@ -170,8 +163,10 @@ public struct IVJob: JobKind {
         // The link and PSI.
         let channel: PartyChannel
         if role == "guest" {
-            var options = ["suite": suite.rawValue, "binning": method.rawValue, "bins": String(bins), "role": "host"]
-            if let peerColumn = try string(spec, "peer_id_column") { options["id_column"] = peerColumn }
+            var options: [String: PartyValue] = [
+                "suite": .string(suite.rawValue), "binning": .string(method.rawValue), "bins": .int(bins), "role": .string("host"),
+            ]
+            if let peerColumn = try string(spec, "peer_id_column") { options["id_column"] = .string(peerColumn) }
             channel = try await link.openJob(peer: spec.partner, kind: name, dataset: try string(spec, "peer_dataset"), purpose: spec.purpose, options: options)
         } else {
             channel = hostChannel!
@@ -204,7 +199,7 @@ public struct IVJob: JobKind {
         let rows = outcome.matched!.sorted { Array(ids[$0].utf8).lexicographicallyPrecedes(Array(ids[$1].utf8)) }
         context.setCounters(["iv.intersection": Double(rows.count)])
         let devices = outcome.modExpServed.isEmpty ? ["cpu"] : outcome.modExpServed.keys.sorted()
-        return (rows, Stage(stage: "psi", party: "both", seconds: (ContinuousClock.now - started).secondsValue, numaNode: node, devices: devices, items: ids.count))
+        return (rows, Stage(stage: "psi", party: "both", seconds: (ContinuousClock.now - started).seconds, numaNode: node, devices: devices, items: ids.count))
     }
 
     func guest(_ context: JobContext, channel: PartyChannel, registry: DeviceRegistry, ids: [String], features: [(name: String, column: [Double?])],
@@ -221,7 +216,7 @@ public struct IVJob: JobKind {
         var report = PaillierEngine.Report()
         let alignedEvents = rows.map { events[$0] }
         let labels = try await HeteroIV.encryptLabels(alignedEvents, engine: engine, key: key.publicKey, privateKey: key, djn: djn, report: &report)
-        stages.append(Stage(stage: "encrypt", party: "guest", seconds: (ContinuousClock.now - started).secondsValue, numaNode: node,
+        stages.append(Stage(stage: "encrypt", party: "guest", seconds: (ContinuousClock.now - started).seconds, numaNode: node,
                             devices: report.devices.sorted(), items: labels.count))
         context.meter(["he.encryptions": Double(labels.count), "he.modexps": Double(report.modexps)])
         // Send the public key and the ciphertexts, fixed width, in batches under the frame limit.
@@ -248,7 +243,7 @@ public struct IVJob: JobKind {
             (HeteroIV.plaintextFeatures(party: "guest", names: features.map(\.name), columns: features.map { f in rows.map { f.column[$0] } },
                                         events: alignedEvents, method: method, bins: bins), placed.numaNode)
         }
-        stages.append(Stage(stage: "decrypt", party: "guest", seconds: (ContinuousClock.now - started).secondsValue, numaNode: decryptNode,
+        stages.append(Stage(stage: "decrypt", party: "guest", seconds: (ContinuousClock.now - started).seconds, numaNode: decryptNode,
                             devices: decryptReport.devices.sorted(), items: sums.features.reduce(0) { $0 + $1.sums.count }))
         context.meter(["he.decryptions": Double(sums.features.reduce(0) { $0 + $1.sums.count })])
         try channel.send(control: DoneMessage(ok: true))
@@ -283,7 +278,7 @@ public struct IVJob: JobKind {
         let node: Int? = try await context.onExecutor { $0.numaNode }
         let sums = try await HeteroIV.binSums(labels: labels, names: features.map(\.name), columns: features.map { f in rows.map { f.column[$0] } },
                                               method: method, bins: bins, key: n, engine: PaillierEngine(registry: registry), report: &report)
-        let seconds = (ContinuousClock.now - started).secondsValue
+        let seconds = (ContinuousClock.now - started).seconds
         context.meter(["he.multiplications": Double(report.multiplications), "he.modexps": Double(report.modexps)])
         try channel.send(control: SumsMessage(features: sums, seconds: seconds, numaNode: node, devices: (report.devices.union(["cpu"])).sorted(),
                                               multiplications: labels.count * features.count))
@@ -298,6 +293,3 @@ public struct IVJob: JobKind {
     }
 }
 
-extension Duration {
-    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

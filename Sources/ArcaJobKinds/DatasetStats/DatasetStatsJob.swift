@@ -1,3 +1,6 @@
+import ArcaRuntime
+import ArcaStore
+import ArcaSystem
 import Foundation
 
 /// `kind = "dataset-stats"`: per column, the count of present values, and for numeric columns the

@@ -1,109 +1,10 @@
 import ArcaAudit
 import ArcaCrypto
-import ArcaRuntime
+import ArcaExecutors
+import ArcaStore
+import ArcaSystem
 import Foundation
 import Synchronization
-
-/// A kind of job the runtime can run. PSI, WOE/IV and the rest plug in here.
-public protocol JobKind: Sendable {
-    /// The spec's `kind`, e.g. `dataset-stats`.
-    var name: String { get }
-    /// True when the job reads a registered dataset (the spec must name one, and a grant admit it).
-    var readsDataset: Bool { get }
-    /// Checks the spec's options. - Throws: ``JobSpecError``.
-    func validate(_ spec: JobSpec) throws
-    /// Rows the job will read of `dataset`, counted against the grant's quota at admission.
-    func rowsToRead(_ spec: JobSpec, dataset: DatasetRecord) -> Int
-    /// Runs the job; returns its result (JSON). Checks `Task.isCancelled` between steps.
-    func run(_ context: JobContext) async throws -> Data
-    /// The result file's extension (`json` unless the kind says otherwise, e.g. `csv`).
-    func resultFileExtension(_ spec: JobSpec) -> String
-}
-
-extension JobKind {
-    public func resultFileExtension(_ spec: JobSpec) -> String { "json" }
-}
-
-/// What a running job sees: its spec, its dataset (verified against its registration), the NUMA
-/// executors, and its meters.
-public final class JobContext: Sendable {
-    public let id: Int64
-    public let spec: JobSpec
-    /// The dataset's rows, read from the registered file after its digest matched.
-    public let table: CSVTable?
-    /// The dataset's registration (id column, label column, path), when the job reads one.
-    public let dataset: DatasetRecord?
-    let pool: ExecutorPool
-    struct Meters { var rowsRead = 0; var counters: [String: Double] = [:]; var placed = false; var lastFlush: ContinuousClock.Instant? }
-    let meters = Mutex(Meters())
-    let placed: @Sendable (WorkContext) -> Void
-    let flush: @Sendable (Int, [String: Double]) -> Void
-
-    init(id: Int64, spec: JobSpec, table: CSVTable?, dataset: DatasetRecord?, pool: ExecutorPool,
-         placed: @escaping @Sendable (WorkContext) -> Void, flush: @escaping @Sendable (Int, [String: Double]) -> Void) {
-        self.id = id; self.spec = spec; self.table = table; self.dataset = dataset; self.pool = pool; self.placed = placed; self.flush = flush
-    }
-
-    /// Sets counters to absolute values (progress such as items sent), stored like ``meter(rowsRead:_:)``.
-    public func setCounters(_ values: [String: Double]) {
-        let now = ContinuousClock.now
-        let due = meters.withLock { meters -> (Int, [String: Double])? in
-            for (key, value) in values { meters.counters[key] = value }
-            if let last = meters.lastFlush, now - last < .milliseconds(200) { return nil }
-            meters.lastFlush = now
-            return (meters.rowsRead, meters.counters)
-        }
-        if let (rows, counters) = due { flush(rows, counters) }
-    }
-
-    /// Runs `work` on the NUMA executor the placement plan gives CPU work (the job records the
-    /// first node and PUs it ran on) and meters its thread time as `cpuSeconds`.
-    public func onExecutor<T: Sendable>(_ work: @escaping @Sendable (WorkContext) throws -> T) async throws -> T {
-        try await pool.submit(.cpu) { [self] context in
-            let first = meters.withLock { meters -> Bool in defer { meters.placed = true }; return !meters.placed }
-            if first { placed(context) }
-            let start = ContinuousClock.now
-            defer {
-                let elapsed = ContinuousClock.now - start
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-                meters.withLock { $0.counters["cpuSeconds", default: 0] += seconds }
-            }
-            return try work(context)
-        }
-    }
-
-    /// Adds to the job's meters (rows read; operations by kind) and stores them with the job (at
-    /// most five times a second; the final amounts are stored when the job ends).
-    public func meter(rowsRead: Int = 0, _ operations: [String: Double] = [:]) {
-        let now = ContinuousClock.now
-        let due = meters.withLock { meters -> (Int, [String: Double])? in
-            meters.rowsRead += rowsRead
-            for (key, value) in operations { meters.counters[key, default: 0] += value }
-            if let last = meters.lastFlush, now - last < .milliseconds(200) { return nil }
-            meters.lastFlush = now
-            return (meters.rowsRead, meters.counters)
-        }
-        if let (rows, counters) = due { flush(rows, counters) }
-    }
-
-    var snapshot: (Int, [String: Double]) { meters.withLock { ($0.rowsRead, $0.counters) } }
-}
-
-/// A job refused at admission: the rule that failed, and a sentence for the operator.
-public struct JobRefusal: Error, CustomStringConvertible, Sendable {
-    /// `dataset`, `dataset-changed`, `grant-partner`, `grant-purpose`, `grant-revoked`, `grant-expired`, `grant-quota`.
-    public var rule: String
-    public var message: String
-    public var description: String { "refused by rule \(rule): \(message)" }
-}
-
-/// A request the runtime cannot do, with the API's status class.
-public struct JobRuntimeError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable { case badRequest, notFound, conflict }
-    public var kind: Kind
-    public var description: String
-    init(_ kind: Kind, _ description: String) { self.kind = kind; self.description = description }
-}
 
 extension AuditActor {
     /// `uid 1001 (alice) gid 1001 pid 4242`, or `partner bank-b`.
@@ -234,10 +135,37 @@ public final class JobRuntime: Sendable {
     /// with the rule that failed.
     /// - Throws: ``JobSpecError``, ``JobRefusal``, ``JobRuntimeError``.
     public func submit(specText: String, actor: AuditActor) throws -> JobRecord {
-        var datasets: [String] = []
+        let spec: JobSpec
         do {
-            let spec = try JobSpec.parse(specText)
-            datasets = spec.dataset.map { [$0] } ?? []
+            spec = try JobSpec.parse(specText)
+        } catch {
+            _ = try? audit.append(AuditRecord(action: "job.submit", actor: actor, result: "refused", datasets: [], detail: "\(error)"))
+            throw error
+        }
+        return try submit(spec, actor: actor)
+    }
+
+    /// The responder's side of a job a partner opened over the party link: the spec is made from the
+    /// opening's typed values (with `role = "responder"` and the link's `session`) and admitted under
+    /// this appliance's own grants, with the partner as actor.
+    /// - Throws: ``JobRuntimeError`` when `kind` is not one a peer may open here (``JobKind/peerMayOpen``),
+    ///   and whatever ``submit(specText:actor:)`` throws.
+    public func submitOpened(kind: String, dataset: String, purpose: String, partner: String, session: String,
+                             options: [String: SpecValue]) throws -> JobRecord {
+        guard let served = kinds[kind], served.peerMayOpen else {
+            let open = kinds.values.filter(\.peerMayOpen).map(\.name).sorted()
+            throw JobRuntimeError(.badRequest, "a peer may start only \(open.joined(separator: ", ")) jobs here, not \"\(kind.prefix(64))\"")
+        }
+        var options = options
+        options["role"] = .string("responder")
+        options["session"] = .string(session)
+        let spec = JobSpec(kind: kind, dataset: dataset, partner: partner, purpose: purpose, options: options)
+        return try submit(spec, actor: AuditActor(partner: partner))
+    }
+
+    func submit(_ spec: JobSpec, actor: AuditActor) throws -> JobRecord {
+        let datasets = spec.dataset.map { [$0] } ?? []
+        do {
             guard let kind = kinds[spec.kind] else {
                 throw JobSpecError("spec key kind: unknown kind \"\(spec.kind.prefix(64))\"; this arcad runs \(kindNames.joined(separator: ", "))")
             }
@@ -247,7 +175,7 @@ public final class JobRuntime: Sendable {
                 guard let name = spec.dataset else { throw JobSpecError("spec key dataset: missing; kind \(kind.name) reads a registered dataset") }
                 planned = try admit(spec, kind: kind, datasetName: name)
             }
-            let job = try store.insert(job: JobRecord(id: nil, kind: spec.kind, spec: specText, dataset: spec.dataset, partner: spec.partner,
+            let job = try store.insert(job: JobRecord(id: nil, kind: spec.kind, spec: spec.text, dataset: spec.dataset, partner: spec.partner,
                                                       purpose: spec.purpose, state: .queued, reason: nil, submittedBy: actor.text, createdAt: Date(),
                                                       rowsRead: 0, counters: ["plannedRows": Double(planned)]))
             try audit.append(AuditRecord(action: "job.submit", actor: actor, result: "queued", job: Int(job.id!), datasets: datasets,
@@ -256,7 +184,7 @@ public final class JobRuntime: Sendable {
             schedule()
             return job
         } catch let refusal as JobRefusal {
-            _ = try? audit.append(AuditRecord(action: "job.submit", actor: actor, result: "refused", datasets: datasets, detail: "rule \(refusal.rule): \(refusal.message)"))
+            _ = try? audit.append(AuditRecord(action: "job.submit", actor: actor, result: "refused", datasets: datasets, detail: "rule \(refusal.rule.rawValue): \(refusal.message)"))
             throw refusal
         } catch {
             _ = try? audit.append(AuditRecord(action: "job.submit", actor: actor, result: "refused", datasets: datasets, detail: "\(error)"))
@@ -264,62 +192,11 @@ public final class JobRuntime: Sendable {
         }
     }
 
-    /// Checks the dataset and the grants; returns the rows the job will read.
-    func admit(_ spec: JobSpec, kind: any JobKind, datasetName: String) throws -> Int {
-        guard let dataset = try store.dataset(datasetName) else {
-            throw JobRefusal(rule: "dataset", message: "no dataset named \"\(datasetName)\" is registered")
-        }
-        let grants = try store.grants(dataset: dataset.name)
-        let forPartner = grants.filter { $0.partner == spec.partner }
-        guard !forPartner.isEmpty else {
-            let partners = Set(grants.map(\.partner)).sorted()
-            throw JobRefusal(rule: "grant-partner", message: "dataset \(dataset.name) is not granted to partner \(spec.partner)"
-                             + (partners.isEmpty ? " (it has no grants)" : " (granted to \(partners.joined(separator: ", ")))"))
-        }
-        let forPurpose = forPartner.filter { $0.purpose == spec.purpose }
-        guard !forPurpose.isEmpty else {
-            throw JobRefusal(rule: "grant-purpose", message: "dataset \(dataset.name) is granted to partner \(spec.partner) for \(Set(forPartner.map(\.purpose)).sorted().joined(separator: ", ")), not for \(spec.purpose)")
-        }
-        let standing = forPurpose.filter { $0.revokedAt == nil }
-        guard !standing.isEmpty else {
-            let grant = forPurpose.max { $0.revokedAt! < $1.revokedAt! }!
-            throw JobRefusal(rule: "grant-revoked", message: "the grant of dataset \(dataset.name) to partner \(spec.partner) for \(spec.purpose) was revoked at \(AuditLog.timestamp(grant.revokedAt!)) by \(grant.revokedBy ?? "?")")
-        }
-        let now = Date()
-        let live = standing.filter { $0.expiresAt.map { $0 > now } ?? true }
-        guard !live.isEmpty else {
-            let last = standing.compactMap(\.expiresAt).max()!
-            throw JobRefusal(rule: "grant-expired", message: "the grant of dataset \(dataset.name) to partner \(spec.partner) for \(spec.purpose) expired at \(AuditLog.timestamp(last))")
-        }
-        let rows = kind.rowsToRead(spec, dataset: dataset)
-        if !live.contains(where: { $0.maxRows == nil }) {
-            let quota = live.compactMap(\.maxRows).max()!
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = TimeZone(identifier: "UTC")!
-            let day = calendar.startOfDay(for: now)
-            // Metered today, plus all that admitted jobs that have not ended will read (a job's rows
-            // are metered when it ends).
-            let pending = try store.jobs(in: .queued) + store.jobs(in: .running)
-            let reserved = pending.filter { $0.dataset == dataset.name && $0.partner == spec.partner }
-                .reduce(0) { $0 + Int($1.counters["plannedRows"] ?? 0) }
-            let used = try store.rowsRead(dataset: dataset.name, partner: spec.partner, since: day) + reserved
-            guard used + rows <= quota else {
-                throw JobRefusal(rule: "grant-quota", message: "the job would read \(rows) rows of dataset \(dataset.name) for partner \(spec.partner); \(used) of the \(quota) rows per day are already used (UTC day from \(AuditLog.timestamp(day)))")
-            }
-        }
-        // The file must still be the one registered: nothing runs on changed data. (The job checks
-        // again when it reads the file, and parses what it hashed.)
-        do {
-            _ = try verifiedFile(dataset)
-        } catch let error as DatasetError {
-            throw JobRefusal(rule: "dataset-changed", message: error.description)
-        }
-        return rows
-    }
-
     /// Reads the dataset's file and checks its digest against the registration.
     func verifiedFile(_ dataset: DatasetRecord) throws -> DatasetFingerprint {
-        let algorithm: Digest = dataset.digestAlgorithm == "sm3" ? .sm3 : .sha256
+        guard let algorithm = Digest(name: dataset.digestAlgorithm) else {
+            throw DatasetError(nil, "dataset \(dataset.name): its registration names digest \"\(dataset.digestAlgorithm)\", not sha256 or sm3")
+        }
         let file = try DatasetFile.read(path: dataset.path, digest: algorithm)
         guard file.digest == dataset.digest else {
             throw DatasetError(nil, "dataset \(dataset.name): \(dataset.path) changed since it was registered (\(dataset.digestAlgorithm) \(dataset.digest.prefix(16))… then, \(file.digest.prefix(16))… now, \(file.sizeBytes) bytes); register the new file under a new name")
@@ -422,7 +299,7 @@ public final class JobRuntime: Sendable {
             let result = try await kind.run(context!)
             try Task.checkCancellation()
             let path = resultsDirectory + "/job-\(id).\(kind.resultFileExtension(spec))"
-            try result.write(to: URL(fileURLWithPath: path), options: .atomic)
+            try AtomicFile.write(result, to: path)
             let hash = try digest.hex(result)
             let (rows, counters) = context!.snapshot
             let done = try store.update(job: id) { job in

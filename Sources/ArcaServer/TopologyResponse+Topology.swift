@@ -1,3 +1,4 @@
+import ArcaAPI
 import ArcaTopology
 
 extension TopologyResponse {

@@ -116,3 +116,45 @@ public struct JobSpec: Sendable, Equatable {
         }
     }
 }
+
+extension JobSpec {
+    /// A spec made from typed values (a job a peer opened, say); `text` is rendered by TOMLKit, so
+    /// that it parses back to exactly these values.
+    public init(kind: String, dataset: String?, partner: String, purpose: String, options: [String: SpecValue]) {
+        let table = TOMLTable()
+        table["kind"] = kind
+        if let dataset { table["dataset"] = dataset }
+        table["partner"] = partner
+        table["purpose"] = purpose
+        let sub = TOMLTable()
+        for (key, value) in options {
+            switch value {
+            case .int(let v): sub[key] = v
+            case .double(let v): sub[key] = v
+            case .string(let v): sub[key] = v
+            case .bool(let v): sub[key] = v
+            }
+        }
+        table["options"] = sub
+        self.init(kind: kind, dataset: dataset, partner: partner, purpose: purpose, options: options,
+                  text: table.convert(to: .toml, options: [.allowUnicodeStrings]) + "\n")
+    }
+
+    /// `options.key` as a string, or nil when absent.
+    /// - Throws: ``JobSpecError`` when it is present and not a string.
+    public func string(_ key: String) throws -> String? {
+        guard let value = options[key] else { return nil }
+        guard case .string(let text) = value else { throw JobSpecError("spec key options.\(key): expected a string, got \(value)") }
+        return text
+    }
+
+    /// `options.key` as one of `choices`, or `default`.
+    /// - Throws: ``JobSpecError`` naming the key, the value and the choices.
+    public func choice(_ key: String, default value: String, in choices: [String]) throws -> String {
+        guard let text = try string(key) else { return value }
+        guard choices.contains(text) else {
+            throw JobSpecError("spec key options.\(key): must be \(choices.joined(separator: ", ")), got \"\(text.prefix(64))\"")
+        }
+        return text
+    }
+}

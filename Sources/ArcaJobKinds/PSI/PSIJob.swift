@@ -1,5 +1,8 @@
 import ArcaAccel
 import ArcaAudit
+import ArcaPSI
+import ArcaParty
+import ArcaRuntime
 import ArcaStore
 import Foundation
 
@@ -38,6 +41,7 @@ public struct PSIJob: JobKind {
     public init(link: PartyLink?, registry: DeviceRegistry?) { self.link = link; self.registry = registry }
     public var name: String { "psi" }
     public var readsDataset: Bool { true }
+    public var peerMayOpen: Bool { true }
 
     static let options = ["suite", "peer_dataset", "result_to", "duplicates", "id_column", "peer_id_column", "role", "session"]
 
@@ -63,11 +67,7 @@ public struct PSIJob: JobKind {
         guard ["reject", "dedupe"].contains(duplicates) else { throw JobSpecError("spec key options.duplicates: must be reject or dedupe, got \"\(duplicates)\"") }
     }
 
-    func string(_ spec: JobSpec, _ key: String) throws -> String? {
-        guard let value = spec.options[key] else { return nil }
-        guard case .string(let text) = value else { throw JobSpecError("spec key options.\(key): expected a string, got \(value)") }
-        return text
-    }
+    func string(_ spec: JobSpec, _ key: String) throws -> String? { try spec.string(key) }
 
     public func rowsToRead(_ spec: JobSpec, dataset: DatasetRecord) -> Int { dataset.rows }
 
@@ -126,9 +126,11 @@ public struct PSIJob: JobKind {
         context.meter(rowsRead: table.rows.count)
         let channel: PartyChannel
         if role == "initiator" {
-            var options = ["suite": suite.rawValue, "duplicates": duplicates,
-                           "result_to": resultTo == "both" ? "both" : resultTo == "local" ? "partner" : "local"]
-            if let peerColumn = try string(spec, "peer_id_column") { options["id_column"] = peerColumn }
+            var options: [String: PartyValue] = [
+                "suite": .string(suite.rawValue), "duplicates": .string(duplicates),
+                "result_to": .string(resultTo == "both" ? "both" : resultTo == "local" ? "partner" : "local"),
+            ]
+            if let peerColumn = try string(spec, "peer_id_column") { options["id_column"] = .string(peerColumn) }
             channel = try await link.openJob(peer: spec.partner, kind: name, dataset: try string(spec, "peer_dataset"), purpose: spec.purpose, options: options)
         } else {
             channel = responderChannel!
@@ -176,79 +178,3 @@ enum CSVWriter {
     }
 }
 
-/// Starts the responder's side of a job a peer opened: the job is submitted to `runtime` with the
-/// peer as actor, so admission applies this appliance's grants; the job itself answers the peer
-/// (``PartyOpenReply`` with its id) when it runs, and a refusal is answered here with the reason.
-/// - Parameter kinds: the job kinds a peer may start here (each must take `role = "responder"` and
-///   `session` options and claim its channel with ``PartyLink/claim(session:)``).
-public func serveOpenedJob(runtime: JobRuntime, link: PartyLink, peer: String, open: PartyOpen, channel: PartyChannel,
-                           kinds: Set<String> = ["psi"]) async {
-    do {
-        guard open.type == "job", let session = open.session, let kind = open.kind, let dataset = open.dataset, let purpose = open.purpose else {
-            throw PartyError("the opening message needs type job, session, kind, dataset and purpose")
-        }
-        guard kinds.contains(kind) else {
-            throw PartyError("a peer may start only \(kinds.sorted().joined(separator: ", ")) jobs here, not \"\(kind.prefix(64))\"")
-        }
-        func quoted(_ text: String) throws -> String {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
-            return String(decoding: try encoder.encode(text), as: UTF8.self)
-        }
-        var text = "kind = \(try quoted(kind))\ndataset = \(try quoted(dataset))\npartner = \(try quoted(peer))\npurpose = \(try quoted(purpose))\n[options]\n"
-        var options = open.options ?? [:]
-        options["role"] = "responder"
-        options["session"] = session
-        for (key, value) in options.sorted(by: { $0.key < $1.key }) {
-            guard JobSpec.isName(key) else { throw PartyError("option name \"\(key.prefix(40))\" is not a name") }
-            text += "\(key) = \(try quoted(value))\n"
-        }
-        link.park(session: session, channel: channel)
-        do {
-            // The job answers the peer when it runs (see PSIJob.run).
-            _ = try runtime.submit(specText: text, actor: AuditActor(partner: peer))
-        } catch {
-            _ = link.claim(session: session)
-            throw error
-        }
-    } catch {
-        channel.send(refusal: "\(error)")
-    }
-}
-
-extension PartyChannel {
-    /// Answers an opening message with a refusal and closes.
-    func send(refusal reason: String) {
-        try? send(control: PartyOpenReply(ok: false, reason: reason))
-        close()
-    }
-}
-
-extension PartyLink {
-    /// The requester's side of starting a two-party job: connects to `peer`, sends the opening
-    /// (`PartyOpen` with a fresh session), and waits up to 600 s for the peer's job to accept.
-    /// - Throws: ``PartyError`` with the peer's refusal (its rule and reason), or the link's error;
-    ///   the channel is closed or aborted then.
-    public func openJob(peer: String, kind: String, dataset: String?, purpose: String, options: [String: String]) async throws -> PartyChannel {
-        let channel = try await connect(to: peer)
-        try channel.send(control: PartyOpen(type: "job", session: UUID().uuidString, kind: kind, dataset: dataset, purpose: purpose, options: options))
-        let reply: PartyOpenReply
-        do { reply = try await channel.receive(control: PartyOpenReply.self, timeout: .seconds(600)) } catch {
-            channel.abort("\(error)"); throw error
-        }
-        guard reply.ok else {
-            channel.close()
-            throw PartyError("peer \(peer) refused: \(reply.reason ?? "no reason given")")
-        }
-        return channel
-    }
-
-    /// The responder's channel, parked by ``serveOpenedJob(runtime:link:peer:open:channel:kinds:)`` under `session`.
-    /// - Throws: ``PartyError`` when no such session waits (a responder job is started only by the link).
-    public func responderChannel(session: String, peer: String) throws -> PartyChannel {
-        guard let parked = claim(session: session) else {
-            throw PartyError("no link session \(session) from \(peer): a responder job is started only by the party link")
-        }
-        return parked
-    }
-}

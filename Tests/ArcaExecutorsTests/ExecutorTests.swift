@@ -1,7 +1,7 @@
 import ArcaTopology
 import Foundation
 import Testing
-@testable import ArcaRuntime
+@testable import ArcaExecutors
 
 /// Executors on this machine, checked against what the kernel says, not against Arca's bookkeeping.
 @Suite("NUMA executors on this machine", .serialized)

@@ -1,5 +1,6 @@
 import ArcaAccel
 import ArcaCrypto
+import ArcaParty
 import Foundation
 import Synchronization
 

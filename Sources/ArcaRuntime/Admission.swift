@@ -1,0 +1,93 @@
+import ArcaAudit
+import ArcaStore
+import Foundation
+
+/// The rules of admission, in the order they are checked. The raw value is the rule's name in the
+/// API's 403 answers and in the audit log.
+public enum AdmissionRule: String, Sendable, CaseIterable, Codable {
+    /// The spec names a dataset that is not registered.
+    case dataset = "dataset"
+    /// No grant of the dataset to the spec's partner.
+    case grantPartner = "grant-partner"
+    /// Grants to the partner, none for the spec's purpose.
+    case grantPurpose = "grant-purpose"
+    /// Every such grant was revoked.
+    case grantRevoked = "grant-revoked"
+    /// Every standing grant has expired.
+    case grantExpired = "grant-expired"
+    /// The job would read more rows today (UTC) than the grant's quota leaves.
+    case grantQuota = "grant-quota"
+    /// The dataset's file no longer matches its registered digest.
+    case datasetChanged = "dataset-changed"
+}
+
+/// A job refused at admission: the rule that failed, and a sentence for the operator.
+public struct JobRefusal: Error, CustomStringConvertible, Sendable {
+    public var rule: AdmissionRule
+    public var message: String
+    public init(rule: AdmissionRule, message: String) { self.rule = rule; self.message = message }
+    public var description: String { "refused by rule \(rule.rawValue): \(message)" }
+}
+
+/// A request the runtime cannot do, with the API's status class.
+public struct JobRuntimeError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable { case badRequest, notFound, conflict }
+    public var kind: Kind
+    public var description: String
+    init(_ kind: Kind, _ description: String) { self.kind = kind; self.description = description }
+}
+
+extension JobRuntime {
+    /// Checks the dataset and the grants; returns the rows the job will read.
+    func admit(_ spec: JobSpec, kind: any JobKind, datasetName: String) throws -> Int {
+        guard let dataset = try store.dataset(datasetName) else {
+            throw JobRefusal(rule: .dataset, message: "no dataset named \"\(datasetName)\" is registered")
+        }
+        let grants = try store.grants(dataset: dataset.name)
+        let forPartner = grants.filter { $0.partner == spec.partner }
+        guard !forPartner.isEmpty else {
+            let partners = Set(grants.map(\.partner)).sorted()
+            throw JobRefusal(rule: .grantPartner, message: "dataset \(dataset.name) is not granted to partner \(spec.partner)"
+                             + (partners.isEmpty ? " (it has no grants)" : " (granted to \(partners.joined(separator: ", ")))"))
+        }
+        let forPurpose = forPartner.filter { $0.purpose == spec.purpose }
+        guard !forPurpose.isEmpty else {
+            throw JobRefusal(rule: .grantPurpose, message: "dataset \(dataset.name) is granted to partner \(spec.partner) for \(Set(forPartner.map(\.purpose)).sorted().joined(separator: ", ")), not for \(spec.purpose)")
+        }
+        let standing = forPurpose.filter { $0.revokedAt == nil }
+        guard !standing.isEmpty else {
+            let grant = forPurpose.max { $0.revokedAt! < $1.revokedAt! }!
+            throw JobRefusal(rule: .grantRevoked, message: "the grant of dataset \(dataset.name) to partner \(spec.partner) for \(spec.purpose) was revoked at \(AuditLog.timestamp(grant.revokedAt!)) by \(grant.revokedBy ?? "?")")
+        }
+        let now = Date()
+        let live = standing.filter { $0.expiresAt.map { $0 > now } ?? true }
+        guard !live.isEmpty else {
+            let last = standing.compactMap(\.expiresAt).max()!
+            throw JobRefusal(rule: .grantExpired, message: "the grant of dataset \(dataset.name) to partner \(spec.partner) for \(spec.purpose) expired at \(AuditLog.timestamp(last))")
+        }
+        let rows = kind.rowsToRead(spec, dataset: dataset)
+        if !live.contains(where: { $0.maxRows == nil }) {
+            let quota = live.compactMap(\.maxRows).max()!
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "UTC")!
+            let day = calendar.startOfDay(for: now)
+            // Metered today, plus all that admitted jobs that have not ended will read (a job's rows
+            // are metered when it ends).
+            let pending = try store.jobs(in: .queued) + store.jobs(in: .running)
+            let reserved = pending.filter { $0.dataset == dataset.name && $0.partner == spec.partner }
+                .reduce(0) { $0 + Int($1.counters["plannedRows"] ?? 0) }
+            let used = try store.rowsRead(dataset: dataset.name, partner: spec.partner, since: day) + reserved
+            guard used + rows <= quota else {
+                throw JobRefusal(rule: .grantQuota, message: "the job would read \(rows) rows of dataset \(dataset.name) for partner \(spec.partner); \(used) of the \(quota) rows per day are already used (UTC day from \(AuditLog.timestamp(day)))")
+            }
+        }
+        // The file must still be the one registered: nothing runs on changed data. (The job checks
+        // again when it reads the file, and parses what it hashed.)
+        do {
+            _ = try verifiedFile(dataset)
+        } catch let error as DatasetError {
+            throw JobRefusal(rule: .datasetChanged, message: error.description)
+        }
+        return rows
+    }
+}
