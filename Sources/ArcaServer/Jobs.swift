@@ -36,7 +36,9 @@ public final class JobServices: Sendable {
         if let settings = config.partySettings {
             do { party = try PartyLink(settings: settings, audit: audit) } catch { problem = "party link unavailable: \(error)" }
         }
-        runtime = try JobRuntime(store: store, audit: audit, pool: pool, kinds: [DatasetStatsJob(), PSIJob(link: party, registry: registry), IVJob(link: party, registry: registry)],
+        let kinds: [any JobKind] = [DatasetStatsJob(), PSIJob(link: party, registry: registry),
+                                    IVJob(link: party, registry: registry, limits: config.ivLimits)]
+        runtime = try JobRuntime(store: store, audit: audit, pool: pool, kinds: kinds,
                                  resultsDirectory: state + "/results", digest: digest, maxRunning: config.maxRunningJobs)
         try runtime.recover()
         if let party {
