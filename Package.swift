@@ -108,7 +108,9 @@ let package = Package(
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
             ]
         ),
-        .testTarget(name: "ArcaEndToEndTests", dependencies: ["ArcaAPI", "ArcaTopology"], exclude: ["Data"]),
+        .testTarget(name: "ArcaEndToEndTests",
+                    dependencies: ["ArcaAPI", "ArcaTopology", "ArcaParty", "ArcaHE", "ArcaCrypto", "ArcaAccel"],
+                    exclude: ["Data"]),
         .testTarget(name: "ArcaStoreTests", dependencies: ["ArcaStore", "ArcaCrypto"]),
         .testTarget(name: "ArcaAuditTests", dependencies: ["ArcaAudit", "ArcaCrypto"]),
         .testTarget(name: "ArcaPartyTests", dependencies: ["ArcaParty", "ArcaCrypto", "ArcaStore"], exclude: ["Vectors"]),
