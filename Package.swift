@@ -80,7 +80,7 @@ let package = Package(
             name: "ArcaServer",
             dependencies: [
                                 "ArcaAPI", "ArcaTopology", "ArcaExecutors", "ArcaAccel", "ArcaCrypto", "ArcaHE", "ArcaStore", "ArcaAudit",
-                "ArcaParty", "ArcaRuntime", "ArcaJobKinds", "ArcaSystem",
+                "ArcaParty", "ArcaRuntime", "ArcaJobKinds", "ArcaIV", "ArcaSystem",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -134,7 +134,9 @@ let package = Package(
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
             ]
         ),
-        .testTarget(name: "ArcaEndToEndTests", dependencies: ["ArcaAPI", "ArcaTopology"], exclude: ["Data"]),
+        .testTarget(name: "ArcaEndToEndTests",
+                    dependencies: ["ArcaAPI", "ArcaTopology", "ArcaParty", "ArcaPSI", "ArcaHE", "ArcaCrypto", "ArcaAccel", "ArcaSystem"],
+                    exclude: ["Data"]),
         .testTarget(name: "ArcaStoreTests", dependencies: ["ArcaStore", "ArcaCrypto"]),
         .testTarget(name: "ArcaAuditTests", dependencies: ["ArcaAudit", "ArcaCrypto"]),
         .testTarget(name: "ArcaPartyTests", dependencies: ["ArcaParty", "ArcaPSI", "ArcaCrypto"], exclude: ["Vectors"]),

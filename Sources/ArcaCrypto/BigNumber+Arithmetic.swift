@@ -94,6 +94,42 @@ extension BigNumber: Comparable, Hashable {
     }
 }
 
+/// Random numbers whose generator's return value is checked (the `init(random…)` forms predate this).
+extension BigNumber {
+    /// A uniformly random integer in [0, bound) (`BN_rand_range`).
+    /// - Throws: ``CryptoError`` when the bound is zero or the generator fails.
+    public static func random(below bound: BigNumber) throws -> BigNumber {
+        guard !bound.isZero else { throw CryptoError(function: "BN_rand_range", reason: "the bound is zero") }
+        let result = BN_new()!
+        guard BN_rand_range(result, bound.bn) == 1 else {
+            BN_free(result)
+            throw CryptoError.last("BN_rand_range")
+        }
+        return BigNumber(owning: result)
+    }
+
+    /// A uniformly random integer in [0, 2^bits) (`BN_rand` with any top and bottom bit).
+    /// - Throws: ``CryptoError`` when the generator fails.
+    public static func random(bits: Int) throws -> BigNumber {
+        precondition(bits > 0)
+        let result = BN_new()!
+        guard BN_rand(result, Int32(bits), -1, 0) == 1 else {  // BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY
+            BN_free(result)
+            throw CryptoError.last("BN_rand")
+        }
+        return BigNumber(owning: result)
+    }
+
+    /// A uniformly random unit in [1, n): drawn again while it is zero or shares a factor with n.
+    /// - Throws: ``CryptoError`` when the generator fails.
+    public static func randomUnit(modulo n: BigNumber) throws -> BigNumber {
+        while true {
+            let r = try random(below: n)
+            if !r.isZero, gcd(r, n) == BigNumber(1) { return r }
+        }
+    }
+}
+
 /// Cryptographically secure random bytes (`RAND_bytes`).
 public enum SecureRandom {
     /// - Throws: ``CryptoError`` when the generator is not seeded.

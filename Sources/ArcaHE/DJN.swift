@@ -18,6 +18,9 @@ public final class DJNObfuscator: Sendable {
     public let key: PaillierPublicKey
     /// hs = h^n mod n².
     public let hs: BigNumber
+    /// h = −x² mod n, when this obfuscator drew it (nil when made from a given hs): hs^a = (h^a)^n, so
+    /// h^a mod n is the r of a ciphertext, the witness of its ``ZeroOneProof``.
+    public let h: BigNumber?
     /// ℓ = ⌈|n|/2⌉.
     public let exponentBits: Int
     let table: FixedBaseExponentiation?
@@ -32,9 +35,11 @@ public final class DJNObfuscator: Sendable {
         exponentBits = (key.bits + 1) / 2
         if let given {
             hs = given
+            h = nil
         } else {
-            let x = PaillierEngine.randomness(count: 1, key: key)[0]
+            let x = try BigNumber.randomUnit(modulo: key.n)
             let h = key.n - BigNumber.modMul(x, x, key.n)
+            self.h = h
             hs = try BigNumber.modExpConstantTime(h, key.n, key.nSquare)
         }
         if let privateKey {

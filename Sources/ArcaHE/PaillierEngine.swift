@@ -34,7 +34,8 @@ public struct PaillierEngine: Sendable {
 
     var cpu: CPUDevice { registry.cpu }
 
-    private func modExp(_ bases: [BigNumber], _ exponents: [BigNumber], _ modulus: BigNumber, _ report: inout Report, repeating: Int? = nil) async throws -> [BigNumber] {
+    func modExp(_ bases: [BigNumber], _ exponents: [BigNumber], _ modulus: BigNumber, _ report: inout Report,
+                repeating: Int? = nil) async throws -> [BigNumber] {
         guard !bases.isEmpty else { return [] }
         if let repeating { return try await modExp(Array(repeating: bases[0], count: repeating), exponents, modulus, &report) }
         let (result, served) = try await registry.modExp(bases: bases, exponents: exponents, modulus: modulus, preferred: preferred)

@@ -6,8 +6,9 @@ import ArcaHE
 /// PSI, in the intersection's order.
 ///
 /// What each party learns: the guest sends one Paillier ciphertext per aligned row (its label: 1 for
-/// an event, else 0) and learns, per host feature, the number of bins, each bin's size and its event
-/// count (hence non-event count) — never a host value or split point. The host learns the
+/// an event, else 0) with a ``ZeroOneProof`` that it is 0 or 1, and learns, per host feature, the
+/// number of bins, each bin's size (at least the host's k, bins being merged) and its event count
+/// (hence non-event count) — never a host value or split point. The host learns the
 /// intersection (from PSI), the ciphertexts (nothing about labels under DCR) and nothing else; it
 /// re-randomizes each bin's sum before sending it, so the guest cannot tell which of its ciphertexts
 /// went into a bin from the sum's randomness.
@@ -29,12 +30,38 @@ public enum HeteroIV {
         return try await engine.encrypt(encoded, key: key, privateKey: privateKey, report: &report)
     }
 
+    /// Guest: as ``encryptLabels(_:engine:key:privateKey:djn:report:)`` (the same ciphertexts for the
+    /// same randomness), with a ``ZeroOneProof`` per label bound to `binding` and the row's index.
+    /// - Parameter firstIndex: the aligned row of `events[0]`.
+    public static func encryptProvenLabels(_ events: [Bool], engine: PaillierEngine, key: PaillierPublicKey,
+                                           privateKey: PaillierPrivateKey?, djn: DJNObfuscator?,
+                                           binding: ZeroOneProof.Binding, firstIndex: Int = 0,
+                                           report: inout PaillierEngine.Report) async throws
+        -> (labels: [Ciphertext], proofs: [ZeroOneProof]) {
+        let (labels, proofs) = try await engine.encryptZeroOne(events, key: key, privateKey: privateKey, djn: djn,
+                                                               binding: binding, firstIndex: firstIndex, report: &report)
+        return (labels, proofs)
+    }
+
+    /// Host: verifies every label's 0/1 proof in batches on the registry, before anything is summed.
+    /// - Throws: ``ZeroOneProofError`` naming the aligned row of the first bad label.
+    public static func verifyLabels(_ labels: [Ciphertext], proofs: [ZeroOneProof], key: PaillierPublicKey,
+                                    binding: ZeroOneProof.Binding, engine: PaillierEngine,
+                                    report: inout PaillierEngine.Report) async throws {
+        try await engine.verifyZeroOne(labels.map(\.value), proofs: proofs, key: key, binding: binding, report: &report)
+    }
+
     /// Host: for each feature, the product of the row ciphertexts of each bin (the encrypted event
-    /// count) and the bin sizes; an empty bin's sum is Enc(0). Features run in parallel on the CPU
-    /// executors; the sums are then re-randomized in one modexp batch on the registry.
-    /// - Parameter columns: one array per feature, aligned with `labels`; nil = missing.
+    /// count) and the bin sizes; an empty bin's sum is Enc(0). Bins with fewer than `minBinSize` rows
+    /// are merged with a neighbour first (``FeatureBinning/mergedGroups(sizes:minimum:)``), so no sum
+    /// sent covers fewer rows (unless the feature has fewer rows in all). Features run in parallel on
+    /// the CPU executors; the sums are then re-randomized in one modexp batch on the registry.
+    /// - Parameters:
+    ///   - columns: one array per feature, aligned with `labels`; nil = missing.
+    ///   - minBinSize: k of k-anonymity, in rows (0: merge nothing; default ``IVLimits/defaults``).
     public static func binSums(labels: [Ciphertext], names: [String], columns: [[Double?]], method: BinningMethod, bins: Int,
-                               key: PaillierPublicKey, engine: PaillierEngine, report: inout PaillierEngine.Report) async throws -> [FeatureSums] {
+                               minBinSize: Int = IVLimits.defaults.minBinSize, key: PaillierPublicKey,
+                               engine: PaillierEngine, report: inout PaillierEngine.Report) async throws -> [FeatureSums] {
         precondition(names.count == columns.count && columns.allSatisfy { $0.count == labels.count })
         try key.validate(ciphertexts: labels.map(\.value), item: "labels")
         let partial = try await engine.registry.cpu.map(columns.count) { f -> ([BigNumber], [Int]) in
@@ -45,7 +72,10 @@ public enum HeteroIV {
                 sums[bin] = BigNumber.modMul(sums[bin], labels[row].value, key.nSquare)
                 sizes[bin] += 1
             }
-            return (sums, sizes)
+            let groups = FeatureBinning.mergedGroups(sizes: sizes, minimum: minBinSize)
+            guard groups.count < sizes.count else { return (sums, sizes) }
+            return (groups.map { $0.dropFirst().reduce(sums[$0[0]]) { BigNumber.modMul($0, sums[$1], key.nSquare) } },
+                    groups.map { $0.reduce(0) { $0 + sizes[$1] } })
         }
         report.multiplications += labels.count * columns.count
         let flat = partial.flatMap { $0.0 }.map { Ciphertext(value: $0, exponent: 0) }

@@ -1,4 +1,5 @@
 import ArcaAccel
+import ArcaIV
 import ArcaParty
 import ArcaRuntime
 
@@ -8,11 +9,12 @@ public enum JobKinds {
     /// - Parameters:
     ///   - link: the party link, for kinds that run with a partner (nil: none configured).
     ///   - registry: the devices, for kinds that offload exponentiations or NTTs.
-    public static func all(link: PartyLink?, registry: DeviceRegistry?) -> [any JobKind] {
+    ///   - ivLimits: what this appliance accepts from a guest as a WOE/IV host (`[iv]`).
+    public static func all(link: PartyLink?, registry: DeviceRegistry?, ivLimits: IVLimits = .defaults) -> [any JobKind] {
         [
             DatasetStatsJob(),
             PSIJob(link: link, registry: registry),
-            IVJob(link: link, registry: registry),
+            IVJob(link: link, registry: registry, limits: ivLimits),
         ]
     }
 }

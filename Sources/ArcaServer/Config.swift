@@ -1,4 +1,5 @@
 import ArcaCrypto
+import ArcaIV
 import ArcaParty
 import ArcaExecutors
 import ArcaRuntime
@@ -79,6 +80,9 @@ public struct ArcadConfig: Sendable, Equatable {
     public var heMaxBodyBytes: Int
     /// `[he] seal_cipher`: AEAD sealing private keys at rest, `aes-256-gcm` or `sm4-gcm`.
     public var heSealCipher: AEAD
+    /// `[iv]`: what this appliance, as a WOE/IV host, accepts from a guest: Paillier key sizes, the
+    /// minimum bin size (k), the most bins per feature, the smallest intersection.
+    public var ivLimits: IVLimits = .defaults
     /// Where this configuration came from: a file path or `"embedded defaults"`.
     public var source: String
 
@@ -180,6 +184,17 @@ public struct ArcadConfig: Sendable, Equatable {
     # "aes-256-gcm" or "sm4-gcm".
     seal_cipher = "aes-256-gcm"
 
+    [iv]
+    # What this appliance accepts as the host of a WOE/IV job (the side with features).
+    # Paillier key sizes (bits of n) accepted from a guest; 1024 only for tests.
+    key_bits = [2048, 3072]
+    # k-anonymity: a bin with fewer rows is merged with a neighbour before anything is sent (0: never).
+    min_bin_size = 20
+    # The most bins a guest may ask for per feature.
+    max_bins = 50
+    # The fewest rows in the intersection; a smaller one fails the job before any label is sent.
+    min_intersection = 100
+
     """
 
     /// The embedded defaults.
@@ -226,8 +241,11 @@ public struct ArcadConfig: Sendable, Equatable {
         config.source = source
         let reader = Reader(file: source)
         for section in table.keys {
-            guard ["server", "log", "state", "devices", "placement", "executors", "jobs", "audit", "roles", "party", "he"].contains(section) else {
-                throw ConfigError(file: source, key: section, reason: "unknown key; sections are [server], [log], [state], [devices], [placement], [executors], [jobs], [audit], [roles], [party], [he]")
+            let sections = ["server", "log", "state", "devices", "placement", "executors", "jobs", "audit", "roles",
+                            "party", "he", "iv"]
+            guard sections.contains(section) else {
+                throw ConfigError(file: source, key: section,
+                                  reason: "unknown key; sections are " + sections.map { "[\($0)]" }.joined(separator: ", "))
             }
             guard let sub = table[section]?.table else {
                 throw ConfigError(file: source, key: section, reason: "expected a table such as [\(section)]")
@@ -329,6 +347,19 @@ public struct ArcadConfig: Sendable, Equatable {
                         guard !config.partyPeers.contains(where: { $0.name == peerName }) else { throw ConfigError(file: source, key: "\(key).name", reason: "peer \(peerName) is named twice") }
                         config.partyPeers.append(PartyPeer(name: peerName, address: address, certificateFile: certificate))
                     }
+                case "iv.key_bits":
+                    let sizes = try reader.ints(value, name)
+                    guard !sizes.isEmpty, sizes.allSatisfy({ [1024, 2048, 3072, 4096].contains($0) }) else {
+                        throw ConfigError(file: source, key: name,
+                                          reason: "must list sizes from 1024, 2048, 3072, 4096; got \(sizes)")
+                    }
+                    config.ivLimits.keyBits = sizes
+                case "iv.min_bin_size":
+                    config.ivLimits.minBinSize = try reader.int(value, name, in: 0...1_000_000)
+                case "iv.max_bins":
+                    config.ivLimits.maxBins = try reader.int(value, name, in: 2...1000)
+                case "iv.min_intersection":
+                    config.ivLimits.minIntersection = try reader.int(value, name, in: 1...1_000_000_000)
                 case "server.socket":
                     let path = try reader.string(value, name)
                     guard path.hasPrefix("/") else { throw ConfigError(file: source, key: name, reason: "must be an absolute path, got \"\(path)\"") }

@@ -38,7 +38,7 @@ public final class JobServices: Sendable {
         if let settings = config.partySettings {
             do { party = try PartyLink(settings: settings, audit: audit) } catch { problem = "party link unavailable: \(error)" }
         }
-        runtime = try JobRuntime(store: store, audit: audit, pool: pool, kinds: JobKinds.all(link: party, registry: registry),
+        runtime = try JobRuntime(store: store, audit: audit, pool: pool, kinds: JobKinds.all(link: party, registry: registry, ivLimits: config.ivLimits),
                                  resultsDirectory: state + "/results", digest: digest, maxRunning: config.maxRunningJobs)
         try runtime.recover()
         if let party {

@@ -180,7 +180,10 @@ case "modexp":
     try await benchModExp(Array(arguments.dropFirst()))
 case "paillier":
     try await benchPaillier(Array(arguments.dropFirst()))
+case "proofs":
+    try await benchProofs(Array(arguments.dropFirst()))
 default:
-    print("usage: arca-bench executor | ntt | modexp [modulus bits] [exponent bits] [batch] | paillier [--bits N] [--batch B] [--python PATH]")
+    print("usage: arca-bench executor | ntt | modexp [modulus bits] [exponent bits] [batch]"
+          + " | paillier [--bits N] [--batch B] [--python PATH] | proofs [--bits N] [--batch B] [--runs R]")
     exit(64)
 }

@@ -85,6 +85,10 @@ struct Arcad: AsyncParsableCommand {
             party.peers = \(settings.partyPeers.map { "\($0.name) \($0.address) \($0.certificateFile)" }.joined(separator: ", "))
             he.max_body_bytes = \(settings.heMaxBodyBytes)
             he.seal_cipher = \(settings.heSealCipher.rawValue)
+            iv.key_bits = \(settings.ivLimits.keyBits)
+            iv.min_bin_size = \(settings.ivLimits.minBinSize)
+            iv.max_bins = \(settings.ivLimits.maxBins)
+            iv.min_intersection = \(settings.ivLimits.minIntersection)
             """)
             // What the placement would do on this machine: warn about settings that leave it without work.
             let (topology, _, warning) = Topology.discover()

@@ -9,6 +9,8 @@ final class PartyPair {
     let directory: String
     let a: JobFixture, b: JobFixture
     var daemonA: Daemon?, daemonB: Daemon?
+    /// bank-b's party port (a hostile peer in the tests calls it as bank-a).
+    let portB: Int
 
     /// A free TCP port on loopback (bound, read and released).
     static func freePort() throws -> Int {
@@ -37,6 +39,7 @@ final class PartyPair {
         self.directory = directory
         for name in ["bank-a", "bank-b", "stranger"] { try Self.makeIdentity(name, in: directory) }
         let portA = try Self.freePort(), portB = try Self.freePort()
+        self.portB = portB
         func party(_ me: String, _ port: Int, _ peer: String, _ peerPort: Int, _ pinned: String) -> String {
             """
             [party]
@@ -45,6 +48,8 @@ final class PartyPair {
             certificate = "\(directory)/\(me).pem"
             key = "\(directory)/\(me).key"
             heartbeat_seconds = 2
+            [iv]
+            key_bits = [1024, 2048, 3072]
             [[party.peers]]
             name = "\(peer)"
             address = "127.0.0.1:\(peerPort)"

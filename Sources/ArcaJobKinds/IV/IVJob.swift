@@ -29,16 +29,26 @@ import Foundation
 /// ```
 ///
 /// Steps: PSI aligns the ids (both sides learn the intersection); both order it by id (bytewise);
-/// the guest encrypts each aligned row's label (1 = event) under a fresh Paillier key and sends the
-/// public key and the ciphertexts; the host bins each of its numeric features (split points stay on
-/// the host), sums the ciphertexts per bin (one multiplication mod n² per row per feature) and
-/// returns the re-randomized sums and bin sizes; the guest decrypts them and computes WOE and IV,
-/// and IV of its own features in the clear. The guest's result is an ``IVReport`` with the stages'
+/// the host sends a fresh nonce; the guest encrypts each aligned row's label (1 = event) under a
+/// fresh Paillier key, proves each ciphertext encrypts 0 or 1 (``ZeroOneProof``, bound to the nonce
+/// and the row) and sends the public key, the ciphertexts and the proofs; the host checks the key
+/// against its ``IVLimits``, verifies every proof (batched on its devices), bins each of its numeric
+/// features (split points stay on the host), merges bins under `min_bin_size` rows, sums the
+/// ciphertexts per bin (one multiplication mod n² per row per feature) and returns the re-randomized
+/// sums and bin sizes; the guest decrypts them and computes WOE and IV, and IV of its own features
+/// in the clear. A bad proof fails the host's job naming the row; the guest is told only
+/// `protocol.badProof` and gets no sums. The guest's result is an ``IVReport`` with the stages'
 /// times, NUMA node and devices; the host's a summary without any label-derived number.
 public struct IVJob: JobKind {
     let link: PartyLink?
     let registry: DeviceRegistry?
-    public init(link: PartyLink?, registry: DeviceRegistry?) { self.link = link; self.registry = registry }
+    /// What this appliance, as host, accepts from a guest.
+    let limits: IVLimits
+    public init(link: PartyLink?, registry: DeviceRegistry?, limits: IVLimits = .defaults) {
+        self.link = link; self.registry = registry; self.limits = limits
+    }
+    /// Rows proven or verified per registry batch (bounds the devices' buffers).
+    static let proofChunk = 4096
     public var name: String { "iv" }
     public var readsDataset: Bool { true }
     public var peerMayOpen: Bool { true }
@@ -46,13 +56,18 @@ public struct IVJob: JobKind {
     static let options = ["peer_dataset", "suite", "event_value", "label_column", "binning", "bins", "key_bits", "obfuscator", "device",
                           "id_column", "peer_id_column", "role", "session"]
 
-    struct KeyMessage: Codable { var n: String; var count: Int; var batch: Int }
+    /// Host → guest after PSI: the nonce every 0/1 proof of this job is bound to (64 hex digits).
+    struct NonceMessage: Codable { var nonce: String }
+    /// Guest → host: the key, the rows, the rows per data frame, the proofs' digest (``Digest`` raw value).
+    struct KeyMessage: Codable { var n: String; var count: Int; var batch: Int; var proofDigest: String }
     struct SumsMessage: Codable {
         var features: [HeteroIV.FeatureSums]
         var seconds: Double
         var numaNode: Int?
         var devices: [String]
         var multiplications: Int
+        /// Seconds the host spent verifying the guest's 0/1 proofs (inside `seconds`).
+        var verifySeconds: Double
     }
     struct DoneMessage: Codable { var ok: Bool }
 
@@ -74,6 +89,27 @@ public struct IVJob: JobKind {
         public var binning: String
         public var bins: Int
         public var keyBits: Int
+        /// The 0/1 proofs: digest, seconds to make them (in the encrypt stage) and the host's to verify.
+        public var proofs: ProofSummary
+    }
+
+    public struct ProofSummary: Codable, Sendable, Equatable {
+        public var digest: String
+        public var proveSeconds: Double
+        public var verifySeconds: Double
+    }
+
+    /// A failure whose detail stays in the local job while the peer is sent only `code`, one of
+    /// `protocol.badProof`, `protocol.badKey`, `protocol.badMessage`, `limits.exceeded`.
+    struct Refusal: Error, CustomStringConvertible {
+        var code: String
+        var detail: String
+        var description: String { "\(detail) (told the peer \(code))" }
+    }
+
+    /// The binding of this job's 0/1 proofs.
+    static func binding(nonce: String, digest: Digest) -> ZeroOneProof.Binding {
+        ZeroOneProof.Binding(context: "arca.iv.v1 labels nonce=\(nonce)", digest: digest)
     }
 
     func string(_ spec: JobSpec, _ key: String) throws -> String? { try spec.string(key) }
@@ -152,6 +188,14 @@ public struct IVJob: JobKind {
             } else {
                 events = []
             }
+            if role == "host" && bins > limits.maxBins {
+                throw Refusal(code: "limits.exceeded",
+                              detail: "the guest asks for \(bins) bins; this host allows at most \(limits.maxBins)")
+            }
+        } catch let refusal as Refusal {
+            try? hostChannel?.send(control: PartyOpenReply(ok: false, reason: refusal.code))
+            hostChannel?.close()
+            throw refusal
         } catch {
             // The guest learns that the host's side refused, not the host's paths or schema.
             try? hostChannel?.send(control: PartyOpenReply(ok: false, reason: "the host's dataset \(dataset.name) cannot be used for this job (its operator sees why in job \(context.id))"))
@@ -178,6 +222,9 @@ public struct IVJob: JobKind {
                 : host(context, channel: channel, registry: registry, ids: ids, features: features, suite: suite, method: method, bins: bins))
             channel.close()
             return result
+        } catch let refusal as Refusal {
+            channel.abort(refusal.code)
+            throw refusal
         } catch {
             channel.abort("\(error)")
             throw error
@@ -206,6 +253,9 @@ public struct IVJob: JobKind {
                events: [Bool], suite: PSISuite, method: BinningMethod, bins: Int) async throws -> Data {
         let (rows, psiStage) = try await align(context, channel: channel, registry: registry, ids: ids, suite: suite)
         var stages = [psiStage]
+        let nonce = try await channel.receive(control: NonceMessage.self, timeout: .seconds(600)).nonce
+        let digest = Digest.sha256
+        let binding = Self.binding(nonce: nonce, digest: digest)
         let bits = try int(context.spec, "key_bits", default: 2048)
         let device = try string(context.spec, "device")
         let engine = PaillierEngine(registry: registry, preferred: device)
@@ -215,19 +265,30 @@ public struct IVJob: JobKind {
         let djn = try string(context.spec, "obfuscator") ?? "djn" == "djn" ? try DJNObfuscator(key: key.publicKey, privateKey: key) : nil
         var report = PaillierEngine.Report()
         let alignedEvents = rows.map { events[$0] }
-        let labels = try await HeteroIV.encryptLabels(alignedEvents, engine: engine, key: key.publicKey, privateKey: key, djn: djn, report: &report)
+        var labels: [Ciphertext] = [], proofs: [ZeroOneProof] = []
+        var proveSeconds = 0.0
+        for start in stride(from: 0, to: alignedEvents.count, by: Self.proofChunk) {
+            let chunk = Array(alignedEvents[start..<min(start + Self.proofChunk, alignedEvents.count)])
+            let chunkStarted = ContinuousClock.now
+            let made = try await HeteroIV.encryptProvenLabels(chunk, engine: engine, key: key.publicKey,
+                                                              privateKey: key, djn: djn, binding: binding,
+                                                              firstIndex: start, report: &report)
+            proveSeconds += (ContinuousClock.now - chunkStarted).seconds
+            labels += made.labels
+            proofs += made.proofs
+        }
         stages.append(Stage(stage: "encrypt", party: "guest", seconds: (ContinuousClock.now - started).seconds, numaNode: node,
                             devices: report.devices.sorted(), items: labels.count))
         context.meter(["he.encryptions": Double(labels.count), "he.modexps": Double(report.modexps)])
-        // Send the public key and the ciphertexts, fixed width, in batches under the frame limit.
-        let width = (key.publicKey.nSquare.bitCount + 7) / 8
-        let batch = max(1, min(4096, (8 << 20) / width))
-        try channel.send(control: KeyMessage(n: PaillierInterchange.base64url(key.publicKey.n), count: labels.count, batch: batch))
+        // Send the public key, then each row's ciphertext and proof, fixed width, in batches under the frame limit.
+        let width = (key.publicKey.nSquare.bitCount + 7) / 8, proofWidth = ZeroOneProof.width(key: key.publicKey)
+        let batch = max(1, min(4096, (8 << 20) / (width + proofWidth)))
+        try channel.send(control: KeyMessage(n: PaillierInterchange.base64url(key.publicKey.n), count: labels.count,
+                                             batch: batch, proofDigest: digest.rawValue))
         for start in stride(from: 0, to: labels.count, by: batch) {
-            var payload = [UInt8](); payload.reserveCapacity(batch * width)
-            for c in labels[start..<min(start + batch, labels.count)] {
-                let bytes = c.value.bigEndianBytes
-                payload += [UInt8](repeating: 0, count: width - bytes.count) + bytes
+            var payload = [UInt8](); payload.reserveCapacity(batch * (width + proofWidth))
+            for row in start..<min(start + batch, labels.count) {
+                payload += labels[row].value.bigEndianBytes(count: width) + proofs[row].bytes(key: key.publicKey)
             }
             try channel.send(PartyFrame(.data, payload))
         }
@@ -249,7 +310,9 @@ public struct IVJob: JobKind {
         try channel.send(control: DoneMessage(ok: true))
         let table = IVReport(intersectionSize: rows.count, features: guestFeatures + hostFeatures)
         let result = GuestResult(intersectionSize: rows.count, features: table.features, stages: stages, suite: suite.rawValue,
-                                 binning: method.rawValue, bins: bins, keyBits: bits)
+                                 binning: method.rawValue, bins: bins, keyBits: bits,
+                                 proofs: ProofSummary(digest: digest.rawValue, proveSeconds: proveSeconds,
+                                                      verifySeconds: sums.verifySeconds))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         return try encoder.encode(result)
@@ -258,30 +321,80 @@ public struct IVJob: JobKind {
     func host(_ context: JobContext, channel: PartyChannel, registry: DeviceRegistry, ids: [String], features: [(name: String, column: [Double?])],
               suite: PSISuite, method: BinningMethod, bins: Int) async throws -> Data {
         let (rows, psiStage) = try await align(context, channel: channel, registry: registry, ids: ids, suite: suite)
+        guard rows.count >= limits.minIntersection else {
+            throw Refusal(code: "limits.exceeded",
+                          detail: "the intersection has \(rows.count) rows; this host requires"
+                                    + " \(limits.minIntersection) (min_intersection)")
+        }
+        let nonce = try SecureRandom.bytes(32).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        try channel.send(control: NonceMessage(nonce: nonce))
         let keyMessage = try await channel.receive(control: KeyMessage.self, timeout: .seconds(600))
-        let n = try PaillierInterchange.publicKey(PaillierPublicKeyJWK(kty: "DAJ", alg: "PAI-GN1", key_ops: nil, n: keyMessage.n, kid: nil))
-        guard keyMessage.count == rows.count else { throw PartyError("guest \(channel.peer) sends \(keyMessage.count) labels for an intersection of \(rows.count)") }
-        let width = (n.nSquare.bitCount + 7) / 8
-        var labels: [Ciphertext] = []
+        let n: PaillierPublicKey
+        do {
+            let jwk = PaillierPublicKeyJWK(kty: "DAJ", alg: "PAI-GN1", key_ops: nil, n: keyMessage.n, kid: nil)
+            n = try PaillierInterchange.publicKey(jwk)
+        } catch { throw Refusal(code: "protocol.badKey", detail: "guest \(channel.peer): \(error)") }
+        do { try limits.check(modulus: n.n) } catch {
+            throw Refusal(code: limits.keyBits.contains(n.bits) ? "protocol.badKey" : "limits.exceeded",
+                          detail: "guest \(channel.peer): \(error)")
+        }
+        guard let digest = Digest(rawValue: keyMessage.proofDigest) else {
+            throw Refusal(code: "protocol.badMessage",
+                          detail: "guest \(channel.peer): unknown proof digest \(keyMessage.proofDigest.prefix(20))")
+        }
+        guard keyMessage.count == rows.count else {
+            throw Refusal(code: "protocol.badMessage",
+                          detail: "guest \(channel.peer) sends \(keyMessage.count) labels for \(rows.count) rows")
+        }
+        guard (1...4096).contains(keyMessage.batch) else {
+            throw Refusal(code: "protocol.badMessage",
+                          detail: "guest \(channel.peer): a batch of \(keyMessage.batch) rows (1 to 4096 allowed)")
+        }
+        let width = (n.nSquare.bitCount + 7) / 8, proofWidth = ZeroOneProof.width(key: n), rowWidth = width + proofWidth
+        var labels: [Ciphertext] = [], proofs: [ZeroOneProof] = []
         labels.reserveCapacity(rows.count)
         while labels.count < rows.count {
             let frame = try await channel.receive(timeout: .seconds(120))
             let expected = min(keyMessage.batch, rows.count - labels.count)
-            guard frame.kind == .data, frame.payload.count == expected * width else {
-                throw PartyError("guest \(channel.peer): a batch of \(frame.payload.count) bytes where \(expected) ciphertexts of \(width) bytes were due")
+            guard frame.kind == .data, frame.payload.count == expected * rowWidth else {
+                throw Refusal(code: "protocol.badMessage",
+                              detail: "guest \(channel.peer): a batch of \(frame.payload.count) bytes where \(expected)"
+                                        + " rows of \(rowWidth) bytes were due")
             }
-            for i in 0..<expected { labels.append(Ciphertext(value: BigNumber(bigEndian: Array(frame.payload[(i * width)..<((i + 1) * width)])), exponent: 0)) }
+            for i in 0..<expected {
+                let row = frame.payload[(i * rowWidth)..<((i + 1) * rowWidth)]
+                labels.append(Ciphertext(value: BigNumber(bigEndian: Array(row.prefix(width))), exponent: 0))
+                proofs.append(try ZeroOneProof(bytes: row.dropFirst(width), key: n, item: "row \(labels.count - 1)"))
+            }
         }
         context.setCounters(["iv.received": Double(labels.count)])
         let started = ContinuousClock.now
         var report = PaillierEngine.Report()
         let node: Int? = try await context.onExecutor { $0.numaNode }
+        // Every proof is verified before anything is summed.
+        let engine = PaillierEngine(registry: registry)
+        for start in stride(from: 0, to: labels.count, by: Self.proofChunk) {
+            let end = min(start + Self.proofChunk, labels.count)
+            do {
+                try await engine.verifyZeroOne(labels[start..<end].map(\.value), proofs: Array(proofs[start..<end]),
+                                               key: n, binding: Self.binding(nonce: nonce, digest: digest),
+                                               firstIndex: start, report: &report)
+            } catch let error as ZeroOneProofError {
+                context.setCounters(["iv.badProofRow": Double(error.index)])
+                throw Refusal(code: "protocol.badProof",
+                              detail: "guest \(channel.peer): aligned row \(error.index): \(error.reason)")
+            }
+        }
+        let verifySeconds = (ContinuousClock.now - started).seconds
+        context.meter(["he.proofsVerified": Double(labels.count)])
         let sums = try await HeteroIV.binSums(labels: labels, names: features.map(\.name), columns: features.map { f in rows.map { f.column[$0] } },
-                                              method: method, bins: bins, key: n, engine: PaillierEngine(registry: registry), report: &report)
+                                              method: method, bins: bins, minBinSize: limits.minBinSize, key: n,
+                                              engine: engine, report: &report)
         let seconds = (ContinuousClock.now - started).seconds
         context.meter(["he.multiplications": Double(report.multiplications), "he.modexps": Double(report.modexps)])
         try channel.send(control: SumsMessage(features: sums, seconds: seconds, numaNode: node, devices: (report.devices.union(["cpu"])).sorted(),
-                                              multiplications: labels.count * features.count))
+                                              multiplications: labels.count * features.count,
+                                              verifySeconds: verifySeconds))
         _ = try await channel.receive(control: DoneMessage.self, timeout: .seconds(600))
         // The host's summary: its features and bin counts, nothing derived from labels.
         let summary: [String: String] = ["kind": name, "role": "host", "guest": context.spec.partner, "suite": suite.rawValue,
