@@ -94,6 +94,7 @@ let package = Package(
 
         // Tests mirror Sources/.
         .testTarget(name: "ArcaTopologyTests", dependencies: ["ArcaTopology"], resources: [.copy("Topologies")]),
+        .testTarget(name: "ArcaOpenCLTests", dependencies: ["ArcaOpenCL"]),
         .testTarget(name: "ArcaCryptoTests", dependencies: ["ArcaCrypto"], exclude: ["Vectors"]),
         .testTarget(name: "ArcaMathTests", dependencies: ["ArcaMath"]),
         .testTarget(name: "ArcaRuntimeTests", dependencies: ["ArcaRuntime", "ArcaTopology"]),
