@@ -8,7 +8,7 @@ SWIFT ?= swift
 
 PEER := .build/python-peer
 
-.PHONY: demo demo-credit test build release deps peers clean
+.PHONY: demo demo-credit test build release deps peers clean lint format
 
 deps:
 	@command -v $(SWIFT) >/dev/null || { echo "make: Swift 6 is needed (https://www.swift.org/install/linux/)"; exit 1; }
@@ -42,6 +42,18 @@ demo: deps
 demo-credit: deps
 	$(SWIFT) build
 	scripts/demo.sh .build/debug default_credit
+
+# swift-format (the toolchain's `swift format`) with the committed .swift-format (line length 120), and no
+# source line over 120 characters (a string swift-format cannot break counts too).
+LINT_PATHS := Package.swift Sources Tests
+
+lint:
+	$(SWIFT) format lint --strict --recursive --configuration .swift-format $(LINT_PATHS)
+	@long=$$(find $(LINT_PATHS) -name '*.swift' -print0 | xargs -0 env LC_ALL=C.UTF-8 awk 'length > 120 { print FILENAME ":" FNR ": " length " characters" }'); \
+	if [ -n "$$long" ]; then echo "$$long"; echo "make lint: lines over 120 characters"; exit 1; fi
+
+format:
+	$(SWIFT) format format --in-place --recursive --configuration .swift-format $(LINT_PATHS)
 
 clean:
 	rm -rf .build

@@ -117,6 +117,8 @@ let package = Package(
         // Tests mirror Sources/.
         .testTarget(name: "ArcaSystemTests", dependencies: ["ArcaSystem"]),
         .testTarget(name: "ArcaTopologyTests", dependencies: ["ArcaTopology"], resources: [.copy("Topologies")]),
+        .testTarget(name: "ArcaOpenCLTests", dependencies: ["ArcaOpenCL"]),
+        .testTarget(name: "ArcaCryptoTests", dependencies: ["ArcaCrypto"], exclude: ["Vectors"]),
         .testTarget(name: "ArcaMathTests", dependencies: ["ArcaMath"]),
         .testTarget(name: "ArcaExecutorsTests", dependencies: ["ArcaExecutors", "ArcaTopology"]),
         .testTarget(name: "ArcaRuntimeTests", dependencies: ["ArcaRuntime", "ArcaStore", "ArcaAudit", "ArcaCrypto", "ArcaExecutors", "ArcaTopology"]),

@@ -16,9 +16,16 @@ import Synchronization
 public final class DeviceRegistry: Sendable {
     public enum Operation: String, Sendable, CaseIterable { case ntt, modexp }
 
+    /// A device's state: serving, refused at its self-test, or taken out of service after failures.
+    /// The raw value is the API's `health.status`.
+    public enum Status: String, Sendable, Equatable, CaseIterable {
+        case ok = "ok"
+        case failedSelfTest = "failed-self-test"
+        case quarantined = "quarantined"
+    }
+
     public struct Health: Sendable, Equatable {
-        /// `ok`, `failed-self-test` or `quarantined`.
-        public var status: String
+        public var status: Status
         public var since: Date?
         public var reason: String?
         /// Batches re-run on the CPU, by reason.
@@ -51,7 +58,7 @@ public final class DeviceRegistry: Sendable {
         var devices: [(DeviceDescriptor, (any ComputeDevice)?)] = []
         var health: [String: Health] = [:]
         for descriptor in inventory.devices where descriptor.backend == .opencl {
-            var record = Health(status: "ok", since: Date(), reason: nil, fallbacks: [:], thresholds: [:])
+            var record = Health(status: .ok, since: Date(), reason: nil, fallbacks: [:], thresholds: [:])
             var device: (any ComputeDevice)?
             do {
                 guard let index = descriptor.openCLIndex else { throw SelfTestError("no OpenCL position for \(descriptor.id)") }
@@ -63,7 +70,7 @@ public final class DeviceRegistry: Sendable {
                 device = opened
                 record.thresholds = calibrate ? await Self.calibrate(opened, cpu: CPUDevice(pool: pool?.executors.isEmpty == false ? pool : nil)) : ["ntt": 1, "modexp": 1]
             } catch {
-                record.status = "failed-self-test"
+                record.status = .failedSelfTest
                 record.reason = "\(error)"
             }
             devices.append((descriptor, device))
@@ -188,7 +195,7 @@ public final class DeviceRegistry: Sendable {
         return devices.lazy.compactMap { entry -> (any ComputeDevice)? in
             guard let device = entry.device, preferred == nil || preferred == entry.descriptor.id,
                   device.supports(operation, size: size),
-                  let state = states[entry.descriptor.id], state.status == "ok" else { return nil }
+                  let state = states[entry.descriptor.id], state.status == .ok else { return nil }
             if preferred != nil { return device }  // an explicit request (bench) skips the threshold
             guard let threshold = state.thresholds[operation.rawValue] ?? nil, batch >= threshold else { return nil }
             return device
@@ -209,8 +216,8 @@ public final class DeviceRegistry: Sendable {
             guard var state = states[id] else { return }
             state.fallbacks[reason, default: 0] += 1
             state.consecutiveFailures += 1
-            if state.consecutiveFailures >= Self.quarantineAfter && state.status == "ok" {
-                state.status = "quarantined"
+            if state.consecutiveFailures >= Self.quarantineAfter && state.status == .ok {
+                state.status = .quarantined
                 state.since = Date()
                 state.reason = "\(state.consecutiveFailures) consecutive failures; last: \(error)"
             }

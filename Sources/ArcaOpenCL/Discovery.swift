@@ -64,7 +64,8 @@ public enum OpenCLDiscovery {
         excludeHwlocOpenCLPlugin()
         var count: cl_uint = 0
         let status = clGetPlatformIDs(0, nil, &count)
-        if status == OpenCLError.platformNotFound || (status == CL_SUCCESS && count == 0) { return ([], []) }
+        let noPlatform = OpenCLStatus(rawValue: status) == .platformNotFoundKHR
+        if noPlatform || (status == CL_SUCCESS && count == 0) { return ([], []) }
         try check(status, "clGetPlatformIDs", "the ICD loader")
         var ids = [cl_platform_id?](repeating: nil, count: Int(count))
         try check(clGetPlatformIDs(count, &ids, nil), "clGetPlatformIDs", "the ICD loader")

@@ -8,7 +8,10 @@ import Hummingbird
 import Logging
 
 /// Builds the router of API v1 over `state`. Tests drive it directly; arcad serves it on the socket.
-public func buildRouter(state: DaemonState) -> Router<ArcaRequestContext> {
+public func buildRouter(state: DaemonState) -> Router<ArcaRequestContext> { buildRoutes(state: state).router }
+
+/// The router of API v1 and its route table.
+func buildRoutes(state: DaemonState) -> Routes {
     let hummingbird = Router(context: ArcaRequestContext.self, options: .autoGenerateHeadEndpoints)
     let table = RouteTable()
     hummingbird.middlewares.add(APIErrorMiddleware(routes: table, maxBodyBytes: state.config.maxBodyBytes,
@@ -45,7 +48,7 @@ public func buildRouter(state: DaemonState) -> Router<ArcaRequestContext> {
         return try JSONBody(settings)
     }
     addJobRoutes(to: router, state: state)
-    return hummingbird
+    return router
 }
 
 /// Builds arcad's application on `socket`: API v1 over HTTP/1.1 on a Unix socket.
@@ -204,7 +207,7 @@ extension DevicesResponse.Device {
                   globalMemoryBytes: device.globalMemoryBytes, localMemoryBytes: device.localMemoryBytes,
                   maxWorkGroupSize: device.maxWorkGroupSize, numaNode: device.numaNode, platform: device.platform,
                   openclCVersion: device.openCLCVersion, pciBusId: device.pciBusId,
-                  health: .init(status: health?.status ?? "ok", since: health?.since.map { ISO8601DateFormatter().string(from: $0) },
+                  health: .init(status: (health?.status ?? .ok).rawValue, since: health?.since.map { ISO8601DateFormatter().string(from: $0) },
                                 reason: health?.reason, fallbacks: health?.fallbacks ?? [:],
                                 nttThreshold: health?.thresholds["ntt"] ?? nil, modexpThreshold: health?.thresholds["modexp"] ?? nil))
     }

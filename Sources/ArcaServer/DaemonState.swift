@@ -76,8 +76,8 @@ public final class DaemonState: Sendable {
                                    cacheDirectory: config.kernelCache ? config.stateDirectory + "/kernel-cache" : nil,
                                    prebuiltDirectory: config.prebuiltDirectory)
         let registry = await DeviceRegistry(inventory: devices, pool: pool, loader: loader)
-        for (id, health) in registry.healthByDevice.sorted(by: { $0.key < $1.key }) where health.status != "ok" {
-            messages.append("device \(id) is not used: \(health.reason ?? health.status)")
+        for (id, health) in registry.healthByDevice.sorted(by: { $0.key < $1.key }) where health.status != .ok {
+            messages.append("device \(id) is not used: \(health.reason ?? health.status.rawValue)")
         }
         let jobs = Result { try JobServices(config: config, pool: pool, registry: registry) }
         switch jobs {
@@ -106,7 +106,7 @@ public final class DaemonState: Sendable {
             health: {
                 // Start-up findings, plus devices quarantined since, as they stand now.
                 let live = registry.healthByDevice.sorted { $0.key < $1.key }.compactMap { id, health -> String? in
-                    guard health.status == "quarantined" else { return nil }
+                    guard health.status == .quarantined else { return nil }
                     let since = health.since.map { ISO8601DateFormatter().string(from: $0) } ?? "?"
                     return "device \(id) quarantined since \(since): \(health.reason ?? "")"
                 }

@@ -51,7 +51,7 @@ func benchPaillier(_ arguments: [String]) async throws {
     let djnCRT = try DJNObfuscator(key: publicKey, privateKey: key)
     let djnPublic = try DJNObfuscator(key: publicKey, hs: djnCRT.hs)
     var djnRows: [(String, Double, Double)] = []
-    let devices = ["cpu"] + registry.healthByDevice.filter { $0.value.status == "ok" }.keys.sorted()
+    let devices = ["cpu"] + registry.healthByDevice.filter { $0.value.status == .ok }.keys.sorted()
     for device in devices {
         let engine = PaillierEngine(registry: registry, preferred: device)
         let encryptCRT = try await rate(batch) { _ = try await engine.encrypt(encoded, key: publicKey, privateKey: key, report: &report) }

@@ -48,7 +48,7 @@ func benchProofs(_ arguments: [String]) async throws {
     var report = PaillierEngine.Report()
     let reference = try await PaillierEngine(registry: registry, preferred: "cpu")
         .encryptZeroOne(bitsIn, key: publicKey, privateKey: key, djn: djn, binding: binding, report: &report)
-    let devices = ["cpu"] + registry.healthByDevice.filter { $0.value.status == "ok" }.keys.sorted()
+    let devices = ["cpu"] + registry.healthByDevice.filter { $0.value.status == .ok }.keys.sorted()
     print("")
     print("items/s, whole machine         encrypt DJN  encrypt r^n  DJN+prove   r^n+prove   verify      verify ok")
     for device in devices {

@@ -20,7 +20,7 @@ struct DeviceRegistryTests {
     @Test func selfTestedDeviceServesWhatItIsAskedAndMatchesTheCPU() async throws {
         let registry = await DeviceRegistry(inventory: Self.inventory(), pool: nil)
         let (id, health) = try #require(registry.healthByDevice.first, "no OpenCL device")
-        #expect(health.status == "ok", "\(health.reason ?? "")")
+        #expect(health.status == .ok, "\(health.reason ?? "")")
         #expect(health.thresholds.keys.sorted() == ["modexp", "ntt"])
         let plans = plans(1024)
         let input = random(4 * 1024, below: plans[0].modulus.value)
@@ -56,7 +56,7 @@ struct DeviceRegistryTests {
         defer { try? FileManager.default.removeItem(atPath: broken) }
         let registry = await DeviceRegistry(inventory: Self.inventory(), pool: nil, calibrate: false, loader: ProgramLoader(sourceDirectory: broken))
         let (id, health) = try #require(registry.healthByDevice.first)
-        #expect(health.status == "failed-self-test")
+        #expect(health.status == .failedSelfTest)
         #expect(health.reason?.contains("CL_BUILD_PROGRAM_FAILURE") == true && health.reason?.contains("not_a_function") == true, "the build log is kept")
         let plans = plans(1024)
         let input = random(1024, below: plans[0].modulus.value)
@@ -94,7 +94,7 @@ struct DeviceRegistryTests {
             #expect(values == expected, "the CPU re-run gives the same answer")
         }
         let health = try #require(registry.healthByDevice[id])
-        #expect(health.status == "quarantined" && health.since != nil)
+        #expect(health.status == .quarantined && health.since != nil)
         #expect(health.fallbacks == [expectedReason: 3])
         if broken == .invalidOption { #expect(health.reason?.contains("-cl-no-such-option") == true, "\(health.reason ?? "")") }
         // A quarantined device gets no more work, even when asked for.
@@ -111,7 +111,7 @@ struct DeviceRegistryTests {
         let inventory = Self.inventory()
         let registry = await DeviceRegistry(inventory: inventory, pool: nil, calibrate: false, loader: ProgramLoader(cacheDirectory: cache))
         let (id, health) = try #require(registry.healthByDevice.first)
-        #expect(health.status == "ok", "\(health.reason ?? "")")
+        #expect(health.status == .ok, "\(health.reason ?? "")")
         let maximum = try #require(inventory.devices.first { $0.id == id }?.maxWorkGroupSize)
         // The self-test tuned both programs and kept their sizes in the cache directory.
         let tuned = WorkGroupSizes.read(directory: cache)
@@ -132,7 +132,7 @@ struct DeviceRegistryTests {
             #expect(values == expected, "the CPU re-run gives the same answer")
         }
         let after = try #require(registry.healthByDevice[id])
-        #expect(after.status == "quarantined" && after.since != nil)
+        #expect(after.status == .quarantined && after.since != nil)
         #expect(after.fallbacks == ["clEnqueueNDRangeKernel CL_INVALID_WORK_GROUP_SIZE": 3])
         #expect(after.reason?.contains("work-groups of \(invalid)") == true, "\(after.reason ?? "")")
         // The refused size is forgotten: the next start tunes the stage kernels again.
@@ -162,7 +162,7 @@ struct DeviceRegistryTests {
         _ = try await registry.ntt(&expected, plans: plans, inverse: false, preferred: "cpu")
         #expect(values == expected)
         let health = try #require(registry.healthByDevice[id])
-        #expect(health.status == "quarantined")
+        #expect(health.status == .quarantined)
         #expect(health.fallbacks == ["batch beyond device memory": 3])
         #expect(health.reason?.contains("largest allocation of 16384 bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE)") == true, "\(health.reason ?? "")")
     }

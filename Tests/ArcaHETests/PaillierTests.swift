@@ -107,7 +107,7 @@ struct PaillierTests {
 
     @Test func openCLDeviceAndCPUGiveIdenticalCiphertextsForTheSameRandomness() async throws {
         let (id, health) = try #require(registry.healthByDevice.first, "no OpenCL device")
-        try #require(health.status == "ok", "\(health.reason ?? "")")
+        try #require(health.status == .ok, "\(health.reason ?? "")")
         let values = (0..<12).map { i in i % 2 == 0 ? PlainNumber(i * 1_000_003 - 5) : .float(Double(i) / 7) }
         let encoded = try values.map { try EncodedNumber.encode($0, key: publicKey) }
         let r = PaillierEngine.randomness(count: values.count, key: publicKey)
@@ -150,7 +150,7 @@ struct PaillierTests {
         let tablePublic = try await engine("cpu").encrypt(encoded, djn: publicOnly, exponents: a, report: &report)
         #expect(tableCRT == tablePublic)
         #expect(try await decrypt(tableCRT, engine()) == values)
-        if let (id, health) = registry.healthByDevice.first, health.status == "ok" {
+        if let (id, health) = registry.healthByDevice.first, health.status == .ok {
             var onDevice = PaillierEngine.Report()
             #expect(try await engine(id).encrypt(encoded, djn: withPrivate, exponents: a, report: &onDevice) == tableCRT)
             #expect(try await engine(id).encrypt(encoded, djn: publicOnly, exponents: a, report: &onDevice) == tableCRT)

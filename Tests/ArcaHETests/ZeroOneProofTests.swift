@@ -23,7 +23,7 @@ struct ZeroOneProofTests {
     /// The OpenCL device's id (PoCL here), or a recorded issue when there is none.
     func openCLDevice() throws -> String {
         let (id, health) = try #require(registry.healthByDevice.first, "no OpenCL device")
-        try #require(health.status == "ok", "\(health.reason ?? "")")
+        try #require(health.status == .ok, "\(health.reason ?? "")")
         return id
     }
 

@@ -90,7 +90,7 @@ struct IVTests {
         var preferred = "cpu"
         if device == "opencl" {
             let (id, health) = try #require(registry.healthByDevice.first, "no OpenCL device")
-            try #require(health.status == "ok")
+            try #require(health.status == .ok)
             preferred = id
         }
         let engine = PaillierEngine(registry: registry, preferred: preferred)
@@ -149,7 +149,7 @@ struct IVTests {
         var preferred = "cpu"
         if device == "opencl" {
             let (id, health) = try #require(registry.healthByDevice.first, "no OpenCL device")
-            try #require(health.status == "ok")
+            try #require(health.status == .ok)
             preferred = id
         }
         let engine = PaillierEngine(registry: registry, preferred: preferred)
