@@ -37,7 +37,8 @@ public final class JobServices: Sendable {
             do { party = try PartyLink(settings: settings, audit: audit) } catch { problem = "party link unavailable: \(error)" }
         }
         runtime = try JobRuntime(store: store, audit: audit, pool: pool, kinds: [DatasetStatsJob(), PSIJob(link: party, registry: registry), IVJob(link: party, registry: registry)],
-                                 resultsDirectory: state + "/results", digest: digest, maxRunning: config.maxRunningJobs)
+                                 resultsDirectory: state + "/results", digest: digest,
+                                 maxRunning: config.maxRunningJobs, datasetRoots: DatasetRoots(config.datasetRoots))
         try runtime.recover()
         if let party {
             let runtime = self.runtime

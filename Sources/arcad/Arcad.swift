@@ -84,6 +84,7 @@ struct Arcad: AsyncParsableCommand {
             party.max_frame_bytes = \(settings.partyMaxFrameBytes)
             party.heartbeat_seconds = \(settings.partyHeartbeatSeconds)
             party.peers = \(settings.partyPeers.map { "\($0.name) \($0.address) \($0.certificateFile)" }.joined(separator: ", "))
+            datasets.roots = \(settings.datasetRoots.joined(separator: ", "))
             he.max_body_bytes = \(settings.heMaxBodyBytes)
             he.seal_cipher = \(settings.heSealCipher)
             """)
