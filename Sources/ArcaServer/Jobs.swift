@@ -32,6 +32,9 @@ public final class JobServices: Sendable {
                                  checkpointEvery: config.auditCheckpointEvery,
                                  signature: SignatureAlgorithm(rawValue: config.auditSignature) ?? .ed25519)
         let store = try JobStore(path: state + "/arca.db")
+        // The store keeps the log's newest entry apart from it: an older log and head restored together
+        // are found out here and recorded as a break.
+        try audit.track(with: store)
         var party: PartyLink?, problem: String?
         if let settings = config.partySettings {
             do { party = try PartyLink(settings: settings, audit: audit) } catch { problem = "party link unavailable: \(error)" }
