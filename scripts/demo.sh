@@ -23,10 +23,14 @@ for name in bank telecom; do
     openssl req -x509 -newkey ed25519 -nodes -days 2 -subj "/CN=$name" -keyout "$work/$name.key" -out "$work/$name.pem" 2>/dev/null
 done
 port_bank=$(free_port); port_telecom=$(free_port)
+data_root=$(pwd -P)/data  # where the datasets are registered from ([datasets] roots)
 config() {  # name port peer peer_port
     cat <<TOML
 [state]
 directory = "$work/$1/state"
+
+[datasets]
+roots = ["$data_root"]
 
 [party]
 name = "$1"

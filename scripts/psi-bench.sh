@@ -24,6 +24,8 @@ config() { # me port peer peerport
 directory = "$dir/$1-state"
 [devices]
 opencl = $opencl
+[datasets]
+roots = ["$dir"]
 [party]
 name = "$1"
 listen = "127.0.0.1:$2"

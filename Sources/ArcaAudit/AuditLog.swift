@@ -97,12 +97,27 @@ public struct AuditVerification: Sendable, Equatable {
     public var firstBadLine: Int?
     public var reason: String?
     public var headSeq: Int?
+    /// The `audit.break` entries in the log: breaks arcad found at a start and recorded.
+    public var recordedBreaks: [Int] = []
+    /// True when the log has a problem no `audit.break` entry records yet: a bad entry after the
+    /// last recorded break, or a head that does not match the log.
+    public var unrecordedProblem = false
 
     /// `entry 3 (line 3): its hash does not match its content (the entry was altered)`, or `ok`.
     public var summary: String {
         guard !ok else { return "ok" }
         return "entry \(firstBadEntry.map(String.init) ?? "?")" + (firstBadLine.map { " (line \($0))" } ?? "") + ": \(reason ?? "")"
     }
+}
+
+/// Where the log's newest entry (number and hash) is kept apart from the log — arcad keeps it in the
+/// job store — so that an older log restored together with its own head, which verifies by itself,
+/// is still found out at the next start.
+public protocol AuditHighWaterMark: Sendable {
+    /// The newest entry recorded, or nil when none has been.
+    func highWaterMark() throws -> (seq: Int, hash: String, time: Date)?
+    /// Records `seq` and `hash` as the newest entry.
+    func recordHighWaterMark(seq: Int, hash: String) throws
 }
 
 /// The tamper-evident audit log: JSON lines in `<state>/audit/audit.log`, each carrying the hash of
@@ -118,10 +133,16 @@ public final class AuditLog: Sendable {
     public let digest: Digest
     public let checkpointEvery: Int
     let key: SigningKey
-    private struct Tail { var seq: Int; var hash: String; var sinceCheckpoint: Int }
+    private struct Tail {
+        var seq: Int; var hash: String; var sinceCheckpoint: Int
+        /// Told every new entry once ``track(with:)`` has checked the log against it.
+        var mark: (any AuditHighWaterMark)?
+    }
     private let tail: Mutex<Tail>
-    /// Problems found when the log was opened (a chain that does not verify), for `status`.
-    public let startupProblems: [String]
+    private let problems: Mutex<[String]>
+    /// Problems found when the log was opened (a chain that does not verify, a break found and
+    /// recorded, a rollback), for `status`.
+    public var startupProblems: [String] { problems.withLock { $0 } }
 
     public var logPath: String { directory + "/audit.log" }
     public var headPath: String { directory + "/audit.head" }
@@ -130,16 +151,29 @@ public final class AuditLog: Sendable {
     static let genesis = String(repeating: "0", count: 64)
 
     /// Opens (or creates) the log in `directory` with the signing key at `keyPath` (made, mode
-    /// 0600, when missing). A torn last line left by a crash is cut and the cut recorded; a head one
-    /// entry behind the log (a crash between the two writes) is signed again.
-    /// - Throws: when the directory, the key or the files cannot be used.
+    /// 0600, only when there is no log yet). A torn last line left by a crash is cut and the cut
+    /// recorded; a head one entry behind the log (a crash between the two writes) is signed again.
+    /// Anything else that does not verify — a head deleted or damaged, a log cut or altered — is
+    /// never repaired silently: an `audit.break` entry saying what was found is appended, and
+    /// ``verify()`` reports that entry from then on.
+    /// - Throws: when the directory, the key or the files cannot be used, and when the key is
+    ///   missing while a log exists (a new key would hide the loss and sign over the old log).
     public init(directory: String, keyPath: String, digest: Digest, checkpointEvery: Int = 64, signature: SignatureAlgorithm = .ed25519) throws {
         self.directory = directory
         self.digest = digest
         self.checkpointEvery = max(1, checkpointEvery)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let logPath = directory + "/audit.log", headPath = directory + "/audit.head"
+        var keyInfo = stat(), logInfo = stat()
+        let logHasEntries = stat(logPath, &logInfo) == 0 && logInfo.st_size > 0
+        let logExists = logHasEntries || FileManager.default.fileExists(atPath: headPath)
+        if lstat(keyPath, &keyInfo) != 0 && errno == ENOENT && logExists {
+            throw AuditError("the appliance key \(keyPath) is missing but the audit log in \(directory) exists: "
+                             + "arcad makes no new key for an existing log (its signatures could not be checked, "
+                             + "and the loss would be hidden); restore the key, "
+                             + "or move \(directory) aside to start a new log")
+        }
         key = try SigningKey.loadOrCreate(path: keyPath, algorithm: signature)
-        let logPath = directory + "/audit.log"
         if !FileManager.default.fileExists(atPath: logPath) {
             guard FileManager.default.createFile(atPath: logPath, contents: nil, attributes: [.posixPermissions: 0o600]) else {
                 throw AuditError("cannot create \(logPath)")
@@ -157,31 +191,86 @@ public final class AuditLog: Sendable {
         }
         let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast()
         var seq = 0, hash = Self.genesis, sinceCheckpoint = 0
-        if let lastLine = lines.last, let parsed = try? Self.parse(Array(lastLine), digest: digest) {
-            seq = parsed.body.seq
-            hash = parsed.hash
-            sinceCheckpoint = parsed.body.action == "audit.checkpoint" ? 0 : checkpointEvery  // checkpoint soon
+        if let lastLine = lines.last {
+            if let parsed = try? Self.parse(Array(lastLine), digest: digest) {
+                seq = parsed.body.seq
+                hash = parsed.hash
+                sinceCheckpoint = parsed.body.action == "audit.checkpoint" ? 0 : checkpointEvery  // checkpoint soon
+            } else {
+                // A damaged last entry: go on after it (numbered by its line, chained to its bytes) rather
+                // than start a second chain at entry 1; the break recorded below names it.
+                seq = lines.count
+                hash = try digest.hex(Array(lastLine))
+                sinceCheckpoint = checkpointEvery
+            }
         }
         tail = Mutex(Tail(seq: seq, hash: hash, sinceCheckpoint: sinceCheckpoint))
-        let head = try? JSONDecoder().decode(AuditHead.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/audit.head")))
+        let headData = try? Data(contentsOf: URL(fileURLWithPath: headPath))
+        let head = headData.flatMap { try? JSONDecoder().decode(AuditHead.self, from: $0) }
         let repairHead = head.map { $0.seq + 1 == seq } ?? false  // the crash came between the entry and its head
-        if head == nil && seq > 0 {
-            problems.append("audit: \(directory)/audit.head is missing or unreadable")
-        }
         var repaired = head
         if repairHead {
             repaired = AuditHead(seq: seq, hash: hash, digest: digest.name, publicKey: hexString(key.publicKey), signatureAlgorithm: key.algorithm.rawValue,
                                  signature: hexString(try key.sign(AuditHead.message(digest: digest.name, seq: seq, hash: hash))))
         }
         let check = Self.verify(log: data, head: repaired, publicKey: key.publicKey, digest: digest, algorithm: key.algorithm)
+        var finding: String?
+        if check.unrecordedProblem {
+            let headNote = headData == nil ? "audit.head is missing"
+                : head == nil ? "audit.head is damaged (not a signed head)" : nil
+            finding = (headNote.map { "\($0); " } ?? "") + "the log did not verify: first bad \(check.summary)"
+        }
         if !check.ok { problems.append("audit log does not verify: first bad \(check.summary)") }
-        startupProblems = problems
+        self.problems = Mutex(problems)
         if repairHead { try writeHead(seq: seq, hash: hash) }
         if torn > 0 {
             try append(AuditRecord(action: "audit.recover", actor: .daemon, result: "ok",
                                    detail: "cut a torn last line of \(torn) bytes left by a crash"))
         }
+        if let finding { try recordBreak(finding) }
         try checkpoint()
+    }
+
+    /// Appends an `audit.break` entry (signed by the checkpoint after it, and by the head) and
+    /// says so in ``startupProblems``.
+    private func recordBreak(_ finding: String) throws {
+        let (seq, _) = try append(AuditRecord(action: "audit.break", actor: .daemon, result: "found", detail: finding))
+        problems.withLock { $0.append("audit: recorded a break in the log as entry \(seq): \(finding)") }
+    }
+
+    /// Checks the log against the newest entry `mark` recorded (the job store's copy), records a
+    /// break when the log is older — an earlier log and head restored as a pair — or another log,
+    /// and from then on tells `mark` every new entry.
+    /// - Throws: when the mark cannot be read or written, or the break cannot be appended.
+    public func track(with mark: any AuditHighWaterMark) throws {
+        let current = tail.withLock { ($0.seq, $0.hash) }
+        var finding: String?
+        if let stored = try mark.highWaterMark() {
+            let recorded = "entry \(stored.seq) (hash \(stored.hash.prefix(16))…), "
+                + "recorded at \(Self.timestamp(stored.time))"
+            if stored.seq > current.0 {
+                finding = "rollback: the log ended at entry \(current.0) but the job store holds \(recorded): "
+                    + "an older log and head were restored, or the log was cut"
+            } else if (stored.seq == current.0 ? current.1 : hash(ofEntry: stored.seq)) != stored.hash {
+                finding = "the log's entry \(stored.seq) was not the job store's \(recorded): "
+                    + "the log was replaced by another one"
+            }
+        }
+        tail.withLock { $0.mark = mark }
+        if let finding {
+            try recordBreak(finding)
+        } else {
+            try mark.recordHighWaterMark(seq: current.0, hash: current.1)
+        }
+    }
+
+    /// The hash of entry `seq` as the log holds it, or nil when no line holds that entry.
+    private func hash(ofEntry seq: Int) -> String? {
+        let data = tail.withLock { _ in (try? Data(contentsOf: URL(fileURLWithPath: logPath))) ?? Data() }
+        for line in data.split(separator: UInt8(ascii: "\n")) {
+            if let parsed = try? Self.parse(Array(line), digest: digest), parsed.body.seq == seq { return parsed.hash }
+        }
+        return nil
     }
 
     /// Appends a signed checkpoint entry over the current head.
@@ -228,6 +317,12 @@ public final class AuditLog: Sendable {
         tail.hash = hash
         tail.sinceCheckpoint = checkpoint ? 0 : tail.sinceCheckpoint + 1
         try writeHead(seq: seq, hash: hash)
+        if let mark = tail.mark {
+            do { try mark.recordHighWaterMark(seq: seq, hash: hash) } catch {
+                throw AuditError("entry \(seq) is written, but its number could not be recorded "
+                                 + "in the job store: \(error)")
+            }
+        }
         return (seq, hash)
     }
 
@@ -269,63 +364,114 @@ public final class AuditLog: Sendable {
     }
 
     /// Checks `log` (the file's bytes) against `head`, signatures with `publicKey`.
-    public static func verify(log: Data, head: AuditHead?, publicKey: [UInt8], digest: Digest, algorithm: SignatureAlgorithm = .ed25519) -> AuditVerification {
+    ///
+    /// The first problem is named: a bad entry, the head, or an `audit.break` entry — a break arcad
+    /// found at a start and recorded, which keeps the log from verifying for good. Past a bad entry
+    /// the lines are still read for recorded breaks, and the head is checked against the last line,
+    /// so that ``AuditVerification/unrecordedProblem`` says whether a break is still to be recorded.
+    public static func verify(log: Data, head: AuditHead?, publicKey: [UInt8], digest: Digest,
+                              algorithm: SignatureAlgorithm = .ed25519) -> AuditVerification {
         var result = AuditVerification(ok: true, entries: 0, checkpoints: 0, headSeq: head?.seq)
-        func fail(_ entry: Int, _ line: Int?, _ reason: String) -> AuditVerification {
-            result.ok = false; result.firstBadEntry = entry; result.firstBadLine = line; result.reason = reason
-            return result
-        }
+        typealias Problem = (entry: Int, line: Int?, reason: String)
+        var entryProblem: Problem?
+        var breaks: [Problem] = []
         var lines = log.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        var tornLine: Int?
         if lines.last?.isEmpty == true { lines.removeLast() } else if !lines.isEmpty {
-            return fail(lines.count, lines.count, "the line is not ended by a newline (a torn or altered last entry)")
+            tornLine = lines.count
+            lines.removeLast()
         }
         var previous = genesis
+        var last: (seq: Int, hash: String)?  // the last complete line, if it is a well-formed entry
         for (index, line) in lines.enumerated() {
             let number = index + 1, expected = index + 1
-            let parsed: (body: EntryBody, hash: String)
+            var parsed: (body: EntryBody, hash: String)?
+            var failure: String?
             do {
                 parsed = try parse(Array(line), digest: digest)
             } catch let error as AuditError {
-                return fail(expected, number, error.description)
+                failure = error.description
             } catch {
-                return fail(expected, number, "\(error)")
+                failure = "\(error)"
+            }
+            last = parsed.map { ($0.body.seq, $0.hash) }
+            if let body = parsed?.body, body.action == "audit.break" {
+                let reason = "audit.break: arcad found the log broken at a start and recorded it: \(body.detail ?? "")"
+                breaks.append((body.seq, number, reason))
+            }
+            guard entryProblem == nil else { continue }  // past the first bad entry: only breaks are looked for
+            guard let parsed else {
+                entryProblem = (expected, number, failure ?? "not an audit entry")
+                continue
             }
             let body = parsed.body
             if body.seq != expected {
-                if body.seq > expected {
-                    return fail(expected, number, "it is missing: line \(number) holds entry \(body.seq) (an entry was deleted, or entries reordered)")
-                }
-                return fail(expected, number, "line \(number) holds entry \(body.seq) instead (entries reordered or repeated)")
+                entryProblem = (expected, number, body.seq > expected
+                    ? "it is missing: line \(number) holds entry \(body.seq) "
+                        + "(an entry was deleted, or entries reordered)"
+                    : "line \(number) holds entry \(body.seq) instead (entries reordered or repeated)")
+                continue
             }
             guard body.prev == previous else {
-                return fail(expected, number, "it does not chain to the entry before it (prev hash differs)")
+                entryProblem = (expected, number, "it does not chain to the entry before it (prev hash differs)")
+                continue
             }
             if body.action == "audit.checkpoint" {
+                let message = checkpointMessage(digest: digest.name, seq: body.seq, prev: body.prev)
                 guard let signature = body.signature.flatMap(hexBytes),
-                      SigningKey.verify(signature: signature, message: checkpointMessage(digest: digest.name, seq: body.seq, prev: body.prev), publicKey: publicKey, algorithm: algorithm) else {
-                    return fail(expected, number, "the checkpoint's signature does not verify with the appliance key")
+                      SigningKey.verify(signature: signature, message: message, publicKey: publicKey,
+                                        algorithm: algorithm) else {
+                    entryProblem = (expected, number,
+                                    "the checkpoint's signature does not verify with the appliance key")
+                    continue
                 }
                 result.checkpoints += 1
             }
             previous = parsed.hash
             result.entries = expected
         }
-        let last = result.entries
-        guard let head else {
-            return last == 0 ? result : fail(last, last, "the signed head (audit.head) is missing: the end of the log cannot be checked")
+        if entryProblem == nil, let tornLine {
+            entryProblem = (tornLine, tornLine, "the line is not ended by a newline (a torn or altered last entry)")
         }
-        guard let signature = hexBytes(head.signature), head.digest == digest.name,
-              SigningKey.verify(signature: signature, message: AuditHead.message(digest: head.digest, seq: head.seq, hash: head.hash), publicKey: publicKey, algorithm: algorithm) else {
-            return fail(min(head.seq, last), min(head.seq, last), "the signed head (audit.head) does not verify with the appliance key")
+        // The head against the last line (the end of the chain when it is whole).
+        let lastSeq = entryProblem == nil ? result.entries : (last?.seq ?? lines.count)
+        let lastHash = entryProblem == nil ? previous : last?.hash
+        var headProblem: Problem?
+        if tornLine == nil || entryProblem?.entry != tornLine {
+            if let head {
+                let message = AuditHead.message(digest: head.digest, seq: head.seq, hash: head.hash)
+                let signed = hexBytes(head.signature).map { signature in
+                    SigningKey.verify(signature: signature, message: message, publicKey: publicKey,
+                                      algorithm: algorithm)
+                } ?? false
+                if !signed || head.digest != digest.name {
+                    let entry = min(head.seq, lastSeq)
+                    headProblem = (entry, entry, "the signed head (audit.head) does not verify with the appliance key")
+                } else if head.seq > lastSeq {
+                    headProblem = (lastSeq + 1, lastSeq + 1, "it is missing: the log ends at entry \(lastSeq) "
+                                   + "but the signed head is entry \(head.seq) (the tail was cut)")
+                } else if head.seq < lastSeq {
+                    headProblem = (head.seq + 1, head.seq + 1,
+                                   "it comes after the signed head (entry \(head.seq)): "
+                                   + "appended without the appliance key")
+                } else if head.hash != lastHash {
+                    headProblem = (lastSeq, lastSeq, "it is not the entry the signed head names")
+                }
+            } else if !lines.isEmpty {
+                headProblem = (lastSeq, lastSeq,
+                               "the signed head (audit.head) is missing: the end of the log cannot be checked")
+            }
         }
-        if head.seq > last {
-            return fail(last + 1, last + 1, "it is missing: the log ends at entry \(last) but the signed head is entry \(head.seq) (the tail was cut)")
-        }
-        if head.seq < last {
-            return fail(head.seq + 1, head.seq + 1, "it comes after the signed head (entry \(head.seq)): appended without the appliance key")
-        }
-        if head.hash != previous {
-            return fail(last, last, "it is not the entry the signed head names")
+        result.recordedBreaks = breaks.map(\.entry)
+        let lastBreak = breaks.last?.entry ?? 0
+        result.unrecordedProblem = headProblem != nil || (entryProblem.map { $0.entry > lastBreak } ?? false)
+        // The earliest problem is named; at the same entry, a bad entry before a recorded break.
+        let candidates = [entryProblem, breaks.first, headProblem].compactMap { $0 }
+        if let first = candidates.min(by: { $0.entry < $1.entry }) {
+            result.ok = false
+            result.firstBadEntry = first.entry
+            result.firstBadLine = first.line
+            result.reason = first.reason
         }
         return result
     }

@@ -27,6 +27,8 @@ public final class JobRuntime: Sendable {
     let kinds: [String: any JobKind]
     let resultsDirectory: String
     public let digest: Digest
+    /// `[datasets] roots`: where dataset files may lie.
+    public let datasetRoots: DatasetRoots
     let maxRunning: Int
     struct Scheduling {
         var running: [Int64: Task<Void, Never>] = [:]
@@ -37,8 +39,10 @@ public final class JobRuntime: Sendable {
     }
     let scheduling = Mutex(Scheduling())
 
-    public init(store: JobStore, audit: AuditLog, pool: ExecutorPool, kinds: [any JobKind], resultsDirectory: String, digest: Digest, maxRunning: Int) throws {
-        self.store = store; self.audit = audit; self.pool = pool
+    /// - Parameter datasetRoots: the directories datasets may be registered from and read in.
+    public init(store: JobStore, audit: AuditLog, pool: ExecutorPool, kinds: [any JobKind], resultsDirectory: String,
+                digest: Digest, maxRunning: Int, datasetRoots: DatasetRoots) throws {
+        self.store = store; self.audit = audit; self.pool = pool; self.datasetRoots = datasetRoots
         self.kinds = Dictionary(kinds.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.resultsDirectory = resultsDirectory; self.digest = digest; self.maxRunning = max(1, maxRunning)
         try FileManager.default.createDirectory(atPath: resultsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -79,14 +83,17 @@ public final class JobRuntime: Sendable {
             }
             guard path.hasPrefix("/") else { throw JobRuntimeError(.badRequest, "dataset path must be absolute, got \"\(path.prefix(200))\"") }
             if try store.dataset(name) != nil { throw JobRuntimeError(.conflict, "a dataset named \"\(name)\" is already registered") }
-            let file = try DatasetFile.read(path: path, digest: digest)
+            let file = try DatasetFile.read(path: path, digest: digest, roots: datasetRoots)
             let table = try CSVTable.parse(file.data, path: path, idColumn: idColumn, labelColumn: labelColumn)
-            let record = DatasetRecord(name: name, path: path, digestAlgorithm: digest.name, digest: file.digest, sizeBytes: file.sizeBytes,
+            // The resolved path is registered: a link changed later cannot point the dataset elsewhere.
+            let record = DatasetRecord(name: name, path: file.resolvedPath, digestAlgorithm: digest.name,
+                                       digest: file.digest, sizeBytes: file.sizeBytes,
                                        rows: table.rows.count, columns: table.columns, idColumn: idColumn, labelColumn: labelColumn,
                                        registeredAt: Date(), registeredBy: actor.text)
             try store.insert(dataset: record)
             try audit.append(AuditRecord(action: "dataset.add", actor: actor, result: "ok", datasets: [name], resultHash: file.digest,
-                                         detail: "\(path): \(table.rows.count) rows, \(table.columns.count) columns, \(digest.name) \(file.digest)"))
+                                         detail: "\(file.resolvedPath): \(table.rows.count) rows, "
+                                            + "\(table.columns.count) columns, \(digest.name) \(file.digest)"))
             return record
         } catch {
             _ = try? audit.append(AuditRecord(action: "dataset.add", actor: actor, result: "refused", datasets: [name], detail: "\(error)"))
@@ -197,7 +204,7 @@ public final class JobRuntime: Sendable {
         guard let algorithm = Digest(name: dataset.digestAlgorithm) else {
             throw DatasetError(nil, "dataset \(dataset.name): its registration names digest \"\(dataset.digestAlgorithm)\", not sha256 or sm3")
         }
-        let file = try DatasetFile.read(path: dataset.path, digest: algorithm)
+        let file = try DatasetFile.read(path: dataset.path, digest: algorithm, roots: datasetRoots)
         guard file.digest == dataset.digest else {
             throw DatasetError(nil, "dataset \(dataset.name): \(dataset.path) changed since it was registered (\(dataset.digestAlgorithm) \(dataset.digest.prefix(16))… then, \(file.digest.prefix(16))… now, \(file.sizeBytes) bytes); register the new file under a new name")
         }

@@ -56,18 +56,21 @@ public func buildApplication(state: DaemonState, socket: ManagementSocket, logge
     Application(
         router: buildRouter(state: state),
         server: .http1(configuration: .init(idleTimeout: .seconds(Int64(state.config.idleTimeoutSeconds)))),
-        configuration: .init(address: .unixDomainSocket(path: socket.path), serverName: "arcad"),
+        configuration: .init(address: .unixDomainSocket(path: socket.bindPath), serverName: "arcad"),
         onServerRunning: { _ in
-            do {
-                try socket.didBind()
-                logger.notice("arcad serving API v\(API.version) on \(socket.path)")
-            } catch {
-                logger.error("\(error)")
-            }
             // The socket's group is the view group: as root, given here; as another user (the
             // image's arca with Group=arca-view), the process's own group already is.
-            if let gid = state.roles.viewGid, getegid() != gid {
-                do { try socket.grantGroup(gid) } catch { logger.warning("\(error); members of \(state.roles.viewGroup) cannot connect") }
+            let gid = state.roles.viewGid.flatMap { $0 == getegid() ? nil : $0 }
+            do {
+                if let warning = try socket.publish(group: gid) {
+                    logger.warning("\(warning); members of \(state.roles.viewGroup) cannot connect")
+                }
+                logger.notice("arcad serving API v\(API.version) on \(socket.path)")
+            } catch {
+                // Nobody can reach a socket that was never put in place: a start that cannot serve.
+                logger.critical("\(error)")
+                socket.abandon()
+                exit(1)
             }
         },
         logger: logger)

@@ -76,6 +76,10 @@ public struct ArcadConfig: Sendable, Equatable {
     }
 
 
+    /// `[datasets] roots`: directories dataset files may be registered from (paths resolved, links
+    /// followed); a file anywhere else is refused.
+    public var datasetRoots: [String] = ["/var/lib/arca/datasets", "/srv/arca/datasets"]
+
     /// `[he] max_body_bytes`: largest request body of the `/v1/he/` routes (ciphertext arrays), in bytes.
     public var heMaxBodyBytes: Int
     /// `[he] seal_cipher`: AEAD sealing private keys at rest, `aes-256-gcm` or `sm4-gcm`.
@@ -177,6 +181,11 @@ public struct ArcadConfig: Sendable, Equatable {
     # address = "10.0.0.2:7443"
     # certificate = "/etc/arca/peers/bank-b.pem"
 
+    [datasets]
+    # Directories datasets may be registered from. A dataset's path is resolved (links followed) and
+    # must lie under one of them; a file anywhere else, or a link that leads out of them, is refused.
+    roots = ["/var/lib/arca/datasets", "/srv/arca/datasets"]
+
     [he]
     # Largest request body of the /v1/he/ routes (arrays of ciphertexts), in bytes.
     max_body_bytes = 268435456
@@ -242,10 +251,10 @@ public struct ArcadConfig: Sendable, Equatable {
         let reader = Reader(file: source)
         for section in table.keys {
             let sections = ["server", "log", "state", "devices", "placement", "executors", "jobs", "audit", "roles",
-                            "party", "he", "iv"]
+                            "party", "datasets", "he", "iv"]
             guard sections.contains(section) else {
-                throw ConfigError(file: source, key: section,
-                                  reason: "unknown key; sections are " + sections.map { "[\($0)]" }.joined(separator: ", "))
+                let list = sections.map { "[\($0)]" }.joined(separator: ", ")
+                throw ConfigError(file: source, key: section, reason: "unknown key; sections are \(list)")
             }
             guard let sub = table[section]?.table else {
                 throw ConfigError(file: source, key: section, reason: "expected a table such as [\(section)]")
@@ -366,6 +375,16 @@ public struct ArcadConfig: Sendable, Equatable {
                     config.socketPath = path
                 case "server.max_body_bytes":
                     config.maxBodyBytes = try reader.int(value, name, in: 1024...(1 << 30))
+                case "datasets.roots":
+                    guard let array = value.array else {
+                        throw reader.mismatch(value, name, "an array of absolute paths")
+                    }
+                    config.datasetRoots = try array.map { element in
+                        guard let path = element.string, path.hasPrefix("/") else {
+                            throw reader.mismatch(element, name, "an array of absolute paths")
+                        }
+                        return path
+                    }
                 case "he.max_body_bytes":
                     config.heMaxBodyBytes = try reader.int(value, name, in: 1024...(1 << 32))
                 case "he.seal_cipher":

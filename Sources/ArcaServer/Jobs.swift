@@ -34,12 +34,17 @@ public final class JobServices: Sendable {
                                  checkpointEvery: config.auditCheckpointEvery,
                                  signature: config.auditSignature)
         let store = try JobStore(path: state + "/arca.db")
+        // The store keeps the log's newest entry apart from it: an older log and head restored together
+        // are found out here and recorded as a break.
+        try audit.track(with: store)
         var party: PartyLink?, problem: String?
         if let settings = config.partySettings {
             do { party = try PartyLink(settings: settings, audit: audit) } catch { problem = "party link unavailable: \(error)" }
         }
-        runtime = try JobRuntime(store: store, audit: audit, pool: pool, kinds: JobKinds.all(link: party, registry: registry, ivLimits: config.ivLimits),
-                                 resultsDirectory: state + "/results", digest: digest, maxRunning: config.maxRunningJobs)
+        runtime = try JobRuntime(store: store, audit: audit, pool: pool,
+                                 kinds: JobKinds.all(link: party, registry: registry, ivLimits: config.ivLimits),
+                                 resultsDirectory: state + "/results", digest: digest,
+                                 maxRunning: config.maxRunningJobs, datasetRoots: DatasetRoots(config.datasetRoots))
         try runtime.recover()
         if let party {
             let runtime = self.runtime

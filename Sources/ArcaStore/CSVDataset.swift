@@ -125,18 +125,28 @@ public struct CSVTable: Sendable {
             while end < bytes.count && bytes[end] != newline && bytes[end] != cr { end += 1 }
             return end - start
         }
+        // Errors about the file's content name places, never values: they reach the audit log, which
+        // the view role reads, and a file whose first line is data would have its values echoed as
+        // "column names". Only the column names the caller gave are repeated.
         let header = records[0].map { $0.trimmingCharacters(in: .whitespaces) }
-        var seen: Set<String> = []
+        var seen: [String: Int] = [:]
         for (column, name) in header.enumerated() {
             guard !name.isEmpty else { throw DatasetError(columnPosition(0, column), "header field \(column + 1) is empty; every column needs a name") }
-            guard seen.insert(name).inserted else { throw DatasetError(columnPosition(0, column), "column name \"\(name)\" appears twice in the header") }
+            if let first = seen.updateValue(column, forKey: name) {
+                throw DatasetError(columnPosition(0, column),
+                                   "header fields \(first + 1) and \(column + 1) have the same name; "
+                                   + "column names must be unique")
+            }
         }
         guard let idIndex = header.firstIndex(of: idColumn) else {
-            throw DatasetError(FilePosition(path: path, line: 1, column: 1), "no id column \"\(idColumn)\"; the header has \(header.joined(separator: ", "))")
+            throw DatasetError(FilePosition(path: path, line: 1, column: 1),
+                               "no id column \"\(idColumn)\" in the header (line 1, \(header.count) fields); "
+                               + "is line 1 a header?")
         }
         let labelIndex = try labelColumn.map { label in
             guard let index = header.firstIndex(of: label) else {
-                throw DatasetError(FilePosition(path: path, line: 1, column: 1), "no label column \"\(label)\"; the header has \(header.joined(separator: ", "))")
+                throw DatasetError(FilePosition(path: path, line: 1, column: 1),
+                                   "no label column \"\(label)\" in the header (line 1, \(header.count) fields)")
             }
             return index
         }
@@ -153,7 +163,9 @@ public struct CSVTable: Sendable {
             let id = row[idIndex]
             guard !id.isEmpty else { throw DatasetError(columnPosition(record, idIndex), "empty id in column \"\(idColumn)\"") }
             if let first = ids.updateValue(line, forKey: id) {
-                throw DatasetError(columnPosition(record, idIndex), "id \"\(id)\" repeats the id of line \(first); ids must be unique")
+                throw DatasetError(columnPosition(record, idIndex),
+                                   "the id in column \"\(idColumn)\" repeats the id of line \(first); "
+                                   + "ids must be unique")
             }
             if let labelIndex, row[labelIndex].isEmpty {
                 throw DatasetError(columnPosition(record, labelIndex), "empty label in column \"\(labelColumn!)\"")
@@ -182,25 +194,82 @@ public struct CSVTable: Sendable {
     }
 }
 
-/// A registered file's fingerprint: what ``DatasetFile/fingerprint(path:digest:)`` measures.
+/// A registered file's fingerprint: what ``DatasetFile/read(path:digest:roots:limit:)`` measures.
 public struct DatasetFingerprint: Sendable, Equatable {
     public var digest: String
     public var sizeBytes: Int
     public var data: Data
+    /// The file's path with every link resolved: the path that lies under a dataset root.
+    public var resolvedPath: String
+}
+
+/// The directories datasets may come from: `[datasets] roots`.
+///
+/// A dataset's path is resolved (`realpath`: links followed, `..` removed) and must lie in one of
+/// the roots, each resolved too; a link inside a root that points outside is refused like any
+/// other path outside. A root that does not exist admits nothing.
+public struct DatasetRoots: Sendable, Equatable, CustomStringConvertible {
+    public var paths: [String]
+    public init(_ paths: [String]) { self.paths = paths }
+
+    /// `/srv/arca/datasets, /var/lib/arca/datasets`, or a note that there are none.
+    public var description: String { paths.isEmpty ? "none are configured" : paths.joined(separator: ", ") }
+
+    /// True when `resolved` (a path without links) is one of the roots or lies under one.
+    public func contains(resolved: String) -> Bool {
+        paths.contains { root in
+            guard let real = realpath(root, nil) else { return false }
+            defer { free(real) }
+            let base = String(cString: real)
+            return base == "/" || resolved == base || resolved.hasPrefix(base + "/")
+        }
+    }
 }
 
 public enum DatasetFile {
-    /// Reads `path` whole (at most `limit` bytes) and digests it.
-    /// - Throws: ``DatasetError`` when the file cannot be read or is larger than `limit`.
-    public static func read(path: String, digest: Digest, limit: Int = 1 << 30) throws -> DatasetFingerprint {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw DatasetError(nil, "\(path): no such file") }
-        guard !isDirectory.boolValue else { throw DatasetError(nil, "\(path) is a directory, not a CSV file") }
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw DatasetError(nil, "\(path): cannot open: \(Errno.current)") }
-        defer { try? handle.close() }
+    /// Opens `path`, checks that what was opened lies under `roots`, reads it whole (at most
+    /// `limit` bytes) and digests it.
+    ///
+    /// The check is on the file actually opened: its resolved path must name the same inode as the
+    /// descriptor, so a link changed between the resolution and the open is refused, not followed.
+    /// - Throws: ``DatasetError`` when the file is outside the roots, cannot be read, is not a
+    ///   regular file, or is larger than `limit`. The message names paths only, never content.
+    public static func read(path: String, digest: Digest, roots: DatasetRoots,
+                            limit: Int = 1 << 30) throws -> DatasetFingerprint {
+        // O_NONBLOCK: opening a FIFO must not hang the request; only regular files are read.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+        guard descriptor >= 0 else {
+            let reason = errno == ENOENT ? "no such file" : "cannot open: \(Errno.current)"
+            throw DatasetError(nil, "\(path): \(reason)")
+        }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        var opened = stat()
+        guard fstat(descriptor, &opened) == 0 else {
+            throw DatasetError(nil, "\(path): cannot stat: \(Errno.current)")
+        }
+        guard opened.st_mode & S_IFMT != S_IFDIR else {
+            throw DatasetError(nil, "\(path) is a directory, not a CSV file")
+        }
+        guard opened.st_mode & S_IFMT == S_IFREG else { throw DatasetError(nil, "\(path) is not a regular file") }
+        guard let real = realpath(path, nil) else {
+            throw DatasetError(nil, "\(path): cannot resolve the path: \(Errno.current)")
+        }
+        let resolved = String(cString: real)
+        free(real)
+        var named = stat()
+        guard stat(resolved, &named) == 0, named.st_dev == opened.st_dev, named.st_ino == opened.st_ino else {
+            throw DatasetError(nil, "\(path) changed while it was being opened (a link was replaced); try again")
+        }
+        guard roots.contains(resolved: resolved) else {
+            let target = resolved == path ? "" : " resolves to \(resolved), which"
+            throw DatasetError(nil, "\(path)\(target) is outside the dataset roots (\(roots)); "
+                               + "move the file under one of them or add its directory to [datasets] roots "
+                               + "in arcad's configuration")
+        }
         let data: Data
         do { data = try handle.read(upToCount: limit + 1) ?? Data() } catch { throw DatasetError(nil, "\(path): cannot read: \(error.localizedDescription)") }
         guard data.count <= limit else { throw DatasetError(nil, "\(path) is over \(limit) bytes") }
-        return DatasetFingerprint(digest: try digest.hex(data), sizeBytes: data.count, data: data)
+        return DatasetFingerprint(digest: try digest.hex(data), sizeBytes: data.count, data: data,
+                                  resolvedPath: resolved)
     }
 }

@@ -1,3 +1,4 @@
+import ArcaAudit
 import Foundation
 import GRDB
 
@@ -241,7 +242,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 /// The durable record of jobs, datasets, grants and usage: one SQLite file (`<state>/arca.db`)
 /// in WAL mode with `synchronous = FULL`, so a committed change survives a crash of arcad or of
 /// the machine, and a crash mid-write leaves the last committed state.
-public final class JobStore: Sendable {
+public final class JobStore: AuditHighWaterMark, Sendable {
     let database: DatabasePool
     public let path: String
 
@@ -340,6 +341,14 @@ public final class JobStore: Sendable {
             try db.alter(table: "grants") { t in
                 t.add(column: "revokedAt", .datetime)
                 t.add(column: "revokedBy", .text)
+            }
+        }
+        migrator.registerMigration("v3: the audit log's high-water mark") { db in
+            try db.create(table: "auditMark") { t in
+                t.column("id", .integer).primaryKey().check { $0 == 1 }
+                t.column("seq", .integer).notNull()
+                t.column("hash", .text).notNull()
+                t.column("time", .datetime).notNull()
             }
         }
         return migrator
@@ -458,6 +467,27 @@ public final class JobStore: Sendable {
             let metered = try Double.fetchOne(db, sql: "SELECT COALESCE(SUM(amount), 0) FROM usage WHERE dataset = ? AND partner = ? AND metric = 'rowsRead' AND time >= ?",
                                               arguments: [dataset, partner, since]) ?? 0
             return Int(metered)
+        }
+    }
+
+    // MARK: The audit log's high-water mark
+
+    /// The newest audit entry recorded (``ArcaAudit/AuditHighWaterMark``): kept here, apart from the
+    /// log, so that an older log restored with its head is found out.
+    public func highWaterMark() throws -> (seq: Int, hash: String, time: Date)? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT seq, hash, time FROM auditMark WHERE id = 1").map { row in
+                (seq: row["seq"], hash: row["hash"], time: row["time"])
+            }
+        }
+    }
+
+    public func recordHighWaterMark(seq: Int, hash: String) throws {
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO auditMark (id, seq, hash, time) VALUES (1, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, time = excluded.time
+                """, arguments: [seq, hash, Date()])
         }
     }
 

@@ -251,7 +251,9 @@ struct AuditCommand: AsyncParsableCommand {
         discussion: """
         Every management action, refusal and job event is an entry chained to the one before by its \
         hash; checkpoints and the head are signed with the appliance's Ed25519 key. verify checks the \
-        whole chain and every signature and names the first bad entry (exit 9 when it does not verify).
+        whole chain and every signature and names the first bad entry (exit 9 when it does not verify). \
+        A break arcad found at a start (a head deleted or damaged, an older log restored) is recorded as \
+        an audit.break entry, and verify names that entry from then on.
 
         """ + Failure.exitCodeHelp + " 9 the audit log does not verify.",
         subcommands: [Verify.self, Show.self, Export.self])

@@ -20,7 +20,8 @@ struct Arcad: AsyncParsableCommand {
         SIGTERM or SIGINT: stop accepting, finish in-flight requests, remove the socket, exit 0.
 
         Exit codes: 0 clean shutdown; 1 cannot serve (another arcad holds the socket, something else \
-        listens on it, the path is not a socket, the directory cannot be made); 2 bad configuration \
+        listens on it, the path is not a socket, the directory cannot be made or is not arcad's own: \
+        owned by another user, or writable by group or others); 2 bad configuration \
         (file, key and reason printed); 64 bad command line. Without XDG_RUNTIME_DIR a non-root \
         arcad uses /tmp/arca-UID/arcad.sock. SIGHUP is ignored (there is nothing to reload yet). \
         PATH.lock stays beside the socket: it is the claim, and must not be removed while arcad runs.
@@ -83,6 +84,7 @@ struct Arcad: AsyncParsableCommand {
             party.max_frame_bytes = \(settings.partyMaxFrameBytes)
             party.heartbeat_seconds = \(settings.partyHeartbeatSeconds)
             party.peers = \(settings.partyPeers.map { "\($0.name) \($0.address) \($0.certificateFile)" }.joined(separator: ", "))
+            datasets.roots = \(settings.datasetRoots.joined(separator: ", "))
             he.max_body_bytes = \(settings.heMaxBodyBytes)
             he.seal_cipher = \(settings.heSealCipher.rawValue)
             iv.key_bits = \(settings.ivLimits.keyBits)

@@ -142,4 +142,63 @@ struct AuditLogTests {
         #expect(check.ok, "\(check)")
         #expect(try lines(reopened).contains { $0.contains("audit.recover") && $0.contains("torn") })
     }
+
+    func reopen(_ directory: String) throws -> AuditLog {
+        try AuditLog(directory: directory, keyPath: directory + "/appliance.key", digest: .sha256, checkpointEvery: 3)
+    }
+
+    @Test func aDeletedHeadIsRecordedAsABreakThatVerifyReportsForGood() throws {
+        let (log, directory) = try makeLog(entries: 4)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.removeItem(atPath: log.headPath)
+        let reopened = try reopen(directory)
+        let breaks = try lines(reopened).enumerated().filter { $0.element.contains("\"action\":\"audit.break\"") }
+        #expect(breaks.count == 1 && breaks[0].element.contains("audit.head is missing"))
+        var check = reopened.verify()
+        #expect(!check.ok && check.firstBadEntry == breaks[0].offset + 1
+                && check.reason?.hasPrefix("audit.break") == true,
+                "\(check)")
+        #expect(check.recordedBreaks == [breaks[0].offset + 1] && !check.unrecordedProblem)
+        #expect(reopened.startupProblems.contains { $0.contains("recorded a break") })
+        // Opened again: still reported, not recorded twice.
+        let again = try reopen(directory)
+        check = again.verify()
+        #expect(!check.ok && check.recordedBreaks.count == 1 && check.firstBadEntry == breaks[0].offset + 1, "\(check)")
+    }
+
+    @Test func aMissingKeyBesideALogIsRefused() throws {
+        let (_, directory) = try makeLog(entries: 1)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.removeItem(atPath: directory + "/appliance.key")
+        #expect(throws: AuditError.self) { try reopen(directory) }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/appliance.key"))
+    }
+
+    @Test func anOlderLogThanTheMarkIsRecordedAsARollback() throws {
+        let (log, directory) = try makeLog(entries: 2)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let mark = MemoryMark()
+        try log.track(with: mark)
+        let oldLog = try Data(contentsOf: URL(fileURLWithPath: log.logPath))
+        let oldHead = try Data(contentsOf: URL(fileURLWithPath: log.headPath))
+        for index in 0..<3 { try log.append(AuditRecord(action: "test.more\(index)", actor: .daemon, result: "ok")) }
+        #expect(mark.highWaterMarkValue?.seq == log.head()?.seq)
+        try oldLog.write(to: URL(fileURLWithPath: log.logPath))
+        try oldHead.write(to: URL(fileURLWithPath: log.headPath))
+        let restored = try reopen(directory)
+        #expect(restored.verify().ok, "the older pair verifies by itself")
+        try restored.track(with: mark)
+        let check = restored.verify()
+        #expect(!check.ok && check.reason?.contains("rollback: the log ended at entry") == true, "\(check)")
+        #expect(mark.highWaterMarkValue?.seq == restored.head()?.seq)
+    }
+}
+
+/// An ``AuditHighWaterMark`` in memory, as the job store keeps it on disk.
+final class MemoryMark: AuditHighWaterMark, @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: (seq: Int, hash: String, time: Date)?
+    var highWaterMarkValue: (seq: Int, hash: String, time: Date)? { lock.withLock { value } }
+    func highWaterMark() throws -> (seq: Int, hash: String, time: Date)? { lock.withLock { value } }
+    func recordHighWaterMark(seq: Int, hash: String) throws { lock.withLock { value = (seq, hash, Date()) } }
 }

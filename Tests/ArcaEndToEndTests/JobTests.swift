@@ -11,13 +11,21 @@ final class JobFixture {
     let socket: String
     static let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Data").path
 
+    /// The repository's data/, where the links in `data` lead.
+    static let repositoryData = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("data").path
+
     /// - Parameter openCL: look for OpenCL devices (PoCL); off by default, which keeps start-up fast.
-    init(extraConfig: String = "", openCL: Bool = false) throws {
+    /// - Parameter datasetRoots: more `[datasets] roots` beside the test data and this fixture's directory.
+    init(extraConfig: String = "", openCL: Bool = false, datasetRoots: [String] = []) throws {
         directory = try Harness.temporaryDirectory()
         state = directory + "/state"
         config = directory + "/arcad.toml"
         socket = directory + "/arcad.sock"
-        try "[state]\ndirectory = \"\(state)\"\n[devices]\nopencl = \(openCL)\n\(extraConfig)".write(toFile: config, atomically: true, encoding: .utf8)
+        let roots = ([Self.data, Self.repositoryData, directory] + datasetRoots).map { "\"\($0)\"" }
+            .joined(separator: ", ")
+        try ("[state]\ndirectory = \"\(state)\"\n[devices]\nopencl = \(openCL)\n[datasets]\nroots = [\(roots)]\n"
+             + extraConfig).write(toFile: config, atomically: true, encoding: .utf8)
     }
 
     func start() throws -> Daemon { try Daemon(socket: socket, arguments: ["--config", config]) }

@@ -57,8 +57,10 @@ final class PartyPair {
 
             """
         }
-        a = try JobFixture(extraConfig: party("bank-a", portA, "bank-b", portB, "bank-b"), openCL: openCL)
-        b = try JobFixture(extraConfig: party("bank-b", portB, "bank-a", portA, bPinsForA ?? "bank-a"))
+        a = try JobFixture(extraConfig: party("bank-a", portA, "bank-b", portB, "bank-b"), openCL: openCL,
+                           datasetRoots: [directory])
+        b = try JobFixture(extraConfig: party("bank-b", portB, "bank-a", portA, bPinsForA ?? "bank-a"),
+                           datasetRoots: [directory])
     }
 
     func start() throws {

@@ -33,7 +33,8 @@ struct AdmissionTests {
         let machine = try HwlocTopology(.system)
         pool = ExecutorPool(plan: machine.snapshot().plan(PlacementConfig()), topology: machine, capacity: 16, whenFull: .wait)
         runtime = try JobRuntime(store: store, audit: audit, pool: pool, kinds: [ReadingKind()],
-                                 resultsDirectory: directory + "/results", digest: .sha256, maxRunning: 1)
+                                 resultsDirectory: directory + "/results", digest: .sha256, maxRunning: 1,
+                                 datasetRoots: DatasetRoots([directory]))
         csv = directory + "/rows.csv"
         try Data("id,x\n1,10\n2,20\n3,30\n".utf8).write(to: URL(fileURLWithPath: csv))
         _ = try runtime.registerDataset(name: "rows", path: csv, idColumn: "id", labelColumn: nil, actor: actor)

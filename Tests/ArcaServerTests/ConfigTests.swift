@@ -21,6 +21,15 @@ struct ConfigTests {
         #expect(config.maxBodyBytes == ArcadConfig.defaults.maxBodyBytes)
     }
 
+    @Test func datasetRootsDefaultAndOverride() throws {
+        #expect(ArcadConfig.defaults.datasetRoots == ["/var/lib/arca/datasets", "/srv/arca/datasets"])
+        let config = try ArcadConfig.parse("[datasets]\nroots = [\"/data/a\", \"/data/b\"]\n", source: "t.toml",
+                                           base: .defaults)
+        #expect(config.datasetRoots == ["/data/a", "/data/b"])
+        let none = try ArcadConfig.parse("[datasets]\nroots = []\n", source: "t.toml", base: .defaults)
+        #expect(none.datasetRoots.isEmpty)
+    }
+
     @Test func jobAuditAndRoleKeys() throws {
         let config = try ArcadConfig.parse("[jobs]\nmax_running = 4\n[audit]\ndigest = \"sm3\"\ncheckpoint_every = 8\n[roles]\nview_group = \"ops\"\nadmin_group = \"ops-admin\"\n",
                                            source: "t.toml", base: .defaults)
@@ -43,6 +52,8 @@ struct ConfigTests {
         ("[audit]\nsignature = \"rsa\"\n", "audit.signature", "must be \"ed25519\" or \"sm2\""),
         ("[jobs]\nmax_running = 0\n", "jobs.max_running", "between"),
         ("[roles]\nview_group = \"Not A Group\"\n", "roles.view_group", "must be a group name"),
+        ("[datasets]\nroots = [\"relative/dir\"]\n", "datasets.roots", "an array of absolute paths"),
+        ("[datasets]\nroots = \"/srv\"\n", "datasets.roots", "an array of absolute paths"),
     ])
     func badValuesNameKeyAndReason(_ text: String, _ key: String, _ reason: String) throws {
         let error = try #require(throws: ConfigError.self) { try ArcadConfig.parse(text, source: "bad.toml", base: .defaults) }

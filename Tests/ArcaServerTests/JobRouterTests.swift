@@ -32,6 +32,8 @@ struct JobRouterTests {
         var config = ArcadConfig.defaults
         config.stateDirectory = NSTemporaryDirectory() + "arca-job-router-" + UUID().uuidString
         config.openCLEnabled = false
+        // The test data are links into the repository's data/: that is where they resolve.
+        config.datasetRoots = [ConfigTests.repository.appendingPathComponent("data").path]
         defer { try? FileManager.default.removeItem(atPath: config.stateDirectory) }
         let state = await DaemonState.discover(config: config, socketPath: "/tmp/job-router-test.sock", logLevel: LogLevelSwitch(.info))
 

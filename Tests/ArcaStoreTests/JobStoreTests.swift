@@ -25,7 +25,8 @@ struct CSVTableTests {
     @Test func errorsNameLineAndColumn() throws {
         #expect(error("id,x\n1,2\n3\n")?.description == "t.csv:3:2: row has 1 fields; the header has 2")
         #expect(error("id,x\n1,2,9\n")?.description == "t.csv:2:5: row has 3 fields; the header has 2")
-        #expect(error("id,x\n1,2\n1,3\n")?.description == "t.csv:3:1: id \"1\" repeats the id of line 2; ids must be unique")
+        #expect(error("id,x\n1,2\n1,3\n")?.description
+                == "t.csv:3:1: the id in column \"id\" repeats the id of line 2; ids must be unique")
         #expect(error("id,x\n1,a\"b\n")?.description == "t.csv:2:4: a quote inside an unquoted field (quote the whole field and double the quote)")
         #expect(error("id,x\n1,\"ab\n")?.description == "t.csv:2:3: a quoted field is never closed")
         #expect(error("id,x\n,2\n")?.description == "t.csv:2:1: empty id in column \"id\"")
@@ -34,6 +35,47 @@ struct CSVTableTests {
         #expect(error("key,x\n1,2\n")?.description.contains("no id column \"id\"") == true)
         let latin1 = CSVTableTests.latin1Error()
         #expect(latin1?.description == "t.csv:2:4: not UTF-8 text: byte 0xE9 cannot start or continue a character")
+    }
+
+    @Test func headerAndIdErrorsEchoNoValues() throws {
+        let headless = try #require(error("c-1001,45873.25\nc-1002,61200.50\n"))
+        #expect(headless.description
+                == "t.csv:1:1: no id column \"id\" in the header (line 1, 2 fields); is line 1 a header?")
+        let twice = try #require(error("id,45873.25,45873.25\n1,2,3\n"))
+        #expect(twice.description.hasSuffix("header fields 2 and 3 have the same name; column names must be unique"))
+        let label = try #require(error("id,45873.25\n1,2\n", label: "y"))
+        #expect(label.description == "t.csv:1:1: no label column \"y\" in the header (line 1, 2 fields)")
+        for message in [headless, twice, label].map(\.description) {
+            #expect(!message.contains("45873.25") && !message.contains("c-1001"), "\(message)")
+        }
+    }
+
+    @Test func filesAreReadOnlyFromTheRootsWithLinksResolved() throws {
+        let base = NSTemporaryDirectory() + "arca-roots-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        for directory in ["root", "outside"] {
+            try FileManager.default.createDirectory(atPath: base + "/" + directory, withIntermediateDirectories: true)
+            try Data("id\n1\n".utf8).write(to: URL(fileURLWithPath: base + "/\(directory)/d.csv"))
+        }
+        let roots = DatasetRoots([base + "/root", base + "/missing"])
+        let file = try DatasetFile.read(path: base + "/root/d.csv", digest: .sha256, roots: roots)
+        #expect(file.resolvedPath.hasSuffix("/root/d.csv") && file.sizeBytes == 5)
+        #expect(throws: DatasetError.self) {
+            try DatasetFile.read(path: base + "/outside/d.csv", digest: .sha256, roots: roots)
+        }
+        #expect(symlink(base + "/outside/d.csv", base + "/root/link.csv") == 0)
+        do {
+            _ = try DatasetFile.read(path: base + "/root/link.csv", digest: .sha256, roots: roots)
+            Issue.record("a link out of the root must be refused")
+        } catch let error as DatasetError {
+            #expect(error.description.contains("resolves to")
+                    && error.description.contains("outside the dataset roots"),
+                    "\(error)")
+        }
+        #expect(throws: DatasetError.self) { try DatasetFile.read(path: base + "/root", digest: .sha256, roots: roots) }
+        #expect(throws: DatasetError.self) {
+            try DatasetFile.read(path: base + "/root/d.csv", digest: .sha256, roots: DatasetRoots([]))
+        }
     }
 
     static func latin1Error() -> DatasetError? {
