@@ -250,10 +250,8 @@ public struct ArcadConfig: Sendable, Equatable {
         config.source = source
         let reader = Reader(file: source)
         for section in table.keys {
-            let sections = ["server", "log", "state", "devices", "placement", "executors", "jobs", "audit", "roles",
-                            "party", "datasets", "he", "iv"]
-            guard sections.contains(section) else {
-                let list = sections.map { "[\($0)]" }.joined(separator: ", ")
+            guard Self.sections.contains(section) else {
+                let list = Self.sections.map { "[\($0)]" }.joined(separator: ", ")
                 throw ConfigError(file: source, key: section, reason: "unknown key; sections are \(list)")
             }
             guard let sub = table[section]?.table else {
@@ -261,164 +259,10 @@ public struct ArcadConfig: Sendable, Equatable {
             }
             for key in sub.keys {
                 let name = "\(section).\(key)"
-                let value = sub[key]!
-                switch name {
-                case "placement.policy":
-                    let text = try reader.string(value, name)
-                    guard let policy = PlacementPolicy(rawValue: text) else {
-                        throw ConfigError(file: source, key: name, reason: "must be one of none, best-effort, restricted, single-numa-node; got \"\(text)\"")
-                    }
-                    config.placement.policy = policy
-                case "placement.reserved_cores":
-                    let count = try reader.int(value, name, in: -1...4096)
-                    config.placement.reservedCores = count < 0 ? nil : count
-                case "placement.exclude_nodes":
-                    config.placement.excludedNodes = try reader.ints(value, name)
-                case "placement.party_interface":
-                    let interface = try reader.string(value, name)
-                    config.placement.partyInterface = interface.isEmpty ? nil : interface
-                case "placement.pin":
-                    guard let pins = value.table else { throw reader.mismatch(value, name, "a table such as [placement.pin]") }
-                    config.placement.pinned = [:]
-                    for workload in pins.keys {
-                        guard let workloadClass = WorkloadClass(rawValue: workload), workloadClass != .management else {
-                            throw ConfigError(file: source, key: "\(name).\(workload)", reason: "unknown workload class; use he, mpc or cpu")
-                        }
-                        let nodes = try reader.ints(pins[workload]!, "\(name).\(workload)")
-                        guard !nodes.isEmpty else { throw ConfigError(file: source, key: "\(name).\(workload)", reason: "needs at least one node") }
-                        config.placement.pinned[workloadClass] = nodes
-                    }
-                case "executors.queue_capacity":
-                    config.queueCapacity = try reader.int(value, name, in: 1...1_000_000)
-                case "executors.when_full":
-                    let text = try reader.string(value, name)
-                    guard let policy = QueueFullPolicy(rawValue: text) else {
-                        throw ConfigError(file: source, key: name, reason: "must be \"wait\" or \"reject\"; got \"\(text)\"")
-                    }
-                    config.whenFull = policy
-                case "jobs.max_running":
-                    config.maxRunningJobs = try reader.int(value, name, in: 1...1024)
-                case "audit.digest":
-                    let text = try reader.string(value, name)
-                    guard let digest = Digest(name: text) else {
-                        throw ConfigError(file: source, key: name, reason: "must be \"sha256\" or \"sm3\"; got \"\(text)\"")
-                    }
-                    config.auditDigest = digest
-                case "audit.signature":
-                    let text = try reader.string(value, name)
-                    guard let algorithm = SignatureAlgorithm(rawValue: text) else {
-                        throw ConfigError(file: source, key: name, reason: "must be \"ed25519\" or \"sm2\"; got \"\(text)\"")
-                    }
-                    config.auditSignature = algorithm
-                case "audit.checkpoint_every":
-                    config.auditCheckpointEvery = try reader.int(value, name, in: 1...1_000_000)
-                case "roles.view_group", "roles.admin_group":
-                    let group = try reader.string(value, name)
-                    guard (try? /[a-z_][a-z0-9_-]{0,31}/.wholeMatch(in: group)) != nil else {
-                        throw ConfigError(file: source, key: name, reason: "must be a group name, got \"\(group)\"")
-                    }
-                    if name == "roles.view_group" { config.viewGroup = group } else { config.adminGroup = group }
-                case "party.name":
-                    let text = try reader.string(value, name)
-                    guard text.isEmpty || JobSpec.isName(text) else { throw ConfigError(file: source, key: name, reason: "must be a name (letters, digits, . _ -), got \"\(text)\"") }
-                    config.partyName = text
-                case "party.listen":
-                    let text = try reader.string(value, name)
-                    guard text.isEmpty || (try? /[0-9.]+:[0-9]{1,5}/.wholeMatch(in: text)) != nil else {
-                        throw ConfigError(file: source, key: name, reason: "must be \"IPv4:port\" or \"\", got \"\(text)\"")
-                    }
-                    config.partyListen = text.isEmpty ? nil : text
-                case "party.certificate", "party.key":
-                    let path = try reader.string(value, name)
-                    guard path.isEmpty || path.hasPrefix("/") else { throw ConfigError(file: source, key: name, reason: "must be an absolute path or \"\", got \"\(path)\"") }
-                    if name == "party.key" { config.partyKey = path } else { config.partyCertificate = path }
-                case "party.max_frame_bytes":
-                    config.partyMaxFrameBytes = try reader.int(value, name, in: 65536...(1 << 30))
-                case "party.heartbeat_seconds":
-                    config.partyHeartbeatSeconds = try reader.int(value, name, in: 1...3600)
-                case "party.peers":
-                    guard let array = value.array else { throw reader.mismatch(value, name, "an array of tables [[party.peers]]") }
-                    config.partyPeers = []
-                    for (index, element) in array.enumerated() {
-                        let key = "\(name)[\(index)]"
-                        guard let peer = element.table else { throw reader.mismatch(element, key, "a table with name, address and certificate") }
-                        for field in peer.keys where !["name", "address", "certificate"].contains(field) {
-                            throw ConfigError(file: source, key: "\(key).\(field)", reason: "unknown key; a peer has name, address and certificate")
-                        }
-                        func field(_ field: String) throws -> String {
-                            guard let value = peer[field] else { throw ConfigError(file: source, key: "\(key).\(field)", reason: "missing") }
-                            return try reader.string(value, "\(key).\(field)")
-                        }
-                        let peerName = try field("name"), address = try field("address"), certificate = try field("certificate")
-                        guard JobSpec.isName(peerName), peerName != "local" else { throw ConfigError(file: source, key: "\(key).name", reason: "must be a name other than local, got \"\(peerName)\"") }
-                        guard address.contains(":") else { throw ConfigError(file: source, key: "\(key).address", reason: "must be host:port, got \"\(address)\"") }
-                        guard certificate.hasPrefix("/") else { throw ConfigError(file: source, key: "\(key).certificate", reason: "must be an absolute path, got \"\(certificate)\"") }
-                        guard !config.partyPeers.contains(where: { $0.name == peerName }) else { throw ConfigError(file: source, key: "\(key).name", reason: "peer \(peerName) is named twice") }
-                        config.partyPeers.append(PartyPeer(name: peerName, address: address, certificateFile: certificate))
-                    }
-                case "iv.key_bits":
-                    let sizes = try reader.ints(value, name)
-                    guard !sizes.isEmpty, sizes.allSatisfy({ [1024, 2048, 3072, 4096].contains($0) }) else {
-                        throw ConfigError(file: source, key: name,
-                                          reason: "must list sizes from 1024, 2048, 3072, 4096; got \(sizes)")
-                    }
-                    config.ivLimits.keyBits = sizes
-                case "iv.min_bin_size":
-                    config.ivLimits.minBinSize = try reader.int(value, name, in: 0...1_000_000)
-                case "iv.max_bins":
-                    config.ivLimits.maxBins = try reader.int(value, name, in: 2...1000)
-                case "iv.min_intersection":
-                    config.ivLimits.minIntersection = try reader.int(value, name, in: 1...1_000_000_000)
-                case "server.socket":
-                    let path = try reader.string(value, name)
-                    guard path.hasPrefix("/") else { throw ConfigError(file: source, key: name, reason: "must be an absolute path, got \"\(path)\"") }
-                    config.socketPath = path
-                case "server.max_body_bytes":
-                    config.maxBodyBytes = try reader.int(value, name, in: 1024...(1 << 30))
-                case "datasets.roots":
-                    guard let array = value.array else {
-                        throw reader.mismatch(value, name, "an array of absolute paths")
-                    }
-                    config.datasetRoots = try array.map { element in
-                        guard let path = element.string, path.hasPrefix("/") else {
-                            throw reader.mismatch(element, name, "an array of absolute paths")
-                        }
-                        return path
-                    }
-                case "he.max_body_bytes":
-                    config.heMaxBodyBytes = try reader.int(value, name, in: 1024...(1 << 32))
-                case "he.seal_cipher":
-                    let text = try reader.string(value, name)
-                    guard let cipher = AEAD(rawValue: text) else {
-                        throw ConfigError(file: source, key: name, reason: "must be \"aes-256-gcm\" or \"sm4-gcm\"; got \"\(text)\"")
-                    }
-                    config.heSealCipher = cipher
-                case "server.idle_timeout_seconds":
-                    config.idleTimeoutSeconds = try reader.int(value, name, in: 1...86400)
-                case "server.shutdown_grace_seconds":
-                    config.shutdownGraceSeconds = try reader.int(value, name, in: 0...3600)
-                case "log.level":
-                    let level = try reader.string(value, name)
-                    guard let parsed = Logger.Level(rawValue: level) else {
-                        let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
-                        throw ConfigError(file: source, key: name, reason: "must be one of \(levels); got \"\(level)\"")
-                    }
-                    config.logLevel = parsed
-                case "state.directory":
-                    let path = try reader.string(value, name)
-                    guard path.hasPrefix("/") else { throw ConfigError(file: source, key: name, reason: "must be an absolute path, got \"\(path)\"") }
-                    config.stateDirectory = path
-                case "devices.opencl":
-                    config.openCLEnabled = try reader.bool(value, name)
-                case "devices.kernel_cache":
-                    config.kernelCache = try reader.bool(value, name)
-                case "devices.kernel_dir", "devices.prebuilt_dir":
-                    let path = try reader.string(value, name)
-                    guard path.isEmpty || path.hasPrefix("/") else { throw ConfigError(file: source, key: name, reason: "must be an absolute path or \"\", got \"\(path)\"") }
-                    if name == "devices.kernel_dir" { config.kernelDirectory = path.isEmpty ? nil : path } else { config.prebuiltDirectory = path.isEmpty ? nil : path }
-                default:
+                guard let known = Self.keys.first(where: { $0.name == name }) else {
                     throw ConfigError(file: source, key: name, reason: "unknown key")
                 }
+                try known.set(&config, sub[key]!, reader)
             }
         }
         return config

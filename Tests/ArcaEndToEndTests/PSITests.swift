@@ -47,7 +47,7 @@ final class PartyPair {
             listen = "127.0.0.1:\(port)"
             certificate = "\(directory)/\(me).pem"
             key = "\(directory)/\(me).key"
-            heartbeat_seconds = 2
+            heartbeat_seconds = 5
             [iv]
             key_bits = [1024, 2048, 3072]
             [[party.peers]]

@@ -28,16 +28,18 @@ func temporaryDirectory() throws -> String {
 }
 
 /// Two links on loopback, `a` listening and calling `b`, each pinning the other.
-func linkedPair(directory: String, maxFrameBytes: Int = 1 << 20, bPinsCertificateOf other: TestIdentity? = nil) throws -> (PartyLink, PartyLink) {
+func linkedPair(directory: String, maxFrameBytes: Int = 1 << 20, bPinsCertificateOf other: TestIdentity? = nil,
+                host: String = "127.0.0.1") throws -> (PartyLink, PartyLink) {
     let a = try TestIdentity("bank-a", in: directory), b = try TestIdentity("bank-b", in: directory)
-    let linkB = try PartyLink(settings: PartySettings(name: "bank-b", listen: "127.0.0.1:0", certificateFile: b.certificate, keyFile: b.key,
+    let bracketed = host.contains(":") ? "[\(host)]" : host
+    let linkB = try PartyLink(settings: PartySettings(name: "bank-b", listen: "\(bracketed):0", certificateFile: b.certificate, keyFile: b.key,
                                                       maxFrameBytes: maxFrameBytes, heartbeatSeconds: 10,
                                                       peers: [PartyPeer(name: "bank-a", address: "127.0.0.1:1", certificateFile: (other ?? a).certificate)]),
                               audit: nil)
     try linkB.start { _, _, channel in channel.abort("no jobs here") }
     let linkA = try PartyLink(settings: PartySettings(name: "bank-a", listen: nil, certificateFile: a.certificate, keyFile: a.key,
                                                       maxFrameBytes: maxFrameBytes, heartbeatSeconds: 10,
-                                                      peers: [PartyPeer(name: "bank-b", address: "127.0.0.1:\(linkB.listeningPort!)", certificateFile: b.certificate)]),
+                                                      peers: [PartyPeer(name: "bank-b", address: "\(bracketed):\(linkB.listeningPort!)", certificateFile: b.certificate)]),
                               audit: nil)
     return (linkA, linkB)
 }
@@ -74,6 +76,17 @@ struct PartyTests {
         #expect(status.state == "up", "\(status.lastError ?? ""); bank-b refused: \(b.refusals); bank-b's channels ended: \(b.endings)")
     }
 
+    /// The link listens and dials over IPv6 as over IPv4 (`[::1]:port`).
+    @Test func aProbeOverIPv6Loopback() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (a, b) = try linkedPair(directory: directory, host: "::1")
+        defer { b.stop() }
+        #expect(b.settings.listen?.hasPrefix("[::1]:") == true)
+        let status = await a.probe("bank-b")
+        #expect(status.state == "up", "\(status.lastError ?? ""); bank-b refused: \(b.refusals)")
+    }
+
     @Test func aPeerPresentingAnotherCertificateIsRefused() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -100,7 +113,7 @@ struct PartyTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let a = try TestIdentity("bank-a", in: directory), b = try TestIdentity("bank-b", in: directory)
         let linkB = try PartyLink(settings: PartySettings(name: "bank-b", listen: "127.0.0.1:0", certificateFile: b.certificate, keyFile: b.key,
-                                                          heartbeatSeconds: 3, peers: [PartyPeer(name: "bank-a", address: "127.0.0.1:1", certificateFile: a.certificate)]),
+                                                          heartbeatSeconds: 10, peers: [PartyPeer(name: "bank-a", address: "127.0.0.1:1", certificateFile: a.certificate)]),
                                   audit: nil)
         // B's side: ids 3000..<9000 (an odd size: batches of 4096 and a partial one).
         let bIds = (3000..<9000).map { Array("id-\($0)".utf8) }
@@ -111,7 +124,7 @@ struct PartyTests {
             bResult.withLock { $0 = outcome?.matched }
         }
         defer { linkB.stop() }
-        let linkA = try PartyLink(settings: PartySettings(name: "bank-a", listen: nil, certificateFile: a.certificate, keyFile: a.key, heartbeatSeconds: 3,
+        let linkA = try PartyLink(settings: PartySettings(name: "bank-a", listen: nil, certificateFile: a.certificate, keyFile: a.key, heartbeatSeconds: 10,
                                                           peers: [PartyPeer(name: "bank-b", address: "127.0.0.1:\(linkB.listeningPort!)", certificateFile: b.certificate)]),
                                   audit: nil)
         let count = suite == .dhMODP2048 ? 1500 : 5000

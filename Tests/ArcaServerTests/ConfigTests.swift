@@ -1,4 +1,4 @@
-import ArcaServer
+@testable import ArcaServer
 import Foundation
 import Testing
 
@@ -13,6 +13,36 @@ struct ConfigTests {
         var defaults = ArcadConfig.defaults
         defaults.source = parsed.source
         #expect(parsed == defaults)
+    }
+
+    /// One list of keys: the embedded defaults set (or, for `server.socket` and `[[party.peers]]`, show
+    /// commented out) exactly the keys the parser takes, and `--check-config` prints each of them.
+    @Test func theEmbeddedDefaultsTheParserAndCheckConfigShareOneKeyList() throws {
+        let names = ArcadConfig.keys.map(\.name)
+        #expect(Set(names).count == names.count, "a key is listed twice")
+        var written: [String] = []
+        var section = ""
+        for line in ArcadConfig.embeddedDefaults.split(separator: "\n") {
+            let text = line.hasPrefix("# ") ? String(line.dropFirst(2)) : String(line)
+            if let match = text.wholeMatch(of: /\[\[?([a-z.]+)\]\]?/) {
+                section = String(match.1)
+                if section.contains(".") { written.append(section) }
+                continue
+            }
+            if let match = text.wholeMatch(of: /([a-z_]+) = .*/), !section.contains(".") {
+                written.append("\(section).\(match.1)")
+            }
+        }
+        let peerFields = ["party.peers.name", "party.peers.address", "party.peers.certificate"]
+        let documented = written.filter { !peerFields.contains($0) }
+        #expect(Set(documented) == Set(names), "defaults only: \(Set(documented).subtracting(names)); keys only: \(Set(names).subtracting(documented))")
+        #expect(ArcadConfig.defaults.effectiveValues(socket: "/run/arca/arcad.sock").map { String($0.prefix { $0 != " " }) } == names)
+        // Every key is read by the parser: setting it to a value of no type it takes names it.
+        for name in names {
+            let parts = name.split(separator: ".")
+            let text = "[\(parts[0])]\n\(parts[1]) = 1.5\n"
+            #expect(throws: ConfigError.self, "\(name)") { _ = try ArcadConfig.parse(text, source: "t.toml", base: .defaults) }
+        }
     }
 
     @Test func fileOverridesDefaultsKeyByKey() throws {
