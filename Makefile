@@ -49,8 +49,7 @@ LINT_PATHS := Package.swift Sources Tests
 
 lint:
 	$(SWIFT) format lint --strict --recursive --configuration .swift-format $(LINT_PATHS)
-	@long=$$(find $(LINT_PATHS) -name '*.swift' -print0 | xargs -0 env LC_ALL=C.UTF-8 awk 'length > 120 { print FILENAME ":" FNR ": " length " characters" }'); \
-	if [ -n "$$long" ]; then echo "$$long"; echo "make lint: lines over 120 characters"; exit 1; fi
+	python3 scripts/check-line-length.py $(LINT_PATHS)
 
 format:
 	$(SWIFT) format format --in-place --recursive --configuration .swift-format $(LINT_PATHS)

@@ -25,7 +25,8 @@ let package = Package(
         // C system libraries: module map + shim header only.
         .systemLibrary(name: "CHwloc", pkgConfig: "hwloc", providers: [.apt(["libhwloc-dev"])]),
         .systemLibrary(name: "CNUMA", pkgConfig: "numa", providers: [.apt(["libnuma-dev"])]),
-        .systemLibrary(name: "COpenCL", pkgConfig: "OpenCL", providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
+        .systemLibrary(
+            name: "COpenCL", pkgConfig: "OpenCL", providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // The system layer: typed errno, the one atomic write, TCP over IPv4 and IPv6, timing.
@@ -79,7 +80,8 @@ let package = Package(
         .target(
             name: "ArcaServer",
             dependencies: [
-                                "ArcaAPI", "ArcaTopology", "ArcaExecutors", "ArcaAccel", "ArcaCrypto", "ArcaHE", "ArcaStore", "ArcaAudit",
+                "ArcaAPI", "ArcaTopology", "ArcaExecutors", "ArcaAccel", "ArcaCrypto", "ArcaHE", "ArcaStore",
+                "ArcaAudit",
                 "ArcaParty", "ArcaRuntime", "ArcaJobKinds", "ArcaIV", "ArcaSystem",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -112,7 +114,9 @@ let package = Package(
         // Micro-benchmarks (release builds): swift build -c release --product arca-bench
         .executableTarget(
             name: "arca-bench",
-            dependencies: ["ArcaMath", "ArcaExecutors", "ArcaTopology", "ArcaAccel", "ArcaCrypto", "ArcaHE", "ArcaSystem"]),
+            dependencies: [
+                "ArcaMath", "ArcaExecutors", "ArcaTopology", "ArcaAccel", "ArcaCrypto", "ArcaHE", "ArcaSystem",
+            ]),
 
         // Tests mirror Sources/.
         .testTarget(name: "ArcaSystemTests", dependencies: ["ArcaSystem"]),
@@ -121,12 +125,19 @@ let package = Package(
         .testTarget(name: "ArcaCryptoTests", dependencies: ["ArcaCrypto"], exclude: ["Vectors"]),
         .testTarget(name: "ArcaMathTests", dependencies: ["ArcaMath"]),
         .testTarget(name: "ArcaExecutorsTests", dependencies: ["ArcaExecutors", "ArcaTopology"]),
-        .testTarget(name: "ArcaRuntimeTests", dependencies: ["ArcaRuntime", "ArcaStore", "ArcaAudit", "ArcaCrypto", "ArcaExecutors", "ArcaTopology"]),
-        .testTarget(name: "ArcaJobKindsTests", dependencies: ["ArcaJobKinds", "ArcaRuntime", "ArcaStore"]),
-        .testTarget(name: "ArcaAccelTests", dependencies: ["ArcaAccel", "ArcaMath", "ArcaOpenCL", "ArcaCrypto"], exclude: ["Vectors"]),
         .testTarget(
-            name: "ArcaIVTests", dependencies: ["ArcaIV", "ArcaHE", "ArcaAccel", "ArcaTopology"], exclude: ["Reference"]),
-        .testTarget(name: "ArcaHETests", dependencies: ["ArcaHE", "ArcaAPI", "ArcaAccel", "ArcaCrypto", "ArcaTopology"], exclude: ["Vectors"]),
+            name: "ArcaRuntimeTests",
+            dependencies: ["ArcaRuntime", "ArcaStore", "ArcaAudit", "ArcaCrypto", "ArcaExecutors", "ArcaTopology"]),
+        .testTarget(name: "ArcaJobKindsTests", dependencies: ["ArcaJobKinds", "ArcaRuntime", "ArcaStore"]),
+        .testTarget(
+            name: "ArcaAccelTests", dependencies: ["ArcaAccel", "ArcaMath", "ArcaOpenCL", "ArcaCrypto"],
+            exclude: ["Vectors"]),
+        .testTarget(
+            name: "ArcaIVTests", dependencies: ["ArcaIV", "ArcaHE", "ArcaAccel", "ArcaTopology"], exclude: ["Reference"]
+        ),
+        .testTarget(
+            name: "ArcaHETests", dependencies: ["ArcaHE", "ArcaAPI", "ArcaAccel", "ArcaCrypto", "ArcaTopology"],
+            exclude: ["Vectors"]),
         .testTarget(
             name: "ArcaServerTests",
             dependencies: [
@@ -136,11 +147,15 @@ let package = Package(
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
             ]
         ),
-        .testTarget(name: "ArcaEndToEndTests",
-                    dependencies: ["ArcaAPI", "ArcaTopology", "ArcaParty", "ArcaPSI", "ArcaHE", "ArcaCrypto", "ArcaAccel", "ArcaSystem"],
-                    exclude: ["Data"]),
+        .testTarget(
+            name: "ArcaEndToEndTests",
+            dependencies: [
+                "ArcaAPI", "ArcaTopology", "ArcaParty", "ArcaPSI", "ArcaHE", "ArcaCrypto", "ArcaAccel", "ArcaSystem",
+            ],
+            exclude: ["Data"]),
         .testTarget(name: "ArcaStoreTests", dependencies: ["ArcaStore", "ArcaCrypto"]),
         .testTarget(name: "ArcaAuditTests", dependencies: ["ArcaAudit", "ArcaCrypto"]),
-        .testTarget(name: "ArcaPartyTests", dependencies: ["ArcaParty", "ArcaPSI", "ArcaCrypto"], exclude: ["Vectors"]),
+        .testTarget(
+            name: "ArcaPartyTests", dependencies: ["ArcaParty", "ArcaPSI", "ArcaCrypto"], exclude: ["Vectors"]),
     ]
 )

@@ -80,8 +80,10 @@ public struct StatusResponse: Codable, Sendable, Equatable {
         public var rejected: Int
         /// Seconds the node's threads have spent running work since start.
         public var busySeconds: Double
-        public init(numaNode: Int, pus: [Int], threads: Int, bound: Bool, queueDepth: Int, queueCapacity: Int,
-                    running: Int, completed: Int, rejected: Int, busySeconds: Double) {
+        public init(
+            numaNode: Int, pus: [Int], threads: Int, bound: Bool, queueDepth: Int, queueCapacity: Int,
+            running: Int, completed: Int, rejected: Int, busySeconds: Double
+        ) {
             self.numaNode = numaNode; self.pus = pus; self.threads = threads; self.bound = bound
             self.queueDepth = queueDepth; self.queueCapacity = queueCapacity; self.running = running
             self.completed = completed; self.rejected = rejected; self.busySeconds = busySeconds
@@ -112,8 +114,10 @@ public struct StatusResponse: Codable, Sendable, Equatable {
         public init(status: String, messages: [String]) { self.status = status; self.messages = messages }
     }
 
-    public init(version: String, apiVersion: Int, pid: Int, uptimeSeconds: Double, configSource: String,
-                socketPath: String, nodes: NodeSummary, devices: DeviceSummary, health: Health, executors: [ExecutorStatus]) {
+    public init(
+        version: String, apiVersion: Int, pid: Int, uptimeSeconds: Double, configSource: String,
+        socketPath: String, nodes: NodeSummary, devices: DeviceSummary, health: Health, executors: [ExecutorStatus]
+    ) {
         self.executors = executors
         self.version = version; self.apiVersion = apiVersion; self.pid = pid; self.uptimeSeconds = uptimeSeconds
         self.configSource = configSource; self.socketPath = socketPath; self.nodes = nodes
@@ -164,7 +168,10 @@ public struct TopologyResponse: Codable, Sendable, Equatable {
         public var reason: String
         /// True when the policy cannot place the work; such work is not admitted.
         public var refused: Bool
-        public init(workloadClass: String, device: String?, deviceName: String?, numaNode: Int?, pus: [Int], reason: String, refused: Bool) {
+        public init(
+            workloadClass: String, device: String?, deviceName: String?, numaNode: Int?, pus: [Int], reason: String,
+            refused: Bool
+        ) {
             self.workloadClass = workloadClass; self.device = device; self.deviceName = deviceName
             self.numaNode = numaNode; self.pus = pus; self.reason = reason; self.refused = refused
         }
@@ -174,7 +181,9 @@ public struct TopologyResponse: Codable, Sendable, Equatable {
         @Nullable public var osIndex: Int?
         public var pus: [Int]
         public var numaNodes: [Int]
-        public init(osIndex: Int?, pus: [Int], numaNodes: [Int]) { self.osIndex = osIndex; self.pus = pus; self.numaNodes = numaNodes }
+        public init(osIndex: Int?, pus: [Int], numaNodes: [Int]) {
+            self.osIndex = osIndex; self.pus = pus; self.numaNodes = numaNodes
+        }
     }
     public struct NUMANode: Codable, Sendable, Equatable {
         public var osIndex: Int
@@ -207,8 +216,10 @@ public struct TopologyResponse: Codable, Sendable, Equatable {
         public var osDevices: [String]
         @Nullable public var numaNode: Int?
         public var localNumaNodes: [Int]
-        public init(busId: String, kind: String, classId: Int, vendorId: Int, deviceId: Int, vendorName: String?,
-                    deviceName: String?, osDevices: [String], numaNode: Int?, localNumaNodes: [Int]) {
+        public init(
+            busId: String, kind: String, classId: Int, vendorId: Int, deviceId: Int, vendorName: String?,
+            deviceName: String?, osDevices: [String], numaNode: Int?, localNumaNodes: [Int]
+        ) {
             self.busId = busId; self.kind = kind; self.classId = classId; self.vendorId = vendorId
             self.deviceId = deviceId; self.vendorName = vendorName; self.deviceName = deviceName
             self.osDevices = osDevices; self.numaNode = numaNode; self.localNumaNodes = localNumaNodes
@@ -220,8 +231,10 @@ public struct TopologyResponse: Codable, Sendable, Equatable {
         public init(pus: [Int], numaNodes: [Int]) { self.pus = pus; self.numaNodes = numaNodes }
     }
 
-    public init(source: String, packages: [Package], numaNodes: [NUMANode], cores: [Core],
-                pciDevices: [PCIDevice], allowed: Allowed, plan: Plan) {
+    public init(
+        source: String, packages: [Package], numaNodes: [NUMANode], cores: [Core],
+        pciDevices: [PCIDevice], allowed: Allowed, plan: Plan
+    ) {
         self.plan = plan
         self.source = source; self.packages = packages; self.numaNodes = numaNodes; self.cores = cores
         self.pciDevices = pciDevices; self.allowed = allowed
@@ -255,9 +268,11 @@ public struct DevicesResponse: Codable, Sendable, Equatable {
         @Nullable public var pciBusId: String?
         /// Whether the device serves work, and what has gone wrong with it.
         public var health: DeviceHealth
-        public init(id: String, backend: String, type: String, name: String, vendor: String, driverVersion: String,
-                    computeUnits: Int?, globalMemoryBytes: UInt64?, localMemoryBytes: UInt64?, maxWorkGroupSize: Int?,
-                    numaNode: Int?, platform: String?, openclCVersion: String?, pciBusId: String?, health: DeviceHealth) {
+        public init(
+            id: String, backend: String, type: String, name: String, vendor: String, driverVersion: String,
+            computeUnits: Int?, globalMemoryBytes: UInt64?, localMemoryBytes: UInt64?, maxWorkGroupSize: Int?,
+            numaNode: Int?, platform: String?, openclCVersion: String?, pciBusId: String?, health: DeviceHealth
+        ) {
             self.health = health
             self.id = id; self.backend = backend; self.type = type; self.name = name; self.vendor = vendor
             self.driverVersion = driverVersion; self.computeUnits = computeUnits
@@ -280,7 +295,10 @@ public struct DevicesResponse: Codable, Sendable, Equatable {
         /// device lost to the CPU at every batch measured, or for the CPU fallback.
         @Nullable public var nttThreshold: Int?
         @Nullable public var modexpThreshold: Int?
-        public init(status: String, since: String?, reason: String?, fallbacks: [String: Int], nttThreshold: Int?, modexpThreshold: Int?) {
+        public init(
+            status: String, since: String?, reason: String?, fallbacks: [String: Int], nttThreshold: Int?,
+            modexpThreshold: Int?
+        ) {
             self.status = status; self.since = since; self.reason = reason; self.fallbacks = fallbacks
             self.nttThreshold = nttThreshold; self.modexpThreshold = modexpThreshold
         }
@@ -311,8 +329,10 @@ public struct BenchRequest: Codable, Sendable, Equatable {
     public var exponentBits: Int?
     public var repetitions: Int?
     public var device: String?
-    public init(op: String, degree: Int? = nil, limbs: Int? = nil, batch: Int? = nil, modulusBits: Int? = nil,
-                exponentBits: Int? = nil, repetitions: Int? = nil, device: String? = nil) {
+    public init(
+        op: String, degree: Int? = nil, limbs: Int? = nil, batch: Int? = nil, modulusBits: Int? = nil,
+        exponentBits: Int? = nil, repetitions: Int? = nil, device: String? = nil
+    ) {
         self.op = op; self.degree = degree; self.limbs = limbs; self.batch = batch; self.modulusBits = modulusBits
         self.exponentBits = exponentBits; self.repetitions = repetitions; self.device = device
     }
@@ -348,14 +368,21 @@ public struct BenchResponse: Codable, Sendable, Equatable {
         @Nullable public var speedupOverCPU: Double?
         /// Why the device did not run it, if a batch fell back to the CPU.
         @Nullable public var fallback: String?
-        public init(device: String, backend: String, secondsPerBatch: Double, perSecond: Double, speedupOverCPU: Double?, fallback: String?) {
-            self.device = device; self.backend = backend; self.secondsPerBatch = secondsPerBatch; self.perSecond = perSecond
+        public init(
+            device: String, backend: String, secondsPerBatch: Double, perSecond: Double, speedupOverCPU: Double?,
+            fallback: String?
+        ) {
+            self.device = device; self.backend = backend; self.secondsPerBatch = secondsPerBatch;
+            self.perSecond = perSecond
             self.speedupOverCPU = speedupOverCPU; self.fallback = fallback
         }
     }
 
-    public init(id: String, time: String, saved: Bool, op: String, parameters: [String: Int], repetitions: Int, results: [Result],
-                openSSLSingleThreadPerSecond: Double?, environment: [String: String]) {
+    public init(
+        id: String, time: String, saved: Bool, op: String, parameters: [String: Int], repetitions: Int,
+        results: [Result],
+        openSSLSingleThreadPerSecond: Double?, environment: [String: String]
+    ) {
         self.id = id; self.time = time; self.saved = saved
         self.op = op; self.parameters = parameters; self.repetitions = repetitions; self.results = results
         self.openSSLSingleThreadPerSecond = openSSLSingleThreadPerSecond; self.environment = environment

@@ -33,7 +33,10 @@ public struct HEKey: Codable, Sendable, Equatable {
     /// Whether this appliance holds the private key (can decrypt).
     public var hasPrivateKey: Bool
     public var publicKey: PaillierPublicKeyJWK
-    public init(id: String, name: String, bits: Int, created: String, origin: String, hasPrivateKey: Bool, publicKey: PaillierPublicKeyJWK) {
+    public init(
+        id: String, name: String, bits: Int, created: String, origin: String, hasPrivateKey: Bool,
+        publicKey: PaillierPublicKeyJWK
+    ) {
         self.id = id; self.name = name; self.bits = bits; self.created = created; self.origin = origin
         self.hasPrivateKey = hasPrivateKey; self.publicKey = publicKey
     }
@@ -90,8 +93,12 @@ public struct HEOperationRequest: Codable, Sendable, Equatable {
     @Nullable public var device: String?
     /// encrypt: `standard` (r^n, python-paillier's) or `djn` (hs^a with a short a; README).
     @Nullable public var obfuscator: String?
-    public init(key: String, plaintexts: [String]? = nil, inputs: [HECiphertextSet]? = nil, scalars: [String]? = nil, device: String? = nil, obfuscator: String? = nil) {
-        self.key = key; self.plaintexts = plaintexts; self.inputs = inputs; self.scalars = scalars; self.device = device; self.obfuscator = obfuscator
+    public init(
+        key: String, plaintexts: [String]? = nil, inputs: [HECiphertextSet]? = nil, scalars: [String]? = nil,
+        device: String? = nil, obfuscator: String? = nil
+    ) {
+        self.key = key; self.plaintexts = plaintexts; self.inputs = inputs; self.scalars = scalars;
+        self.device = device; self.obfuscator = obfuscator
     }
 }
 
@@ -108,8 +115,11 @@ public struct HEOperationResponse: Codable, Sendable, Equatable {
     public var items: Int
     public var modexps: Int
     public var seconds: Double
-    public init(operation: String, keyId: String, publicKey: PaillierPublicKeyJWK, ciphertexts: [WireCiphertext]?, plaintexts: [String]?,
-                devices: [String], fallbacks: [String], items: Int, modexps: Int, seconds: Double) {
+    public init(
+        operation: String, keyId: String, publicKey: PaillierPublicKeyJWK, ciphertexts: [WireCiphertext]?,
+        plaintexts: [String]?,
+        devices: [String], fallbacks: [String], items: Int, modexps: Int, seconds: Double
+    ) {
         self.operation = operation; self.keyId = keyId; self.publicKey = publicKey; self.ciphertexts = ciphertexts
         self.plaintexts = plaintexts; self.devices = devices; self.fallbacks = fallbacks; self.items = items
         self.modexps = modexps; self.seconds = seconds

@@ -27,10 +27,17 @@ public enum HEFiles {
                 let envelope = try decoder.decode(Envelope.self, from: data)
                 set = HECiphertextSet(ciphertexts: envelope.ciphertexts, publicKey: envelope.publicKey, source: source)
             } else {
-                set = HECiphertextSet(ciphertexts: try decoder.decode([WireCiphertext].self, from: data), source: source)
+                set = HECiphertextSet(
+                    ciphertexts: try decoder.decode([WireCiphertext].self, from: data), source: source)
             }
         } catch let error as DecodingError {
-            throw FormatError("ciphertexts", "expected [{\"v\": \"<decimal>\", \"e\": <integer>}, …] or {\"publicKey\": {…}, \"ciphertexts\": […]}: \(describe(error))")
+            throw FormatError(
+                "ciphertexts",
+                """
+                expected [{\"v\": \"<decimal>\", \"e\": <integer>}, …] or {\"publicKey\": {…}, \"ciphertexts\": \
+                […]}: \(describe(error))
+                """
+            )
         }
         for (i, c) in set.ciphertexts.enumerated() where c.v.isEmpty || !c.v.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
             throw FormatError("[\(i)].v", "\"\(c.v.prefix(20))\" is not a non-negative decimal integer")
@@ -62,15 +69,20 @@ public enum HEFiles {
             }
         }
         skipSpace()
-        guard i < bytes.count, bytes[i] == UInt8(ascii: "[") else { throw FormatError("plaintexts", "\(place()): expected a JSON array of numbers") }
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "[") else {
+            throw FormatError("plaintexts", "\(place()): expected a JSON array of numbers")
+        }
         i += 1
         var literals: [String] = []
         skipSpace()
-        if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1 } else {
+        if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
+            i += 1
+        } else {
             while true {
                 skipSpace()
                 let start = i
-                while i < bytes.count, bytes[i] != UInt8(ascii: ","), bytes[i] != UInt8(ascii: "]"), !isSpace(bytes[i]) { i += 1 }
+                while i < bytes.count, bytes[i] != UInt8(ascii: ","), bytes[i] != UInt8(ascii: "]"), !isSpace(bytes[i])
+                { i += 1 }
                 let token = String(decoding: bytes[start..<i], as: UTF8.self)
                 guard !token.isEmpty else { throw FormatError("plaintexts", "\(place()): expected a number") }
                 guard isJSONNumber(Array(token.utf8)) else {
@@ -80,7 +92,9 @@ public enum HEFiles {
                 skipSpace()
                 guard i < bytes.count else { throw FormatError("plaintexts", "\(place()): unterminated array") }
                 if bytes[i] == UInt8(ascii: "]") { i += 1; break }
-                guard bytes[i] == UInt8(ascii: ",") else { throw FormatError("plaintexts", "\(place()): expected , or ]") }
+                guard bytes[i] == UInt8(ascii: ",") else {
+                    throw FormatError("plaintexts", "\(place()): expected , or ]")
+                }
                 i += 1
             }
         }
@@ -116,7 +130,8 @@ public enum HEFiles {
         }
         switch error {
         case .keyNotFound(let key, let context): return "missing \"\(key.stringValue)\" at \(path(context.codingPath))"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context): return "\(context.debugDescription) at \(path(context.codingPath))"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "\(context.debugDescription) at \(path(context.codingPath))"
         case .dataCorrupted(let context):
             let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
             return "malformed JSON\(underlying.map { ": \($0)" } ?? "")"

@@ -43,16 +43,25 @@ public struct JobResponse: Codable, Sendable, Equatable {
         public var time: String
         public var state: String
         @Nullable public var message: String?
-        public init(time: String, state: String, message: String?) { self.time = time; self.state = state; self.message = message }
+        public init(time: String, state: String, message: String?) {
+            self.time = time; self.state = state; self.message = message
+        }
     }
 
-    public init(id: Int, kind: String, state: String, reason: String?, dataset: String?, partner: String, purpose: String, submittedBy: String,
-                createdAt: String, startedAt: String?, finishedAt: String?, numaNode: Int?, pus: [Int]?, device: String?, rowsRead: Int,
-                counters: [String: Double], resultPath: String?, resultHash: String?, spec: String, events: [Event]) {
-        self.id = id; self.kind = kind; self.state = state; self.reason = reason; self.dataset = dataset; self.partner = partner
+    public init(
+        id: Int, kind: String, state: String, reason: String?, dataset: String?, partner: String, purpose: String,
+        submittedBy: String,
+        createdAt: String, startedAt: String?, finishedAt: String?, numaNode: Int?, pus: [Int]?, device: String?,
+        rowsRead: Int,
+        counters: [String: Double], resultPath: String?, resultHash: String?, spec: String, events: [Event]
+    ) {
+        self.id = id; self.kind = kind; self.state = state; self.reason = reason; self.dataset = dataset;
+        self.partner = partner
         self.purpose = purpose; self.submittedBy = submittedBy; self.createdAt = createdAt; self.startedAt = startedAt
-        self.finishedAt = finishedAt; self.numaNode = numaNode; self.pus = pus; self.device = device; self.rowsRead = rowsRead
-        self.counters = counters; self.resultPath = resultPath; self.resultHash = resultHash; self.spec = spec; self.events = events
+        self.finishedAt = finishedAt; self.numaNode = numaNode; self.pus = pus; self.device = device;
+        self.rowsRead = rowsRead
+        self.counters = counters; self.resultPath = resultPath; self.resultHash = resultHash; self.spec = spec;
+        self.events = events
     }
 }
 
@@ -108,12 +117,18 @@ public struct DatasetResponse: Codable, Sendable, Equatable {
         public var type: String
         /// Rows with no value in this column.
         public var missing: Int
-        public init(name: String, type: String, missing: Int) { self.name = name; self.type = type; self.missing = missing }
+        public init(name: String, type: String, missing: Int) {
+            self.name = name; self.type = type; self.missing = missing
+        }
     }
 
-    public init(name: String, path: String, digestAlgorithm: String, digest: String, sizeBytes: Int, rows: Int, columns: [Column],
-                idColumn: String, labelColumn: String?, registeredAt: String, registeredBy: String) {
-        self.name = name; self.path = path; self.digestAlgorithm = digestAlgorithm; self.digest = digest; self.sizeBytes = sizeBytes
+    public init(
+        name: String, path: String, digestAlgorithm: String, digest: String, sizeBytes: Int, rows: Int,
+        columns: [Column],
+        idColumn: String, labelColumn: String?, registeredAt: String, registeredBy: String
+    ) {
+        self.name = name; self.path = path; self.digestAlgorithm = digestAlgorithm; self.digest = digest;
+        self.sizeBytes = sizeBytes
         self.rows = rows; self.columns = columns; self.idColumn = idColumn; self.labelColumn = labelColumn
         self.registeredAt = registeredAt; self.registeredBy = registeredBy
     }
@@ -136,7 +151,8 @@ public struct GrantRequest: Codable, Sendable, Equatable {
     @Nullable public var per: String?
     @Nullable public var expiresAt: String?
     public init(dataset: String, partner: String, purpose: String, maxRows: Int?, per: String?, expiresAt: String?) {
-        self.dataset = dataset; self.partner = partner; self.purpose = purpose; self.maxRows = maxRows; self.per = per; self.expiresAt = expiresAt
+        self.dataset = dataset; self.partner = partner; self.purpose = purpose; self.maxRows = maxRows; self.per = per;
+        self.expiresAt = expiresAt
     }
 }
 
@@ -155,10 +171,13 @@ public struct GrantResponse: Codable, Sendable, Equatable {
     @Nullable public var revokedBy: String?
     /// False once revoked or once `expiresAt` has passed.
     public var active: Bool
-    public init(id: Int, dataset: String, partner: String, purpose: String, maxRows: Int?, per: String?, expiresAt: String?,
-                createdAt: String, createdBy: String, revokedAt: String?, revokedBy: String?, active: Bool) {
+    public init(
+        id: Int, dataset: String, partner: String, purpose: String, maxRows: Int?, per: String?, expiresAt: String?,
+        createdAt: String, createdBy: String, revokedAt: String?, revokedBy: String?, active: Bool
+    ) {
         self.revokedAt = revokedAt; self.revokedBy = revokedBy
-        self.id = id; self.dataset = dataset; self.partner = partner; self.purpose = purpose; self.maxRows = maxRows; self.per = per
+        self.id = id; self.dataset = dataset; self.partner = partner; self.purpose = purpose; self.maxRows = maxRows;
+        self.per = per
         self.expiresAt = expiresAt; self.createdAt = createdAt; self.createdBy = createdBy; self.active = active
     }
 }
@@ -186,8 +205,12 @@ public struct UsageResponse: Codable, Sendable, Equatable {
         /// `rowsRead`, `cpuSeconds`, or an operation count (`stats.values`, `encryptions`, `modexps`, `ntts`).
         public var metric: String
         public var amount: Double
-        public init(time: String, jobId: Int, kind: String, dataset: String?, partner: String, purpose: String, metric: String, amount: Double) {
-            self.time = time; self.jobId = jobId; self.kind = kind; self.dataset = dataset; self.partner = partner; self.purpose = purpose
+        public init(
+            time: String, jobId: Int, kind: String, dataset: String?, partner: String, purpose: String, metric: String,
+            amount: Double
+        ) {
+            self.time = time; self.jobId = jobId; self.kind = kind; self.dataset = dataset; self.partner = partner;
+            self.purpose = purpose
             self.metric = metric; self.amount = amount
         }
     }
@@ -228,10 +251,14 @@ public struct AuditVerifyResponse: Codable, Sendable, Equatable {
     public var signatureAlgorithm: String
     /// The appliance's public key (hex): 32 bytes for Ed25519, DER SubjectPublicKeyInfo for SM2.
     public var publicKey: String
-    public init(ok: Bool, entries: Int, checkpoints: Int, firstBadEntry: Int?, firstBadLine: Int?, reason: String?, headSeq: Int?, digest: String,
-                signatureAlgorithm: String, publicKey: String) {
+    public init(
+        ok: Bool, entries: Int, checkpoints: Int, firstBadEntry: Int?, firstBadLine: Int?, reason: String?,
+        headSeq: Int?, digest: String,
+        signatureAlgorithm: String, publicKey: String
+    ) {
         self.signatureAlgorithm = signatureAlgorithm
-        self.ok = ok; self.entries = entries; self.checkpoints = checkpoints; self.firstBadEntry = firstBadEntry; self.firstBadLine = firstBadLine
+        self.ok = ok; self.entries = entries; self.checkpoints = checkpoints; self.firstBadEntry = firstBadEntry;
+        self.firstBadLine = firstBadLine
         self.reason = reason; self.headSeq = headSeq; self.digest = digest; self.publicKey = publicKey
     }
 }

@@ -29,8 +29,10 @@ public struct PeersResponse: Codable, Sendable, Equatable {
         @Nullable public var lastError: String?
         /// The probe's time from connect to answer, in milliseconds.
         @Nullable public var roundTripMilliseconds: Double?
-        public init(name: String, address: String, certificateSHA256: String, state: String, openChannels: Int,
-                    lastContact: String?, lastError: String?, roundTripMilliseconds: Double?) {
+        public init(
+            name: String, address: String, certificateSHA256: String, state: String, openChannels: Int,
+            lastContact: String?, lastError: String?, roundTripMilliseconds: Double?
+        ) {
             self.name = name; self.address = address; self.certificateSHA256 = certificateSHA256; self.state = state
             self.openChannels = openChannels; self.lastContact = lastContact; self.lastError = lastError
             self.roundTripMilliseconds = roundTripMilliseconds
@@ -38,6 +40,7 @@ public struct PeersResponse: Codable, Sendable, Equatable {
     }
 
     public init(name: String?, listen: String?, certificateSHA256: String?, problem: String?, peers: [Peer]) {
-        self.name = name; self.listen = listen; self.certificateSHA256 = certificateSHA256; self.problem = problem; self.peers = peers
+        self.name = name; self.listen = listen; self.certificateSHA256 = certificateSHA256; self.problem = problem;
+        self.peers = peers
     }
 }

@@ -1,7 +1,7 @@
 import ArcaCrypto
+import ArcaExecutors
 import ArcaMath
 import ArcaOpenCL
-import ArcaExecutors
 import Foundation
 import Synchronization
 
@@ -51,7 +51,10 @@ public final class CPUDevice: ComputeDevice {
         let chunks = chunkCount(bases.count)
         return try await parallel(chunks) { chunk -> [BigNumber] in
             let range = (bases.count * chunk / chunks)..<(bases.count * (chunk + 1) / chunks)
-            return try range.map { try BigNumber.modExpConstantTime(bases[$0], exponents.count == 1 ? exponents[0] : exponents[$0], modulus) }
+            return try range.map {
+                try BigNumber.modExpConstantTime(
+                    bases[$0], exponents.count == 1 ? exponents[0] : exponents[$0], modulus)
+            }
         }.flatMap { $0 }
     }
 
@@ -122,7 +125,12 @@ public final class OpenCLComputeDevice: ComputeDevice, @unchecked Sendable {
         try lock.withLock {
             let key = [UInt64(plans[0].degree)] + plans.map(\.modulus.value)
             let ntt: OpenCLNTT
-            if let cached = nttPlans[key] { ntt = cached } else { ntt = try OpenCLNTT(context: context, plans: plans, loader: programLoader); nttPlans[key] = ntt; origins["ntt"] = ntt.origin }
+            if let cached = nttPlans[key] {
+                ntt = cached
+            } else {
+                ntt = try OpenCLNTT(context: context, plans: plans, loader: programLoader); nttPlans[key] = ntt;
+                origins["ntt"] = ntt.origin
+            }
             groupSizes["ntt"] = ntt.workGroupSize
             if inverse { try ntt.inverse(&values, limits: limits) } else { try ntt.forward(&values, limits: limits) }
         }

@@ -46,28 +46,39 @@ public struct DeviceInventory: Sendable, Equatable {
         var devices: [DeviceDescriptor] = []
         var notes: [String] = []
         if !openCL {
-            notes.append("OpenCL disabled by the config ([devices] opencl = false); only the CPU fallback device is available")
-        } else { do {
-            let (platforms, failures) = try OpenCLDiscovery.platforms()
-            notes += failures.map { "OpenCL: \($0)" }
-            if platforms.isEmpty {
-                notes.append("no OpenCL platform: the ICD loader found none (CL_PLATFORM_NOT_FOUND_KHR); only the CPU fallback device is available")
-            }
-            for platform in platforms {
-                if platform.devices.isEmpty { notes.append("OpenCL platform \(platform.name) has no device") }
-                for device in platform.devices {
-                    devices.append(descriptor(device, platform: platform, topology: topology))
+            notes.append(
+                "OpenCL disabled by the config ([devices] opencl = false); only the CPU fallback device is available")
+        } else {
+            do {
+                let (platforms, failures) = try OpenCLDiscovery.platforms()
+                notes += failures.map { "OpenCL: \($0)" }
+                if platforms.isEmpty {
+                    notes.append(
+                        """
+                        no OpenCL platform: the ICD loader found none (CL_PLATFORM_NOT_FOUND_KHR); only the CPU \
+                        fallback device is available
+                        """
+                    )
                 }
+                for platform in platforms {
+                    if platform.devices.isEmpty { notes.append("OpenCL platform \(platform.name) has no device") }
+                    for device in platform.devices {
+                        devices.append(descriptor(device, platform: platform, topology: topology))
+                    }
+                }
+            } catch {
+                notes.append("OpenCL unavailable: \(error); only the CPU fallback device is available")
             }
-        } catch {
-            notes.append("OpenCL unavailable: \(error); only the CPU fallback device is available")
-        } }
+        }
         devices.append(cpuFallback(topology: topology))
         return DeviceInventory(devices: devices, notes: notes)
     }
 
-    static func descriptor(_ device: OpenCLDeviceInfo, platform: OpenCLPlatformInfo, topology: Topology) -> DeviceDescriptor {
-        let key = [platform.name, device.name, device.pciBusId ?? "#\(platform.index).\(device.index)"].joined(separator: "\u{1f}")
+    static func descriptor(
+        _ device: OpenCLDeviceInfo, platform: OpenCLPlatformInfo, topology: Topology
+    ) -> DeviceDescriptor {
+        let key = [platform.name, device.name, device.pciBusId ?? "#\(platform.index).\(device.index)"].joined(
+            separator: "\u{1f}")
         let digest = (try? Digest.sha256.hex(Array(key.utf8))) ?? "00000000"
         let numaNode: Int?
         if let bus = device.pciBusId {

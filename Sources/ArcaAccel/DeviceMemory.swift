@@ -9,17 +9,31 @@ public struct DeviceMemoryLimits: Sendable, Equatable {
     public var total: UInt64
     public init(largestBuffer: UInt64, total: UInt64) { self.largestBuffer = largestBuffer; self.total = total }
     /// The device's own limits.
-    public init(_ context: OpenCLContext) { self.init(largestBuffer: context.maxAllocationBytes, total: context.globalMemoryBytes) }
+    public init(_ context: OpenCLContext) {
+        self.init(largestBuffer: context.maxAllocationBytes, total: context.globalMemoryBytes)
+    }
 
     /// - Parameters: buffers: each buffer's name and size in bytes; batch: what they are for, for the message.
     /// - Throws: ``DeviceMemoryError`` naming the first buffer over `largestBuffer`, or the total.
     func check(_ buffers: [(name: String, bytes: Int)], for batch: String, on device: String) throws {
         for buffer in buffers where UInt64(buffer.bytes) > largestBuffer {
-            throw DeviceMemoryError(description: "\(batch) needs a \(buffer.bytes)-byte \(buffer.name) buffer on \(device), over its largest allocation of \(largestBuffer) bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE)")
+            throw DeviceMemoryError(
+                description:
+                    """
+                    \(batch) needs a \(buffer.bytes)-byte \(buffer.name) buffer on \(device), over its largest \
+                    allocation of \(largestBuffer) bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE)
+                    """
+            )
         }
         let sum = buffers.reduce(0) { $0 + UInt64($1.bytes) }
         if sum > total {
-            throw DeviceMemoryError(description: "\(batch) needs \(sum) bytes of buffers on \(device), over its \(total) bytes of global memory (CL_DEVICE_GLOBAL_MEM_SIZE)")
+            throw DeviceMemoryError(
+                description:
+                    """
+                    \(batch) needs \(sum) bytes of buffers on \(device), over its \(total) bytes of global memory \
+                    (CL_DEVICE_GLOBAL_MEM_SIZE)
+                    """
+            )
         }
     }
 }

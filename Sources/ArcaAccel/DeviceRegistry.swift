@@ -1,7 +1,7 @@
 import ArcaCrypto
+import ArcaExecutors
 import ArcaMath
 import ArcaOpenCL
-import ArcaExecutors
 import ArcaSystem
 import Foundation
 import Synchronization
@@ -12,7 +12,8 @@ import Synchronization
 /// multiplication and 64-bit `mul_hi` through modexp). A batch smaller than the device's measured
 /// threshold goes to the CPU. A batch that fails on a device — a program that does not build, a
 /// launch that fails, a batch beyond the device's memory, a device lost — is re-run on the CPU with
-/// identical results and the reason is counted; after ``quarantineAfter`` consecutive failures the device is quarantined.
+/// identical results and the reason is counted; after ``quarantineAfter`` consecutive failures the device is
+/// quarantined.
 public final class DeviceRegistry: Sendable {
     public enum Operation: String, Sendable, CaseIterable { case ntt, modexp }
 
@@ -53,7 +54,9 @@ public final class DeviceRegistry: Sendable {
 
     /// Opens every OpenCL device of `inventory`, self-tests it and (when `calibrate`) measures its
     /// thresholds against the CPU.
-    public init(inventory: DeviceInventory, pool: ExecutorPool?, calibrate: Bool = true, loader: ProgramLoader = ProgramLoader()) async {
+    public init(
+        inventory: DeviceInventory, pool: ExecutorPool?, calibrate: Bool = true, loader: ProgramLoader = ProgramLoader()
+    ) async {
         cpu = CPUDevice(pool: pool)
         var devices: [(DeviceDescriptor, (any ComputeDevice)?)] = []
         var health: [String: Health] = [:]
@@ -61,14 +64,20 @@ public final class DeviceRegistry: Sendable {
             var record = Health(status: .ok, since: Date(), reason: nil, fallbacks: [:], thresholds: [:])
             var device: (any ComputeDevice)?
             do {
-                guard let index = descriptor.openCLIndex else { throw SelfTestError("no OpenCL position for \(descriptor.id)") }
-                let opened = try OpenCLComputeDevice(id: descriptor.id, platformIndex: index.platform, deviceIndex: index.device,
-                                                 loader: loader)
+                guard let index = descriptor.openCLIndex else {
+                    throw SelfTestError("no OpenCL position for \(descriptor.id)")
+                }
+                let opened = try OpenCLComputeDevice(
+                    id: descriptor.id, platformIndex: index.platform, deviceIndex: index.device,
+                    loader: loader)
                 // The reference runs on the caller's thread: a device's self-test must not depend on
                 // the executors' queues (a small queue under "reject", every node excluded).
                 try await Self.selfTest(opened, cpu: CPUDevice(pool: nil))
                 device = opened
-                record.thresholds = calibrate ? await Self.calibrate(opened, cpu: CPUDevice(pool: pool?.executors.isEmpty == false ? pool : nil)) : ["ntt": 1, "modexp": 1]
+                record.thresholds =
+                    calibrate
+                    ? await Self.calibrate(opened, cpu: CPUDevice(pool: pool?.executors.isEmpty == false ? pool : nil))
+                    : ["ntt": 1, "modexp": 1]
             } catch {
                 record.status = .failedSelfTest
                 record.reason = "\(error)"
@@ -82,13 +91,19 @@ public final class DeviceRegistry: Sendable {
 
     /// Known answers every device must give before it serves work.
     static func selfTest(_ device: any ComputeDevice, cpu: CPUDevice) async throws {
-        let plans = [Modulus.nttPrimes(bits: 60, degree: 1024, count: 1)[0], Modulus.nttPrimes(bits: 50, degree: 1024, count: 1)[0]]
-            .map { NTTPlan(degree: 1024, modulus: $0) }
+        let plans = [
+            Modulus.nttPrimes(bits: 60, degree: 1024, count: 1)[0],
+            Modulus.nttPrimes(bits: 50, degree: 1024, count: 1)[0],
+        ]
+        .map { NTTPlan(degree: 1024, modulus: $0) }
         if let device = device as? OpenCLComputeDevice {
             // Edge products of 64-bit mul_hi: all ones, carries across the middle, small × large.
             let a: [UInt64] = [.max, .max, 0x8000_0000_0000_0000, 0xFFFF_FFFF, 1, 0x0123_4567_89AB_CDEF, 0]
-            let b: [UInt64] = [.max, 2, 0x8000_0000_0000_0001, 0xFFFF_FFFF_0000_0001, .max, 0xFEDC_BA98_7654_3210, .max]
-            guard try device.multiplyHigh(a, b, plans: plans) == zip(a, b).map({ $0.multipliedFullWidth(by: $1).high }) else {
+            let b: [UInt64] = [
+                .max, 2, 0x8000_0000_0000_0001, 0xFFFF_FFFF_0000_0001, .max, 0xFEDC_BA98_7654_3210, .max,
+            ]
+            guard try device.multiplyHigh(a, b, plans: plans) == zip(a, b).map({ $0.multipliedFullWidth(by: $1).high })
+            else {
                 throw SelfTestError("64-bit mul_hi known answers differ")
             }
         }
@@ -134,7 +149,9 @@ public final class DeviceRegistry: Sendable {
         for batch in [2, 16] {
             let bases = (0..<batch).map { _ in BigNumber(randomBelow: modulus) }
             let exponent = BigNumber(randomBits: 256)
-            let onDevice = await time { _ = try await device.modExp(bases: bases, exponents: [exponent], modulus: modulus) }
+            let onDevice = await time {
+                _ = try await device.modExp(bases: bases, exponents: [exponent], modulus: modulus)
+            }
             let onCPU = await time { _ = try await cpu.modExp(bases: bases, exponents: [exponent], modulus: modulus) }
             if onDevice < onCPU { modexpThreshold = batch; break }
         }
@@ -147,7 +164,9 @@ public final class DeviceRegistry: Sendable {
     /// NTTs of a batch on `preferred` (a device id), or on the best healthy device, else the CPU.
     /// - Throws: only when the CPU cannot run it either (``ExecutorError``: no executor, a full queue
     ///   under `reject`); `values` is then unchanged.
-    public func ntt(_ values: inout [UInt64], plans: [NTTPlan], inverse: Bool, preferred: String? = nil) async throws -> Served {
+    public func ntt(
+        _ values: inout [UInt64], plans: [NTTPlan], inverse: Bool, preferred: String? = nil
+    ) async throws -> Served {
         let batch = values.count / plans[0].degree
         let input = values
         if let device = choose(.ntt, batch: batch, size: plans[0].degree, preferred: preferred) {
@@ -173,7 +192,9 @@ public final class DeviceRegistry: Sendable {
 
     /// Modexps of a batch, with the same choice and fallback as ``ntt(_:plans:inverse:preferred:)``.
     /// - Throws: ``CryptoError`` when the CPU cannot do it either (an even modulus).
-    public func modExp(bases: [BigNumber], exponents: [BigNumber], modulus: BigNumber, preferred: String? = nil) async throws -> ([BigNumber], Served) {
+    public func modExp(
+        bases: [BigNumber], exponents: [BigNumber], modulus: BigNumber, preferred: String? = nil
+    ) async throws -> ([BigNumber], Served) {
         if let device = choose(.modexp, batch: bases.count, size: modulus.bitCount, preferred: preferred) {
             do {
                 let result = try await device.modExp(bases: bases, exponents: exponents, modulus: modulus)
@@ -181,10 +202,16 @@ public final class DeviceRegistry: Sendable {
                 return (result, Served(device: device.id, fallback: nil))
             } catch {
                 let reason = failed(device.id, error)
-                return (try await cpu.modExp(bases: bases, exponents: exponents, modulus: modulus), Served(device: cpu.id, fallback: reason))
+                return (
+                    try await cpu.modExp(bases: bases, exponents: exponents, modulus: modulus),
+                    Served(device: cpu.id, fallback: reason)
+                )
             }
         }
-        return (try await cpu.modExp(bases: bases, exponents: exponents, modulus: modulus), Served(device: cpu.id, fallback: nil))
+        return (
+            try await cpu.modExp(bases: bases, exponents: exponents, modulus: modulus),
+            Served(device: cpu.id, fallback: nil)
+        )
     }
 
     /// The device for a batch: healthy, supporting the size, and — unless asked for by id — at or
@@ -194,8 +221,9 @@ public final class DeviceRegistry: Sendable {
         let states = healthByDevice
         return devices.lazy.compactMap { entry -> (any ComputeDevice)? in
             guard let device = entry.device, preferred == nil || preferred == entry.descriptor.id,
-                  device.supports(operation, size: size),
-                  let state = states[entry.descriptor.id], state.status == .ok else { return nil }
+                device.supports(operation, size: size),
+                let state = states[entry.descriptor.id], state.status == .ok
+            else { return nil }
             if preferred != nil { return device }  // an explicit request (bench) skips the threshold
             guard let threshold = state.thresholds[operation.rawValue] ?? nil, batch >= threshold else { return nil }
             return device

@@ -31,7 +31,8 @@ public final class OpenCLModExp: @unchecked Sendable {
         let modulus = BigNumber(words: [UInt64.max - 58] + [UInt64](repeating: UInt64.max, count: 15))
         let bases = (0..<64).map { BigNumber(words: [UInt64($0) + 2, 0x0123_4567_89AB_CDEF]) }
         let exponent = BigNumber(words: [0xFEDC_BA98_7654_3210, 0x8000_0000_0000_0001])
-        workGroupSize = try loader.workGroupSize(kernel, of: loaded, context: context, candidates: [1, 4, 16, 64]) { local in
+        workGroupSize = try loader.workGroupSize(kernel, of: loaded, context: context, candidates: [1, 4, 16, 64]) {
+            local in
             _ = try run(bases: bases, exponents: [exponent], modulus: modulus, localSize: local)
         }
     }
@@ -40,24 +41,34 @@ public final class OpenCLModExp: @unchecked Sendable {
     /// - Precondition: modulus odd, 1024 ≤ bits ≤ 8192; every base < modulus; exponents non-empty.
     /// - Throws: ``DeviceMemoryError`` when the batch's buffers exceed `limits` (default: the device's
     ///   own), checked before any is made; ``OpenCLError`` when an allocation or the launch fails.
-    public func run(bases: [BigNumber], exponents: [BigNumber], modulus: BigNumber, limits: DeviceMemoryLimits? = nil) throws -> [BigNumber] {
+    public func run(
+        bases: [BigNumber], exponents: [BigNumber], modulus: BigNumber, limits: DeviceMemoryLimits? = nil
+    ) throws -> [BigNumber] {
         do {
-            return try run(bases: bases, exponents: exponents, modulus: modulus, localSize: workGroupSize, limits: limits)
+            return try run(
+                bases: bases, exponents: exponents, modulus: modulus, localSize: workGroupSize, limits: limits)
         } catch let error as OpenCLError where error.refusesWorkGroupSize {
             loader.forgetWorkGroupSize(kernel, of: fingerprint, context: context)  // the next load tunes again
             throw error
         }
     }
 
-    func run(bases: [BigNumber], exponents: [BigNumber], modulus: BigNumber, localSize: Int, limits: DeviceMemoryLimits? = nil) throws -> [BigNumber] {
+    func run(
+        bases: [BigNumber], exponents: [BigNumber], modulus: BigNumber, localSize: Int,
+        limits: DeviceMemoryLimits? = nil
+    ) throws -> [BigNumber] {
         precondition(modulus.bitCount >= 2 && modulus.bitCount <= 8192 && modulus.words(count: 1)[0] & 1 == 1)
         precondition(exponents.count == 1 || exponents.count == bases.count)
         guard !bases.isEmpty else { return [] }
         let limbs = (modulus.bitCount + 63) / 64
         let exponentLimbs = max(1, (exponents.map(\.bitCount).max()! + 63) / 64)
         try (limits ?? DeviceMemoryLimits(context)).check(
-            [("base", bases.count * limbs * 8), ("exponent", exponents.count * exponentLimbs * 8), ("modulus", limbs * 8),
-             ("Montgomery R^2", limbs * 8), ("scratch", bases.count * (20 * limbs + 2) * 8), ("result", bases.count * limbs * 8)],
+            [
+                ("base", bases.count * limbs * 8), ("exponent", exponents.count * exponentLimbs * 8),
+                ("modulus", limbs * 8),
+                ("Montgomery R^2", limbs * 8), ("scratch", bases.count * (20 * limbs + 2) * 8),
+                ("result", bases.count * limbs * 8),
+            ],
             for: "a modexp batch of \(bases.count) \(modulus.bitCount)-bit exponentiations", on: context.deviceName)
         let baseWords = try context.buffer(bases.flatMap { $0.words(count: limbs) })
         let exponentWords = try context.buffer(exponents.flatMap { $0.words(count: exponentLimbs) })

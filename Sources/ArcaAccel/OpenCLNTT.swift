@@ -9,14 +9,15 @@ public enum KernelSource {
     public static var directory: String {
         ProcessInfo.processInfo.environment["ARCA_KERNELS_DIR"]
             ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent("Kernels").path
+            .deletingLastPathComponent().appendingPathComponent("Kernels").path
     }
 
     /// The text of `name` (e.g. `ntt.cl`) from `directory` (default: ``directory``).
     public static func load(_ name: String, from directory: String? = nil) throws -> String {
         let path = (directory ?? Self.directory) + "/" + name
         do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw OpenCLError(status: -30, function: "load kernel source", context: "\(path): \(error.localizedDescription)")
+            throw OpenCLError(
+                status: -30, function: "load kernel source", context: "\(path): \(error.localizedDescription)")
         }
     }
 }
@@ -69,7 +70,9 @@ public final class OpenCLNTT: @unchecked Sendable {
         // Tuned on one forward transform of at least 2^14 coefficients (whole polynomials, every limb).
         let count = max(1, (1 << 14) / (degree * plans.count)) * degree * plans.count
         let scratch = try context.buffer(count: count)
-        workGroupSize = try loader.workGroupSize(forwardStage, sharing: [inverseStage], of: loaded, context: context, candidates: [16, 64, 256]) { local in
+        workGroupSize = try loader.workGroupSize(
+            forwardStage, sharing: [inverseStage], of: loaded, context: context, candidates: [16, 64, 256]
+        ) { local in
             try stages(scratch, count: count, inverse: false, localSize: local)
             try context.finish()
         }
@@ -78,10 +81,14 @@ public final class OpenCLNTT: @unchecked Sendable {
     /// Forward NTT of every polynomial of `values` (natural order in, bit-reversed out).
     /// - Throws: ``DeviceMemoryError`` when the batch exceeds `limits` (default: the device's own),
     ///   ``OpenCLError`` when a launch fails.
-    public func forward(_ values: inout [UInt64], limits: DeviceMemoryLimits? = nil) throws { try run(&values, inverse: false, limits: limits) }
+    public func forward(_ values: inout [UInt64], limits: DeviceMemoryLimits? = nil) throws {
+        try run(&values, inverse: false, limits: limits)
+    }
 
     /// Inverse NTT of every polynomial of `values` (bit-reversed in, natural out, scaled by n⁻¹).
-    public func inverse(_ values: inout [UInt64], limits: DeviceMemoryLimits? = nil) throws { try run(&values, inverse: true, limits: limits) }
+    public func inverse(_ values: inout [UInt64], limits: DeviceMemoryLimits? = nil) throws {
+        try run(&values, inverse: true, limits: limits)
+    }
 
     /// The device's `mul_hi(a[i], b[i])`: the high 64 bits of each 128-bit product (self-test).
     public func multiplyHigh(_ a: [UInt64], _ b: [UInt64]) throws -> [UInt64] {
@@ -136,8 +143,8 @@ public final class OpenCLNTT: @unchecked Sendable {
         // Forward: m = 1, 2, …, n/2 groups with t = n/(2m); inverse: the same stages in reverse.
         let all = (0..<Int(logN)).map { UInt32($0) }
         for s in inverse ? all.reversed() : all {
-            try stage.set(6, UInt32(1) << s)                 // m
-            try stage.set(7, logN - 1 - s)                    // log2 t
+            try stage.set(6, UInt32(1) << s)  // m
+            try stage.set(7, logN - 1 - s)  // log2 t
             try context.launch(stage, globalSize: count / 2, localSize: localSize)
         }
     }

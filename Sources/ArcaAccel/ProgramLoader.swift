@@ -29,9 +29,12 @@ public struct ProgramLoader: Sendable, Equatable {
     public var buildOptions: String
     public static let defaultOptions = "-cl-std=CL1.2"
 
-    public init(sourceDirectory: String? = nil, cacheDirectory: String? = nil, prebuiltDirectory: String? = nil,
-                buildOptions: String = ProgramLoader.defaultOptions) {
-        self.sourceDirectory = sourceDirectory; self.cacheDirectory = cacheDirectory; self.prebuiltDirectory = prebuiltDirectory
+    public init(
+        sourceDirectory: String? = nil, cacheDirectory: String? = nil, prebuiltDirectory: String? = nil,
+        buildOptions: String = ProgramLoader.defaultOptions
+    ) {
+        self.sourceDirectory = sourceDirectory; self.cacheDirectory = cacheDirectory;
+        self.prebuiltDirectory = prebuiltDirectory
         self.buildOptions = buildOptions
     }
 
@@ -45,17 +48,25 @@ public struct ProgramLoader: Sendable, Equatable {
                 throw OpenCLError(status: -30, function: "load prebuilt program", context: "\(path) cannot be read")
             }
             let fingerprint = try Digest.sha256.hex(Array(binary)).prefix(16)
-            return Loaded(program: try context.buildProgram(binary: Array(binary)), origin: .prebuilt, fingerprint: String(fingerprint))
+            return Loaded(
+                program: try context.buildProgram(binary: Array(binary)), origin: .prebuilt,
+                fingerprint: String(fingerprint))
         }
         let source = try KernelSource.load("\(name).cl", from: sourceDirectory)
-        let fingerprint = String(try Digest.sha256.hex(Array([source, buildOptions].joined(separator: "\u{1f}").utf8)).prefix(16))
+        let fingerprint = String(
+            try Digest.sha256.hex(Array([source, buildOptions].joined(separator: "\u{1f}").utf8)).prefix(16))
         guard let cacheDirectory else {
-            return Loaded(program: try context.buildProgram(source: source, options: buildOptions), origin: .built, fingerprint: fingerprint)
+            return Loaded(
+                program: try context.buildProgram(source: source, options: buildOptions), origin: .built,
+                fingerprint: fingerprint)
         }
-        let key = try Digest.sha256.hex(Array([context.deviceName, context.driverVersion, source, buildOptions].joined(separator: "\u{1f}").utf8))
+        let key = try Digest.sha256.hex(
+            Array([context.deviceName, context.driverVersion, source, buildOptions].joined(separator: "\u{1f}").utf8))
         let path = "\(cacheDirectory)/\(name)-\(key.prefix(32)).bin"
         if let binary = FileManager.default.contents(atPath: path) {
-            if let program = try? context.buildProgram(binary: Array(binary)) { return Loaded(program: program, origin: .cached, fingerprint: fingerprint) }
+            if let program = try? context.buildProgram(binary: Array(binary)) {
+                return Loaded(program: program, origin: .cached, fingerprint: fingerprint)
+            }
             try? FileManager.default.removeItem(atPath: path)  // unreadable by this device: rebuild it
         }
         let program = try context.buildProgram(source: source, options: buildOptions)

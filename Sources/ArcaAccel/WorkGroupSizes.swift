@@ -23,7 +23,8 @@ public enum WorkGroupSizes {
     /// The kept sizes in `directory`'s file; empty when it is missing or unreadable.
     public static func read(directory: String) -> [String: Int] {
         guard let data = FileManager.default.contents(atPath: directory + "/" + fileName),
-              let sizes = try? JSONDecoder().decode([String: Int].self, from: data) else { return [:] }
+            let sizes = try? JSONDecoder().decode([String: Int].self, from: data)
+        else { return [:] }
         return sizes
     }
 
@@ -60,8 +61,10 @@ extension ProgramLoader {
     /// that the kernel (and every kernel of `sharing`, which launch with the same size) takes, timed by
     /// `run` (one warm-up, then the median of 3), and kept.
     /// - Throws: what `run` throws with the driver's choice (the kernel cannot run at all).
-    public func workGroupSize(_ kernel: OpenCLKernel, sharing: [OpenCLKernel] = [], of program: Loaded, context: OpenCLContext,
-                              candidates: [Int], run: (Int) throws -> Void) throws -> Int {
+    public func workGroupSize(
+        _ kernel: OpenCLKernel, sharing: [OpenCLKernel] = [], of program: Loaded, context: OpenCLContext,
+        candidates: [Int], run: (Int) throws -> Void
+    ) throws -> Int {
         let key = WorkGroupSizes.key(kernel: kernel.name, fingerprint: program.fingerprint, context: context)
         if let size = WorkGroupSizes.stored(key, directory: cacheDirectory) { return size }
         let limit = ([kernel] + sharing).map { (try? context.workGroupSizeLimit($0)) ?? 0 }.min() ?? 0
@@ -87,6 +90,8 @@ extension ProgramLoader {
 
     /// Forgets the kept size of `kernel` of `program` (after the device refused it).
     public func forgetWorkGroupSize(_ kernel: OpenCLKernel, of fingerprint: String, context: OpenCLContext) {
-        WorkGroupSizes.store(WorkGroupSizes.key(kernel: kernel.name, fingerprint: fingerprint, context: context), nil, directory: cacheDirectory)
+        WorkGroupSizes.store(
+            WorkGroupSizes.key(kernel: kernel.name, fingerprint: fingerprint, context: context), nil,
+            directory: cacheDirectory)
     }
 }

@@ -22,7 +22,8 @@ public struct AuditActor: Codable, Sendable, Equatable {
     /// Explicit `null`s: every entry has the same keys.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(uid, forKey: .uid); try container.encode(gid, forKey: .gid); try container.encode(pid, forKey: .pid)
+        try container.encode(uid, forKey: .uid); try container.encode(gid, forKey: .gid);
+        try container.encode(pid, forKey: .pid)
         try container.encode(user, forKey: .user); try container.encode(partner, forKey: .partner)
     }
 }
@@ -39,7 +40,10 @@ public struct AuditRecord: Sendable, Equatable {
     public var resultHash: String?
     /// One line: the rule that refused, the error, the grant's terms, …
     public var detail: String?
-    public init(action: String, actor: AuditActor, result: String, job: Int? = nil, datasets: [String] = [], resultHash: String? = nil, detail: String? = nil) {
+    public init(
+        action: String, actor: AuditActor, result: String, job: Int? = nil, datasets: [String] = [],
+        resultHash: String? = nil, detail: String? = nil
+    ) {
         self.action = action; self.actor = actor; self.result = result; self.job = job; self.datasets = datasets
         self.resultHash = resultHash; self.detail = detail
     }
@@ -63,8 +67,10 @@ struct EntryBody: Codable {
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(seq, forKey: .seq); try c.encode(time, forKey: .time); try c.encode(prev, forKey: .prev)
-        try c.encode(action, forKey: .action); try c.encode(actor, forKey: .actor); try c.encode(result, forKey: .result)
-        try c.encode(job, forKey: .job); try c.encode(datasets, forKey: .datasets); try c.encode(resultHash, forKey: .resultHash)
+        try c.encode(action, forKey: .action); try c.encode(actor, forKey: .actor);
+        try c.encode(result, forKey: .result)
+        try c.encode(job, forKey: .job); try c.encode(datasets, forKey: .datasets);
+        try c.encode(resultHash, forKey: .resultHash)
         try c.encode(detail, forKey: .detail); try c.encode(signature, forKey: .signature)
     }
 }
@@ -82,7 +88,9 @@ public struct AuditHead: Codable, Sendable, Equatable {
     /// Signature of `arca-audit-head <digest> <seq> <hash>`, hex.
     public var signature: String
 
-    static func message(digest: String, seq: Int, hash: String) -> [UInt8] { Array("arca-audit-head \(digest) \(seq) \(hash)".utf8) }
+    static func message(digest: String, seq: Int, hash: String) -> [UInt8] {
+        Array("arca-audit-head \(digest) \(seq) \(hash)".utf8)
+    }
 }
 
 /// The outcome of checking a log: where it first goes wrong, if anywhere.
@@ -106,7 +114,8 @@ public struct AuditVerification: Sendable, Equatable {
     /// `entry 3 (line 3): its hash does not match its content (the entry was altered)`, or `ok`.
     public var summary: String {
         guard !ok else { return "ok" }
-        return "entry \(firstBadEntry.map(String.init) ?? "?")" + (firstBadLine.map { " (line \($0))" } ?? "") + ": \(reason ?? "")"
+        return "entry \(firstBadEntry.map(String.init) ?? "?")" + (firstBadLine.map { " (line \($0))" } ?? "")
+            + ": \(reason ?? "")"
     }
 }
 
@@ -158,24 +167,30 @@ public final class AuditLog: Sendable {
     /// ``verify()`` reports that entry from then on.
     /// - Throws: when the directory, the key or the files cannot be used, and when the key is
     ///   missing while a log exists (a new key would hide the loss and sign over the old log).
-    public init(directory: String, keyPath: String, digest: Digest, checkpointEvery: Int = 64, signature: SignatureAlgorithm = .ed25519) throws {
+    public init(
+        directory: String, keyPath: String, digest: Digest, checkpointEvery: Int = 64,
+        signature: SignatureAlgorithm = .ed25519
+    ) throws {
         self.directory = directory
         self.digest = digest
         self.checkpointEvery = max(1, checkpointEvery)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let logPath = directory + "/audit.log", headPath = directory + "/audit.head"
         var keyInfo = stat(), logInfo = stat()
         let logHasEntries = stat(logPath, &logInfo) == 0 && logInfo.st_size > 0
         let logExists = logHasEntries || FileManager.default.fileExists(atPath: headPath)
         if lstat(keyPath, &keyInfo) != 0 && errno == ENOENT && logExists {
-            throw AuditError("the appliance key \(keyPath) is missing but the audit log in \(directory) exists: "
-                             + "arcad makes no new key for an existing log (its signatures could not be checked, "
-                             + "and the loss would be hidden); restore the key, "
-                             + "or move \(directory) aside to start a new log")
+            throw AuditError(
+                "the appliance key \(keyPath) is missing but the audit log in \(directory) exists: "
+                    + "arcad makes no new key for an existing log (its signatures could not be checked, "
+                    + "and the loss would be hidden); restore the key, "
+                    + "or move \(directory) aside to start a new log")
         }
         key = try SigningKey.loadOrCreate(path: keyPath, algorithm: signature)
         if !FileManager.default.fileExists(atPath: logPath) {
-            guard FileManager.default.createFile(atPath: logPath, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            guard FileManager.default.createFile(atPath: logPath, contents: nil, attributes: [.posixPermissions: 0o600])
+            else {
                 throw AuditError("cannot create \(logPath)")
             }
         }
@@ -186,7 +201,9 @@ public final class AuditLog: Sendable {
             // A crash in the middle of a write leaves a line without its newline: never a whole entry.
             let cut = (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
             torn = data.count - cut
-            guard truncate(logPath, off_t(cut)) == 0 else { throw AuditError("cannot cut the torn tail of \(logPath): \(Errno.current)") }
+            guard truncate(logPath, off_t(cut)) == 0 else {
+                throw AuditError("cannot cut the torn tail of \(logPath): \(Errno.current)")
+            }
             data = data.prefix(cut)
         }
         let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast()
@@ -210,13 +227,18 @@ public final class AuditLog: Sendable {
         let repairHead = head.map { $0.seq + 1 == seq } ?? false  // the crash came between the entry and its head
         var repaired = head
         if repairHead {
-            repaired = AuditHead(seq: seq, hash: hash, digest: digest.name, publicKey: hexString(key.publicKey), signatureAlgorithm: key.algorithm.rawValue,
-                                 signature: hexString(try key.sign(AuditHead.message(digest: digest.name, seq: seq, hash: hash))))
+            repaired = AuditHead(
+                seq: seq, hash: hash, digest: digest.name, publicKey: hexString(key.publicKey),
+                signatureAlgorithm: key.algorithm.rawValue,
+                signature: hexString(try key.sign(AuditHead.message(digest: digest.name, seq: seq, hash: hash))))
         }
-        let check = Self.verify(log: data, head: repaired, publicKey: key.publicKey, digest: digest, algorithm: key.algorithm)
+        let check = Self.verify(
+            log: data, head: repaired, publicKey: key.publicKey, digest: digest, algorithm: key.algorithm)
         var finding: String?
         if check.unrecordedProblem {
-            let headNote = headData == nil ? "audit.head is missing"
+            let headNote =
+                headData == nil
+                ? "audit.head is missing"
                 : head == nil ? "audit.head is damaged (not a signed head)" : nil
             finding = (headNote.map { "\($0); " } ?? "") + "the log did not verify: first bad \(check.summary)"
         }
@@ -224,8 +246,10 @@ public final class AuditLog: Sendable {
         self.problems = Mutex(problems)
         if repairHead { try writeHead(seq: seq, hash: hash) }
         if torn > 0 {
-            try append(AuditRecord(action: "audit.recover", actor: .daemon, result: "ok",
-                                   detail: "cut a torn last line of \(torn) bytes left by a crash"))
+            try append(
+                AuditRecord(
+                    action: "audit.recover", actor: .daemon, result: "ok",
+                    detail: "cut a torn last line of \(torn) bytes left by a crash"))
         }
         if let finding { try recordBreak(finding) }
         try checkpoint()
@@ -246,13 +270,16 @@ public final class AuditLog: Sendable {
         let current = tail.withLock { ($0.seq, $0.hash) }
         var finding: String?
         if let stored = try mark.highWaterMark() {
-            let recorded = "entry \(stored.seq) (hash \(stored.hash.prefix(16))…), "
+            let recorded =
+                "entry \(stored.seq) (hash \(stored.hash.prefix(16))…), "
                 + "recorded at \(Self.timestamp(stored.time))"
             if stored.seq > current.0 {
-                finding = "rollback: the log ended at entry \(current.0) but the job store holds \(recorded): "
+                finding =
+                    "rollback: the log ended at entry \(current.0) but the job store holds \(recorded): "
                     + "an older log and head were restored, or the log was cut"
             } else if (stored.seq == current.0 ? current.1 : hash(ofEntry: stored.seq)) != stored.hash {
-                finding = "the log's entry \(stored.seq) was not the job store's \(recorded): "
+                finding =
+                    "the log's entry \(stored.seq) was not the job store's \(recorded): "
                     + "the log was replaced by another one"
             }
         }
@@ -275,7 +302,10 @@ public final class AuditLog: Sendable {
 
     /// Appends a signed checkpoint entry over the current head.
     public func checkpoint() throws {
-        _ = try tail.withLock { tail in try appendLocked(&tail, AuditRecord(action: "audit.checkpoint", actor: .daemon, result: "ok"), checkpoint: true) }
+        _ = try tail.withLock { tail in
+            try appendLocked(
+                &tail, AuditRecord(action: "audit.checkpoint", actor: .daemon, result: "ok"), checkpoint: true)
+        }
     }
 
     /// Appends `record`, fsyncs it and signs the new head; returns the entry's number and hash.
@@ -284,22 +314,29 @@ public final class AuditLog: Sendable {
         try tail.withLock { tail in
             let written = try appendLocked(&tail, record, checkpoint: false)
             if tail.sinceCheckpoint >= checkpointEvery {
-                try appendLocked(&tail, AuditRecord(action: "audit.checkpoint", actor: .daemon, result: "ok"), checkpoint: true)
+                try appendLocked(
+                    &tail, AuditRecord(action: "audit.checkpoint", actor: .daemon, result: "ok"), checkpoint: true)
             }
             return written
         }
     }
 
-    static func checkpointMessage(digest: String, seq: Int, prev: String) -> [UInt8] { Array("arca-audit-checkpoint \(digest) \(seq) \(prev)".utf8) }
+    static func checkpointMessage(digest: String, seq: Int, prev: String) -> [UInt8] {
+        Array("arca-audit-checkpoint \(digest) \(seq) \(prev)".utf8)
+    }
 
     @discardableResult
-    private func appendLocked(_ tail: inout Tail, _ record: AuditRecord, checkpoint: Bool) throws -> (seq: Int, hash: String) {
+    private func appendLocked(
+        _ tail: inout Tail, _ record: AuditRecord, checkpoint: Bool
+    ) throws -> (seq: Int, hash: String) {
         let seq = tail.seq + 1
-        var body = EntryBody(seq: seq, time: Self.timestamp(Date()), prev: tail.hash, action: record.action, actor: record.actor,
-                             result: record.result, job: record.job, datasets: record.datasets, resultHash: record.resultHash,
-                             detail: record.detail, signature: nil)
+        var body = EntryBody(
+            seq: seq, time: Self.timestamp(Date()), prev: tail.hash, action: record.action, actor: record.actor,
+            result: record.result, job: record.job, datasets: record.datasets, resultHash: record.resultHash,
+            detail: record.detail, signature: nil)
         if checkpoint {
-            body.signature = hexString(try key.sign(Self.checkpointMessage(digest: digest.name, seq: seq, prev: tail.hash)))
+            body.signature = hexString(
+                try key.sign(Self.checkpointMessage(digest: digest.name, seq: seq, prev: tail.hash)))
             body.detail = "signed by the appliance key \(publicKey)"
         }
         let encoded = try Self.encoder.encode(body)
@@ -319,16 +356,18 @@ public final class AuditLog: Sendable {
         try writeHead(seq: seq, hash: hash)
         if let mark = tail.mark {
             do { try mark.recordHighWaterMark(seq: seq, hash: hash) } catch {
-                throw AuditError("entry \(seq) is written, but its number could not be recorded "
-                                 + "in the job store: \(error)")
+                throw AuditError(
+                    "entry \(seq) is written, but its number could not be recorded "
+                        + "in the job store: \(error)")
             }
         }
         return (seq, hash)
     }
 
     private func writeHead(seq: Int, hash: String) throws {
-        let head = AuditHead(seq: seq, hash: hash, digest: digest.name, publicKey: publicKey, signatureAlgorithm: key.algorithm.rawValue,
-                             signature: hexString(try key.sign(AuditHead.message(digest: digest.name, seq: seq, hash: hash))))
+        let head = AuditHead(
+            seq: seq, hash: hash, digest: digest.name, publicKey: publicKey, signatureAlgorithm: key.algorithm.rawValue,
+            signature: hexString(try key.sign(AuditHead.message(digest: digest.name, seq: seq, hash: hash))))
         let data = try Self.encoder.encode(head) + Data("\n".utf8)
         do {
             try AtomicFile.write(data, to: headPath)
@@ -347,16 +386,19 @@ public final class AuditLog: Sendable {
     public func verify() -> AuditVerification {
         tail.withLock { _ in
             let data = (try? Data(contentsOf: URL(fileURLWithPath: logPath))) ?? Data()
-            return Self.verify(log: data, head: head(), publicKey: key.publicKey, digest: digest, algorithm: key.algorithm)
+            return Self.verify(
+                log: data, head: head(), publicKey: key.publicKey, digest: digest, algorithm: key.algorithm)
         }
     }
 
     /// The entries as JSON objects (the lines as written), oldest first, filtered.
     public func entries(since: Date? = nil, job: Int? = nil) throws -> [Data] {
-        let data = try tail.withLock { _ in try Data(contentsOf: URL(fileURLWithPath: logPath)) }  // never half an append
+        // never half an append
+        let data = try tail.withLock { _ in try Data(contentsOf: URL(fileURLWithPath: logPath)) }
         let sinceText = since.map(Self.timestamp)
         return data.split(separator: UInt8(ascii: "\n")).compactMap { line -> Data? in
-            guard let body = try? JSONDecoder().decode(EntryBody.self, from: Data(line)) else { return Data(line) }  // a damaged line is shown as it is
+            // a damaged line is shown as it is
+            guard let body = try? JSONDecoder().decode(EntryBody.self, from: Data(line)) else { return Data(line) }
             if let sinceText, body.time < sinceText { return nil }
             if let job, body.job != job { return nil }
             return Data(line)
@@ -369,15 +411,19 @@ public final class AuditLog: Sendable {
     /// found at a start and recorded, which keeps the log from verifying for good. Past a bad entry
     /// the lines are still read for recorded breaks, and the head is checked against the last line,
     /// so that ``AuditVerification/unrecordedProblem`` says whether a break is still to be recorded.
-    public static func verify(log: Data, head: AuditHead?, publicKey: [UInt8], digest: Digest,
-                              algorithm: SignatureAlgorithm = .ed25519) -> AuditVerification {
+    public static func verify(
+        log: Data, head: AuditHead?, publicKey: [UInt8], digest: Digest,
+        algorithm: SignatureAlgorithm = .ed25519
+    ) -> AuditVerification {
         var result = AuditVerification(ok: true, entries: 0, checkpoints: 0, headSeq: head?.seq)
         typealias Problem = (entry: Int, line: Int?, reason: String)
         var entryProblem: Problem?
         var breaks: [Problem] = []
         var lines = log.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         var tornLine: Int?
-        if lines.last?.isEmpty == true { lines.removeLast() } else if !lines.isEmpty {
+        if lines.last?.isEmpty == true {
+            lines.removeLast()
+        } else if !lines.isEmpty {
             tornLine = lines.count
             lines.removeLast()
         }
@@ -406,10 +452,13 @@ public final class AuditLog: Sendable {
             }
             let body = parsed.body
             if body.seq != expected {
-                entryProblem = (expected, number, body.seq > expected
-                    ? "it is missing: line \(number) holds entry \(body.seq) "
-                        + "(an entry was deleted, or entries reordered)"
-                    : "line \(number) holds entry \(body.seq) instead (entries reordered or repeated)")
+                entryProblem = (
+                    expected, number,
+                    body.seq > expected
+                        ? "it is missing: line \(number) holds entry \(body.seq) "
+                            + "(an entry was deleted, or entries reordered)"
+                        : "line \(number) holds entry \(body.seq) instead (entries reordered or repeated)"
+                )
                 continue
             }
             guard body.prev == previous else {
@@ -419,10 +468,14 @@ public final class AuditLog: Sendable {
             if body.action == "audit.checkpoint" {
                 let message = checkpointMessage(digest: digest.name, seq: body.seq, prev: body.prev)
                 guard let signature = body.signature.flatMap(hexBytes),
-                      SigningKey.verify(signature: signature, message: message, publicKey: publicKey,
-                                        algorithm: algorithm) else {
-                    entryProblem = (expected, number,
-                                    "the checkpoint's signature does not verify with the appliance key")
+                    SigningKey.verify(
+                        signature: signature, message: message, publicKey: publicKey,
+                        algorithm: algorithm)
+                else {
+                    entryProblem = (
+                        expected, number,
+                        "the checkpoint's signature does not verify with the appliance key"
+                    )
                     continue
                 }
                 result.checkpoints += 1
@@ -440,26 +493,35 @@ public final class AuditLog: Sendable {
         if tornLine == nil || entryProblem?.entry != tornLine {
             if let head {
                 let message = AuditHead.message(digest: head.digest, seq: head.seq, hash: head.hash)
-                let signed = hexBytes(head.signature).map { signature in
-                    SigningKey.verify(signature: signature, message: message, publicKey: publicKey,
-                                      algorithm: algorithm)
-                } ?? false
+                let signed =
+                    hexBytes(head.signature).map { signature in
+                        SigningKey.verify(
+                            signature: signature, message: message, publicKey: publicKey,
+                            algorithm: algorithm)
+                    } ?? false
                 if !signed || head.digest != digest.name {
                     let entry = min(head.seq, lastSeq)
                     headProblem = (entry, entry, "the signed head (audit.head) does not verify with the appliance key")
                 } else if head.seq > lastSeq {
-                    headProblem = (lastSeq + 1, lastSeq + 1, "it is missing: the log ends at entry \(lastSeq) "
-                                   + "but the signed head is entry \(head.seq) (the tail was cut)")
+                    headProblem = (
+                        lastSeq + 1, lastSeq + 1,
+                        "it is missing: the log ends at entry \(lastSeq) "
+                            + "but the signed head is entry \(head.seq) (the tail was cut)"
+                    )
                 } else if head.seq < lastSeq {
-                    headProblem = (head.seq + 1, head.seq + 1,
-                                   "it comes after the signed head (entry \(head.seq)): "
-                                   + "appended without the appliance key")
+                    headProblem = (
+                        head.seq + 1, head.seq + 1,
+                        "it comes after the signed head (entry \(head.seq)): "
+                            + "appended without the appliance key"
+                    )
                 } else if head.hash != lastHash {
                     headProblem = (lastSeq, lastSeq, "it is not the entry the signed head names")
                 }
             } else if !lines.isEmpty {
-                headProblem = (lastSeq, lastSeq,
-                               "the signed head (audit.head) is missing: the end of the log cannot be checked")
+                headProblem = (
+                    lastSeq, lastSeq,
+                    "the signed head (audit.head) is missing: the end of the log cannot be checked"
+                )
             }
         }
         result.recordedBreaks = breaks.map(\.entry)
@@ -480,12 +542,15 @@ public final class AuditLog: Sendable {
         // ,"hash":"<hex>"}
         let marker = Array(",\"hash\":\"".utf8)
         guard line.count > marker.count + 2, line.last == UInt8(ascii: "}"), line[line.count - 2] == UInt8(ascii: "\""),
-              let start = lastIndex(of: marker, in: line) else {
+            let start = lastIndex(of: marker, in: line)
+        else {
             throw AuditError("not an audit entry (no trailing \"hash\")")
         }
         let hash = String(decoding: line[(start + marker.count)..<(line.count - 2)], as: UTF8.self)
         let body = Array(line[..<start]) + [UInt8(ascii: "}")]
-        guard try digest.hex(body) == hash else { throw AuditError("its hash does not match its content (the entry was altered)") }
+        guard try digest.hex(body) == hash else {
+            throw AuditError("its hash does not match its content (the entry was altered)")
+        }
         do {
             return (try JSONDecoder().decode(EntryBody.self, from: Data(body)), hash)
         } catch {
@@ -521,5 +586,3 @@ public struct AuditError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
-
-

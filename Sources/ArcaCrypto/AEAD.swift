@@ -29,8 +29,9 @@ public enum AEAD: String, Sendable, CaseIterable {
         if let cipher = EVP_CIPHER_fetch(nil, rawValue, nil) { return .evp(cipher) }
         ERR_clear_error()
         if self == .sm4gcm { return .composed(blockCipher: "SM4-ECB") }
-        throw CryptoError(function: "EVP_CIPHER_fetch",
-                          reason: "\(rawValue) is not available in \(OpenSSLLibrary.version)")
+        throw CryptoError(
+            function: "EVP_CIPHER_fetch",
+            reason: "\(rawValue) is not available in \(OpenSSLLibrary.version)")
     }
 
     /// Encrypts `plaintext` under `key` (32 bytes; SM4 uses its first 16), binding `associatedData`.
@@ -46,8 +47,9 @@ public enum AEAD: String, Sendable, CaseIterable {
     /// and lets anyone forge tags.
     func seal(_ plaintext: [UInt8], key: [UInt8], iv: [UInt8], associatedData: [UInt8]) throws -> [UInt8] {
         guard key.count >= keyLength else {
-            throw CryptoError(function: "AEAD.seal",
-                              reason: "key of \(key.count) bytes; \(rawValue) needs \(keyLength)")
+            throw CryptoError(
+                function: "AEAD.seal",
+                reason: "key of \(key.count) bytes; \(rawValue) needs \(keyLength)")
         }
         precondition(iv.count == Self.ivBytes, "an AEAD IV is \(Self.ivBytes) bytes, not \(iv.count)")
         let key = Array(key.prefix(keyLength))
@@ -67,8 +69,9 @@ public enum AEAD: String, Sendable, CaseIterable {
     ///   (the tag does not verify).
     public func open(_ box: [UInt8], key: [UInt8], associatedData: [UInt8] = []) throws -> [UInt8] {
         guard box.count >= Self.ivBytes + Self.tagBytes, key.count >= keyLength else {
-            throw CryptoError(function: "AEAD.open",
-                              reason: "sealed box of \(box.count) bytes is too short, or the key is")
+            throw CryptoError(
+                function: "AEAD.open",
+                reason: "sealed box of \(box.count) bytes is too short, or the key is")
         }
         let iv = Array(box.prefix(Self.ivBytes)), tag = Array(box.suffix(Self.tagBytes))
         let body = Array(box.dropFirst(Self.ivBytes).dropLast(Self.tagBytes))
@@ -83,23 +86,27 @@ public enum AEAD: String, Sendable, CaseIterable {
                 .open(body, tag: tag, iv: iv, associatedData: associatedData)
         }
         guard let opened else {
-            throw CryptoError(function: "AEAD.open",
-                              reason: "the \(rawValue) tag does not verify: wrong key, or the sealed data was altered")
+            throw CryptoError(
+                function: "AEAD.open",
+                reason: "the \(rawValue) tag does not verify: wrong key, or the sealed data was altered")
         }
         return opened
     }
 
     /// `EVP_EncryptInit_ex`, `EVP_EncryptUpdate` (associated data, then plaintext), `EVP_EncryptFinal_ex`,
     /// `EVP_CTRL_GCM_GET_TAG`.
-    private func evpSeal(_ cipher: OpaquePointer, _ plaintext: [UInt8], key: [UInt8], iv: [UInt8],
-                         associatedData: [UInt8]) throws -> [UInt8] {
+    private func evpSeal(
+        _ cipher: OpaquePointer, _ plaintext: [UInt8], key: [UInt8], iv: [UInt8],
+        associatedData: [UInt8]
+    ) throws -> [UInt8] {
         let context = EVP_CIPHER_CTX_new()
         defer { EVP_CIPHER_CTX_free(context) }
         var out = [UInt8](repeating: 0, count: plaintext.count + 16)
         var length: Int32 = 0, total = 0
         guard EVP_EncryptInit_ex(context, cipher, nil, nil, nil) == 1,
-              EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_IVLEN, Int32(Self.ivBytes), nil) == 1,
-              EVP_EncryptInit_ex(context, nil, nil, key, iv) == 1 else {
+            EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_IVLEN, Int32(Self.ivBytes), nil) == 1,
+            EVP_EncryptInit_ex(context, nil, nil, key, iv) == 1
+        else {
             throw CryptoError.last("EVP_EncryptInit_ex(\(rawValue))")
         }
         if !associatedData.isEmpty {
@@ -107,13 +114,17 @@ public enum AEAD: String, Sendable, CaseIterable {
                 throw CryptoError.last("EVP_EncryptUpdate")
             }
         }
-        guard out.withUnsafeMutableBufferPointer({
-            EVP_EncryptUpdate(context, $0.baseAddress, &length, plaintext, Int32(plaintext.count))
-        }) == 1 else { throw CryptoError.last("EVP_EncryptUpdate") }
+        guard
+            out.withUnsafeMutableBufferPointer({
+                EVP_EncryptUpdate(context, $0.baseAddress, &length, plaintext, Int32(plaintext.count))
+            }) == 1
+        else { throw CryptoError.last("EVP_EncryptUpdate") }
         total = Int(length)
-        guard out.withUnsafeMutableBufferPointer({
-            EVP_EncryptFinal_ex(context, $0.baseAddress! + total, &length)
-        }) == 1 else { throw CryptoError.last("EVP_EncryptFinal_ex") }
+        guard
+            out.withUnsafeMutableBufferPointer({
+                EVP_EncryptFinal_ex(context, $0.baseAddress! + total, &length)
+            }) == 1
+        else { throw CryptoError.last("EVP_EncryptFinal_ex") }
         total += Int(length)
         var tag = [UInt8](repeating: 0, count: Self.tagBytes)
         guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(Self.tagBytes), &tag) == 1 else {
@@ -124,15 +135,18 @@ public enum AEAD: String, Sendable, CaseIterable {
 
     /// `EVP_DecryptInit_ex`, `EVP_DecryptUpdate`, `EVP_CTRL_GCM_SET_TAG`, `EVP_DecryptFinal_ex`.
     /// - Returns: the plaintext, or `nil` when the tag does not verify.
-    private func evpOpen(_ cipher: OpaquePointer, _ body: [UInt8], tag: [UInt8], key: [UInt8], iv: [UInt8],
-                         associatedData: [UInt8]) throws -> [UInt8]? {
+    private func evpOpen(
+        _ cipher: OpaquePointer, _ body: [UInt8], tag: [UInt8], key: [UInt8], iv: [UInt8],
+        associatedData: [UInt8]
+    ) throws -> [UInt8]? {
         let context = EVP_CIPHER_CTX_new()
         defer { EVP_CIPHER_CTX_free(context) }
         var out = [UInt8](repeating: 0, count: body.count + 16)
         var length: Int32 = 0, total = 0
         guard EVP_DecryptInit_ex(context, cipher, nil, nil, nil) == 1,
-              EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_IVLEN, Int32(Self.ivBytes), nil) == 1,
-              EVP_DecryptInit_ex(context, nil, nil, key, iv) == 1 else {
+            EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_IVLEN, Int32(Self.ivBytes), nil) == 1,
+            EVP_DecryptInit_ex(context, nil, nil, key, iv) == 1
+        else {
             throw CryptoError.last("EVP_DecryptInit_ex(\(rawValue))")
         }
         if !associatedData.isEmpty {
@@ -140,15 +154,17 @@ public enum AEAD: String, Sendable, CaseIterable {
                 throw CryptoError.last("EVP_DecryptUpdate")
             }
         }
-        guard out.withUnsafeMutableBufferPointer({
-            EVP_DecryptUpdate(context, $0.baseAddress, &length, body, Int32(body.count))
-        }) == 1 else { throw CryptoError.last("EVP_DecryptUpdate") }
+        guard
+            out.withUnsafeMutableBufferPointer({
+                EVP_DecryptUpdate(context, $0.baseAddress, &length, body, Int32(body.count))
+            }) == 1
+        else { throw CryptoError.last("EVP_DecryptUpdate") }
         total = Int(length)
         var tagCopy = tag
         guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(Self.tagBytes), &tagCopy) == 1,
-              out.withUnsafeMutableBufferPointer({
-                  EVP_DecryptFinal_ex(context, $0.baseAddress! + total, &length)
-              }) == 1
+            out.withUnsafeMutableBufferPointer({
+                EVP_DecryptFinal_ex(context, $0.baseAddress! + total, &length)
+            }) == 1
         else {
             ERR_clear_error()
             return nil

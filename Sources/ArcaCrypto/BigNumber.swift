@@ -15,7 +15,10 @@ public final class BigNumber: @unchecked Sendable, Equatable, CustomStringConver
 
     /// From 64-bit words, least significant first.
     public convenience init(words: [UInt64]) {
-        self.init(bigEndian: words.reversed().flatMap { word in (0..<8).reversed().map { UInt8(truncatingIfNeeded: word >> (8 * UInt64($0))) } })
+        self.init(
+            bigEndian: words.reversed().flatMap { word in
+                (0..<8).reversed().map { UInt8(truncatingIfNeeded: word >> (8 * UInt64($0))) }
+            })
     }
 
     /// From decimal digits (`BN_dec2bn`); `nil` when `text` is not a non-negative decimal integer.
@@ -70,7 +73,9 @@ public final class BigNumber: @unchecked Sendable, Equatable, CustomStringConver
     /// base^exponent mod modulus in constant time (`BN_mod_exp_mont_consttime`): the time and memory
     /// access do not depend on the exponent. Exponents are secrets (Paillier's r, a DH key).
     /// - Throws: ``CryptoError`` when the modulus is even or zero.
-    public static func modExpConstantTime(_ base: BigNumber, _ exponent: BigNumber, _ modulus: BigNumber) throws -> BigNumber {
+    public static func modExpConstantTime(
+        _ base: BigNumber, _ exponent: BigNumber, _ modulus: BigNumber
+    ) throws -> BigNumber {
         guard BN_is_odd(modulus.bn) == 1 else {
             throw CryptoError(function: "BN_mod_exp_mont_consttime", reason: "the modulus must be odd")
         }

@@ -23,19 +23,23 @@ final class BlockCipher {
     init(_ name: String, key: [UInt8]) throws {
         guard let cipher = EVP_CIPHER_fetch(nil, name, nil) else {
             ERR_clear_error()
-            throw CryptoError(function: "EVP_CIPHER_fetch",
-                              reason: "\(name) is not available in \(OpenSSLLibrary.version)")
+            throw CryptoError(
+                function: "EVP_CIPHER_fetch",
+                reason: "\(name) is not available in \(OpenSSLLibrary.version)")
         }
         defer { EVP_CIPHER_free(cipher) }
         guard Int(EVP_CIPHER_get_block_size(cipher)) == Self.blockBytes,
-              Int(EVP_CIPHER_get_key_length(cipher)) == key.count else {
-            throw CryptoError(function: "BlockCipher(\(name))",
-                              reason: "key of \(key.count) bytes; \(name) needs \(EVP_CIPHER_get_key_length(cipher)) "
-                                  + "and a block of \(Self.blockBytes) (has \(EVP_CIPHER_get_block_size(cipher)))")
+            Int(EVP_CIPHER_get_key_length(cipher)) == key.count
+        else {
+            throw CryptoError(
+                function: "BlockCipher(\(name))",
+                reason: "key of \(key.count) bytes; \(name) needs \(EVP_CIPHER_get_key_length(cipher)) "
+                    + "and a block of \(Self.blockBytes) (has \(EVP_CIPHER_get_block_size(cipher)))")
         }
         guard let context = EVP_CIPHER_CTX_new() else { throw CryptoError.last("EVP_CIPHER_CTX_new") }
         guard EVP_EncryptInit_ex(context, cipher, nil, key, nil) == 1,
-              EVP_CIPHER_CTX_set_padding(context, 0) == 1 else {
+            EVP_CIPHER_CTX_set_padding(context, 0) == 1
+        else {
             EVP_CIPHER_CTX_free(context)
             throw CryptoError.last("EVP_EncryptInit_ex(\(name))")
         }

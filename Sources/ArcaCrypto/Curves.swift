@@ -13,8 +13,12 @@ public final class X25519Key: @unchecked Sendable {
     public init(scalar: [UInt8]? = nil) throws {
         var bytes = scalar ?? [UInt8](repeating: 0, count: 32)
         if scalar == nil { guard RAND_bytes(&bytes, 32) == 1 else { throw CryptoError.last("RAND_bytes") } }
-        guard bytes.count == 32 else { throw CryptoError(function: "X25519", reason: "a private key is 32 bytes, got \(bytes.count)") }
-        guard let key = EVP_PKEY_new_raw_private_key(arca_EVP_PKEY_X25519(), nil, bytes, 32) else { throw CryptoError.last("EVP_PKEY_new_raw_private_key(X25519)") }
+        guard bytes.count == 32 else {
+            throw CryptoError(function: "X25519", reason: "a private key is 32 bytes, got \(bytes.count)")
+        }
+        guard let key = EVP_PKEY_new_raw_private_key(arca_EVP_PKEY_X25519(), nil, bytes, 32) else {
+            throw CryptoError.last("EVP_PKEY_new_raw_private_key(X25519)")
+        }
         self.key = key
         self.scalar = bytes
     }
@@ -23,8 +27,13 @@ public final class X25519Key: @unchecked Sendable {
     /// X25519(k, u): 32 bytes.
     /// - Throws: ``CryptoError`` when `u` is not 32 bytes or is a low-order point (all-zero result).
     public func multiply(_ u: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) throws {
-        guard u.count == 32, out.count >= 32 else { throw CryptoError(function: "X25519", reason: "a u-coordinate is 32 bytes, got \(u.count)") }
-        guard let peer = EVP_PKEY_new_raw_public_key(arca_EVP_PKEY_X25519(), nil, u.baseAddress!.assumingMemoryBound(to: UInt8.self), 32) else {
+        guard u.count == 32, out.count >= 32 else {
+            throw CryptoError(function: "X25519", reason: "a u-coordinate is 32 bytes, got \(u.count)")
+        }
+        guard
+            let peer = EVP_PKEY_new_raw_public_key(
+                arca_EVP_PKEY_X25519(), nil, u.baseAddress!.assumingMemoryBound(to: UInt8.self), 32)
+        else {
             throw CryptoError.last("EVP_PKEY_new_raw_public_key(X25519)")
         }
         defer { EVP_PKEY_free(peer) }
@@ -32,7 +41,8 @@ public final class X25519Key: @unchecked Sendable {
         defer { EVP_PKEY_CTX_free(context) }
         var length = 32
         guard EVP_PKEY_derive_init(context) == 1, EVP_PKEY_derive_set_peer(context, peer) == 1,
-              EVP_PKEY_derive(context, out.baseAddress!.assumingMemoryBound(to: UInt8.self), &length) == 1, length == 32 else {
+            EVP_PKEY_derive(context, out.baseAddress!.assumingMemoryBound(to: UInt8.self), &length) == 1, length == 32
+        else {
             throw CryptoError.last("EVP_PKEY_derive(X25519)")
         }
     }
@@ -45,7 +55,9 @@ public final class X25519Key: @unchecked Sendable {
         var peer: OpaquePointer?
         init(_ key: OpaquePointer) throws {
             guard let context = EVP_PKEY_CTX_new(key, nil) else { throw CryptoError.last("EVP_PKEY_CTX_new") }
-            guard EVP_PKEY_derive_init(context) == 1 else { EVP_PKEY_CTX_free(context); throw CryptoError.last("EVP_PKEY_derive_init(X25519)") }
+            guard EVP_PKEY_derive_init(context) == 1 else {
+                EVP_PKEY_CTX_free(context); throw CryptoError.last("EVP_PKEY_derive_init(X25519)")
+            }
             self.context = context
         }
         deinit { EVP_PKEY_CTX_free(context); if let peer { EVP_PKEY_free(peer) } }
@@ -53,17 +65,25 @@ public final class X25519Key: @unchecked Sendable {
         /// X25519(k, u) into `out` (32 bytes).
         /// - Throws: ``CryptoError`` when `u` is not 32 bytes or is a low-order point (all-zero result).
         public func multiply(_ u: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) throws {
-            guard u.count == 32, out.count >= 32 else { throw CryptoError(function: "X25519", reason: "a u-coordinate is 32 bytes, got \(u.count)") }
+            guard u.count == 32, out.count >= 32 else {
+                throw CryptoError(function: "X25519", reason: "a u-coordinate is 32 bytes, got \(u.count)")
+            }
             let bytes = u.baseAddress!.assumingMemoryBound(to: UInt8.self)
             if let peer {
-                guard EVP_PKEY_set1_encoded_public_key(peer, bytes, 32) == 1 else { throw CryptoError.last("EVP_PKEY_set1_encoded_public_key(X25519)") }
+                guard EVP_PKEY_set1_encoded_public_key(peer, bytes, 32) == 1 else {
+                    throw CryptoError.last("EVP_PKEY_set1_encoded_public_key(X25519)")
+                }
             } else {
-                guard let made = EVP_PKEY_new_raw_public_key(arca_EVP_PKEY_X25519(), nil, bytes, 32) else { throw CryptoError.last("EVP_PKEY_new_raw_public_key(X25519)") }
+                guard let made = EVP_PKEY_new_raw_public_key(arca_EVP_PKEY_X25519(), nil, bytes, 32) else {
+                    throw CryptoError.last("EVP_PKEY_new_raw_public_key(X25519)")
+                }
                 peer = made
             }
             var length = 32
             guard EVP_PKEY_derive_set_peer_ex(context, peer, 0) == 1,
-                  EVP_PKEY_derive(context, out.baseAddress!.assumingMemoryBound(to: UInt8.self), &length) == 1, length == 32 else {
+                EVP_PKEY_derive(context, out.baseAddress!.assumingMemoryBound(to: UInt8.self), &length) == 1,
+                length == 32
+            else {
                 throw CryptoError.last("EVP_PKEY_derive(X25519)")
             }
         }
@@ -90,12 +110,16 @@ public final class SM2Key: @unchecked Sendable {
 
     /// A random scalar in [1, n).
     public init() throws {
-        guard let group = EC_GROUP_new_by_curve_name(arca_NID_sm2()) else { throw CryptoError.last("EC_GROUP_new_by_curve_name(SM2)") }
+        guard let group = EC_GROUP_new_by_curve_name(arca_NID_sm2()) else {
+            throw CryptoError.last("EC_GROUP_new_by_curve_name(SM2)")
+        }
         self.group = group
         let scalar = BN_new()!
         let order = EC_GROUP_get0_order(group)
         repeat {
-            guard BN_rand_range(scalar, order) == 1 else { BN_free(scalar); EC_GROUP_free(group); throw CryptoError.last("BN_rand_range") }
+            guard BN_rand_range(scalar, order) == 1 else {
+                BN_free(scalar); EC_GROUP_free(group); throw CryptoError.last("BN_rand_range")
+            }
         } while BN_is_zero(scalar) == 1
         BN_set_flags(scalar, Int32(BN_FLG_CONSTTIME))
         self.scalar = scalar
@@ -121,11 +145,16 @@ public final class SM2Key: @unchecked Sendable {
     public func hashAndMultiply(_ id: [UInt8], into out: UnsafeMutableRawBufferPointer, scratch: Scratch) throws {
         let p = BN_new()!
         defer { BN_free(p) }
-        guard EC_GROUP_get_curve(group, p, nil, nil, scratch.context) == 1 else { throw CryptoError.last("EC_GROUP_get_curve") }
+        guard EC_GROUP_get_curve(group, p, nil, nil, scratch.context) == 1 else {
+            throw CryptoError.last("EC_GROUP_get_curve")
+        }
         var counter: UInt32 = 0
         while true {
             var input = id
-            input += [UInt8(counter >> 24), UInt8(truncatingIfNeeded: counter >> 16), UInt8(truncatingIfNeeded: counter >> 8), UInt8(truncatingIfNeeded: counter)]
+            input += [
+                UInt8(counter >> 24), UInt8(truncatingIfNeeded: counter >> 16), UInt8(truncatingIfNeeded: counter >> 8),
+                UInt8(truncatingIfNeeded: counter),
+            ]
             let digest = try Digest.sm3.hash(input)
             BN_bin2bn(digest, 32, scratch.x)
             BN_nnmod(scratch.x, scratch.x, p, scratch.context)
@@ -136,24 +165,36 @@ public final class SM2Key: @unchecked Sendable {
             }
             ERR_pop_to_mark()
             counter += 1
-            guard counter < 1000 else { throw CryptoError(function: "SM2 hash to curve", reason: "no point after 1000 tries") }
+            guard counter < 1000 else {
+                throw CryptoError(function: "SM2 hash to curve", reason: "no point after 1000 tries")
+            }
         }
         try multiplyPoint(scratch.point, into: out, scratch: scratch)
     }
 
     /// Multiplies the compressed point `encoded` by the scalar; writes the compressed product.
     /// - Throws: ``CryptoError`` when `encoded` is not a point of the curve.
-    public func multiply(_ encoded: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, scratch: Scratch) throws {
-        guard EC_POINT_oct2point(group, scratch.point, encoded.baseAddress!.assumingMemoryBound(to: UInt8.self), encoded.count, scratch.context) == 1 else {
+    public func multiply(
+        _ encoded: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, scratch: Scratch
+    ) throws {
+        guard
+            EC_POINT_oct2point(
+                group, scratch.point, encoded.baseAddress!.assumingMemoryBound(to: UInt8.self), encoded.count,
+                scratch.context) == 1
+        else {
             throw CryptoError.last("EC_POINT_oct2point(SM2)")
         }
         try multiplyPoint(scratch.point, into: out, scratch: scratch)
     }
 
-    private func multiplyPoint(_ point: OpaquePointer, into out: UnsafeMutableRawBufferPointer, scratch: Scratch) throws {
-        guard EC_POINT_mul(group, scratch.product, nil, point, scalar, scratch.context) == 1 else { throw CryptoError.last("EC_POINT_mul(SM2)") }
-        let written = EC_POINT_point2oct(group, scratch.product, POINT_CONVERSION_COMPRESSED, out.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                         Self.pointBytes, scratch.context)
+    private func multiplyPoint(_ point: OpaquePointer, into out: UnsafeMutableRawBufferPointer, scratch: Scratch) throws
+    {
+        guard EC_POINT_mul(group, scratch.product, nil, point, scalar, scratch.context) == 1 else {
+            throw CryptoError.last("EC_POINT_mul(SM2)")
+        }
+        let written = EC_POINT_point2oct(
+            group, scratch.product, POINT_CONVERSION_COMPRESSED, out.baseAddress!.assumingMemoryBound(to: UInt8.self),
+            Self.pointBytes, scratch.context)
         guard written == Self.pointBytes else { throw CryptoError.last("EC_POINT_point2oct(SM2)") }
     }
 }

@@ -10,7 +10,11 @@ public struct CryptoError: Error, CustomStringConvertible, Sendable {
         let code = ERR_get_error()
         var buffer = [CChar](repeating: 0, count: 256)
         ERR_error_string_n(code, &buffer, buffer.count)
-        return CryptoError(function: function, reason: code == 0 ? "no OpenSSL error queued" : String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        return CryptoError(
+            function: function,
+            reason: code == 0
+                ? "no OpenSSL error queued"
+                : String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 }
 
@@ -29,7 +33,8 @@ public enum Digest: String, Sendable, CaseIterable {
     /// - Throws: ``CryptoError`` when libcrypto lacks the algorithm.
     public func hash<Bytes: Collection<UInt8>>(_ data: Bytes) throws -> [UInt8] {
         guard let md = EVP_get_digestbyname(rawValue) else {
-            throw CryptoError(function: "EVP_get_digestbyname", reason: "\(rawValue) is not available in \(OpenSSLLibrary.version)")
+            throw CryptoError(
+                function: "EVP_get_digestbyname", reason: "\(rawValue) is not available in \(OpenSSLLibrary.version)")
         }
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0

@@ -25,12 +25,15 @@ struct GaloisCounterMode {
     ///   - iv: 12 bytes, never repeated under one key.
     /// - Returns: the ciphertext (as long as `plaintext`) and the 16-byte tag.
     /// - Throws: ``CryptoError`` when `plaintext` is over 2^32 - 2 blocks.
-    func seal(_ plaintext: [UInt8], iv: [UInt8],
-              associatedData: [UInt8]) throws -> (ciphertext: [UInt8], tag: [UInt8]) {
+    func seal(
+        _ plaintext: [UInt8], iv: [UInt8],
+        associatedData: [UInt8]
+    ) throws -> (ciphertext: [UInt8], tag: [UInt8]) {
         precondition(iv.count == Self.ivBytes, "a GCM IV here is \(Self.ivBytes) bytes, not \(iv.count)")
         guard plaintext.count <= Self.maxPlaintextBytes else {
-            throw CryptoError(function: "GCM.seal(\(cipher.name))",
-                              reason: "\(plaintext.count) bytes is over GCM's limit")
+            throw CryptoError(
+                function: "GCM.seal(\(cipher.name))",
+                reason: "\(plaintext.count) bytes is over GCM's limit")
         }
         let ciphertext = counterMode(plaintext, iv: iv)
         return (ciphertext, tag(ciphertext, iv: iv, associatedData: associatedData))

@@ -33,18 +33,28 @@ public final class SigningKey: @unchecked Sendable {
             defer { for index in seed.indices { seed[index] = 0 } }
             return try SigningKey(seed: seed)
         case .sm2:
-            guard let context = EVP_PKEY_CTX_new_from_name(nil, "SM2", nil) else { throw CryptoError.last("EVP_PKEY_CTX_new_from_name(SM2)") }
+            guard let context = EVP_PKEY_CTX_new_from_name(nil, "SM2", nil) else {
+                throw CryptoError.last("EVP_PKEY_CTX_new_from_name(SM2)")
+            }
             defer { EVP_PKEY_CTX_free(context) }
             var key: OpaquePointer?
-            guard EVP_PKEY_keygen_init(context) == 1, EVP_PKEY_keygen(context, &key) == 1, let key else { throw CryptoError.last("EVP_PKEY_keygen(SM2)") }
+            guard EVP_PKEY_keygen_init(context) == 1, EVP_PKEY_keygen(context, &key) == 1, let key else {
+                throw CryptoError.last("EVP_PKEY_keygen(SM2)")
+            }
             return SigningKey(key: key, algorithm: .sm2)
         }
     }
 
     /// The Ed25519 key of a 32-byte seed (`EVP_PKEY_new_raw_private_key`).
     public convenience init(seed: [UInt8]) throws {
-        guard seed.count == 32 else { throw CryptoError(function: "SigningKey", reason: "an Ed25519 seed is 32 bytes, got \(seed.count)") }
-        guard let key = seed.withUnsafeBufferPointer({ EVP_PKEY_new_raw_private_key(arca_EVP_PKEY_ED25519(), nil, $0.baseAddress, 32) }) else {
+        guard seed.count == 32 else {
+            throw CryptoError(function: "SigningKey", reason: "an Ed25519 seed is 32 bytes, got \(seed.count)")
+        }
+        guard
+            let key = seed.withUnsafeBufferPointer({
+                EVP_PKEY_new_raw_private_key(arca_EVP_PKEY_ED25519(), nil, $0.baseAddress, 32)
+            })
+        else {
             throw CryptoError.last("EVP_PKEY_new_raw_private_key(ED25519)")
         }
         self.init(key: key, algorithm: .ed25519)
@@ -57,7 +67,9 @@ public final class SigningKey: @unchecked Sendable {
         var info = stat()
         if stat(path, &info) == 0 {
             guard info.st_mode & 0o077 == 0 else {
-                throw CryptoError(function: "SigningKey", reason: "\(path) has mode \(String(info.st_mode & 0o777, radix: 8)); a key file must be 0600")
+                throw CryptoError(
+                    function: "SigningKey",
+                    reason: "\(path) has mode \(String(info.st_mode & 0o777, radix: 8)); a key file must be 0600")
             }
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw CryptoError(function: "SigningKey", reason: "\(path) cannot be read as a key file")
@@ -65,16 +77,27 @@ public final class SigningKey: @unchecked Sendable {
             let line = text.trimmingCharacters(in: .whitespacesAndNewlines)
             let key: SigningKey
             if line.hasPrefix("sm2:") {
-                guard let der = hexBytes(String(line.dropFirst(4))) else { throw CryptoError(function: "SigningKey", reason: "\(path) is not an SM2 key file") }
+                guard let der = hexBytes(String(line.dropFirst(4))) else {
+                    throw CryptoError(function: "SigningKey", reason: "\(path) is not an SM2 key file")
+                }
                 key = try SigningKey(sm2DER: der, path: path)
             } else {
                 guard let seed = hexBytes(line), seed.count == 32 else {
-                    throw CryptoError(function: "SigningKey", reason: "\(path) is not a key file (64 hex digits of an Ed25519 seed, or sm2: and DER)")
+                    throw CryptoError(
+                        function: "SigningKey",
+                        reason: "\(path) is not a key file (64 hex digits of an Ed25519 seed, or sm2: and DER)")
                 }
                 key = try SigningKey(seed: seed)
             }
             guard key.algorithm == algorithm else {
-                throw CryptoError(function: "SigningKey", reason: "\(path) holds an \(key.algorithm.rawValue) key, not \(algorithm.rawValue); the appliance key's algorithm is fixed when it is made")
+                throw CryptoError(
+                    function: "SigningKey",
+                    reason:
+                        """
+                        \(path) holds an \(key.algorithm.rawValue) key, not \(algorithm.rawValue); the appliance \
+                        key's algorithm is fixed when it is made
+                        """
+                )
             }
             return key
         }
@@ -103,7 +126,9 @@ public final class SigningKey: @unchecked Sendable {
         case .ed25519:
             var length = 32
             var seed = [UInt8](repeating: 0, count: 32)
-            guard EVP_PKEY_get_raw_private_key(key, &seed, &length) == 1 else { throw CryptoError.last("EVP_PKEY_get_raw_private_key") }
+            guard EVP_PKEY_get_raw_private_key(key, &seed, &length) == 1 else {
+                throw CryptoError.last("EVP_PKEY_get_raw_private_key")
+            }
             return hexString(seed)
         case .sm2:
             var der: UnsafeMutablePointer<UInt8>? = nil
@@ -136,25 +161,38 @@ public final class SigningKey: @unchecked Sendable {
 
     /// A message-digest context set up for `key`: no digest for Ed25519 (it hashes itself), SM3 and
     /// the identifier for SM2.
-    private static func withContext<T>(_ key: OpaquePointer, _ algorithm: SignatureAlgorithm, signing: Bool,
-                                       _ body: (OpaquePointer) throws -> T) throws -> T {
+    private static func withContext<T>(
+        _ key: OpaquePointer, _ algorithm: SignatureAlgorithm, signing: Bool,
+        _ body: (OpaquePointer) throws -> T
+    ) throws -> T {
         guard let context = EVP_MD_CTX_new() else { throw CryptoError.last("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(context) }
         switch algorithm {
         case .ed25519:
-            let ok = signing ? EVP_DigestSignInit(context, nil, nil, nil, key) : EVP_DigestVerifyInit(context, nil, nil, nil, key)
+            let ok =
+                signing
+                ? EVP_DigestSignInit(context, nil, nil, nil, key) : EVP_DigestVerifyInit(context, nil, nil, nil, key)
             guard ok == 1 else { throw CryptoError.last(signing ? "EVP_DigestSignInit" : "EVP_DigestVerifyInit") }
             return try body(context)
         case .sm2:
             guard let keyContext = EVP_PKEY_CTX_new(key, nil) else { throw CryptoError.last("EVP_PKEY_CTX_new") }
             defer { EVP_PKEY_CTX_free(keyContext) }
-            guard sm2Identifier.withUnsafeBufferPointer({ EVP_PKEY_CTX_set1_id(keyContext, $0.baseAddress, Int32($0.count)) }) == 1 else {
+            guard
+                sm2Identifier.withUnsafeBufferPointer({
+                    EVP_PKEY_CTX_set1_id(keyContext, $0.baseAddress, Int32($0.count))
+                }) == 1
+            else {
                 throw CryptoError.last("EVP_PKEY_CTX_set1_id")
             }
             EVP_MD_CTX_set_pkey_ctx(context, keyContext)
             defer { EVP_MD_CTX_set_pkey_ctx(context, nil) }  // the key context is freed here, not by the digest context
-            let ok = signing ? EVP_DigestSignInit(context, nil, EVP_sm3(), nil, key) : EVP_DigestVerifyInit(context, nil, EVP_sm3(), nil, key)
-            guard ok == 1 else { throw CryptoError.last(signing ? "EVP_DigestSignInit(SM2)" : "EVP_DigestVerifyInit(SM2)") }
+            let ok =
+                signing
+                ? EVP_DigestSignInit(context, nil, EVP_sm3(), nil, key)
+                : EVP_DigestVerifyInit(context, nil, EVP_sm3(), nil, key)
+            guard ok == 1 else {
+                throw CryptoError.last(signing ? "EVP_DigestSignInit(SM2)" : "EVP_DigestVerifyInit(SM2)")
+            }
             return try body(context)
         }
     }
@@ -163,11 +201,18 @@ public final class SigningKey: @unchecked Sendable {
     public func sign(_ message: [UInt8]) throws -> [UInt8] {
         try Self.withContext(key, algorithm, signing: true) { context in
             var length = 0
-            guard message.withUnsafeBufferPointer({ EVP_DigestSign(context, nil, &length, $0.baseAddress, $0.count) }) == 1 else {
+            guard
+                message.withUnsafeBufferPointer({ EVP_DigestSign(context, nil, &length, $0.baseAddress, $0.count) })
+                    == 1
+            else {
                 throw CryptoError.last("EVP_DigestSign")
             }
             var signature = [UInt8](repeating: 0, count: length)
-            guard message.withUnsafeBufferPointer({ EVP_DigestSign(context, &signature, &length, $0.baseAddress, $0.count) }) == 1 else {
+            guard
+                message.withUnsafeBufferPointer({
+                    EVP_DigestSign(context, &signature, &length, $0.baseAddress, $0.count)
+                }) == 1
+            else {
                 throw CryptoError.last("EVP_DigestSign")
             }
             return Array(signature.prefix(length))
@@ -175,12 +220,16 @@ public final class SigningKey: @unchecked Sendable {
     }
 
     /// True when `signature` is `publicKey`'s signature of `message` (`EVP_DigestVerify`).
-    public static func verify(signature: [UInt8], message: [UInt8], publicKey: [UInt8], algorithm: SignatureAlgorithm = .ed25519) -> Bool {
+    public static func verify(
+        signature: [UInt8], message: [UInt8], publicKey: [UInt8], algorithm: SignatureAlgorithm = .ed25519
+    ) -> Bool {
         let key: OpaquePointer?
         switch algorithm {
         case .ed25519:
             guard publicKey.count == 32 else { return false }
-            key = publicKey.withUnsafeBufferPointer { EVP_PKEY_new_raw_public_key(arca_EVP_PKEY_ED25519(), nil, $0.baseAddress, 32) }
+            key = publicKey.withUnsafeBufferPointer {
+                EVP_PKEY_new_raw_public_key(arca_EVP_PKEY_ED25519(), nil, $0.baseAddress, 32)
+            }
         case .sm2:
             var pointer: UnsafePointer<UInt8>? = nil
             key = publicKey.withUnsafeBufferPointer { buffer in
@@ -190,11 +239,14 @@ public final class SigningKey: @unchecked Sendable {
         }
         guard let key else { return false }
         defer { EVP_PKEY_free(key) }
-        return (try? withContext(key, algorithm, signing: false) { context in
-            signature.withUnsafeBufferPointer { s in
-                message.withUnsafeBufferPointer { m in EVP_DigestVerify(context, s.baseAddress, s.count, m.baseAddress, m.count) == 1 }
-            }
-        }) ?? false
+        return
+            (try? withContext(key, algorithm, signing: false) { context in
+                signature.withUnsafeBufferPointer { s in
+                    message.withUnsafeBufferPointer { m in
+                        EVP_DigestVerify(context, s.baseAddress, s.count, m.baseAddress, m.count) == 1
+                    }
+                }
+            }) ?? false
     }
 }
 

@@ -16,7 +16,10 @@ public struct TLSError: Error, CustomStringConvertible, Sendable {
             ERR_error_string_n(code, &buffer, buffer.count)
             reasons.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
-        return TLSError(step, reasons.isEmpty ? (errno != 0 ? "\(Errno.current)" : "no OpenSSL error queued") : reasons.joined(separator: "; "))
+        return TLSError(
+            step,
+            reasons.isEmpty
+                ? (errno != 0 ? "\(Errno.current)" : "no OpenSSL error queued") : reasons.joined(separator: "; "))
     }
 }
 
@@ -51,9 +54,13 @@ public final class TLSContext: @unchecked Sendable {
 
     /// - Throws: ``TLSError`` naming the file that cannot be used, or a key that does not match the certificate.
     public init(certificateFile: String, keyFile: String, server: Bool) throws {
-        guard let context = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method()) else { throw TLSError.last("SSL_CTX_new") }
+        guard let context = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method()) else {
+            throw TLSError.last("SSL_CTX_new")
+        }
         self.context = context
-        guard arca_SSL_CTX_setup_tls13_mutual(context) == 1 else { SSL_CTX_free(context); throw TLSError.last("TLS 1.3 setup") }
+        guard arca_SSL_CTX_setup_tls13_mutual(context) == 1 else {
+            SSL_CTX_free(context); throw TLSError.last("TLS 1.3 setup")
+        }
         guard SSL_CTX_use_certificate_chain_file(context, certificateFile) == 1 else {
             SSL_CTX_free(context); throw TLSError.last("load certificate \(certificateFile)")
         }
@@ -63,7 +70,9 @@ public final class TLSContext: @unchecked Sendable {
         guard SSL_CTX_check_private_key(context) == 1 else {
             SSL_CTX_free(context); throw TLSError.last("key \(keyFile) does not match certificate \(certificateFile)")
         }
-        do { certificateSHA256 = try Certificate.sha256(pemFile: certificateFile) } catch { SSL_CTX_free(context); throw error }
+        do { certificateSHA256 = try Certificate.sha256(pemFile: certificateFile) } catch {
+            SSL_CTX_free(context); throw error
+        }
     }
     deinit { SSL_CTX_free(context) }
 }

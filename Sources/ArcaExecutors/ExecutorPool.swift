@@ -22,11 +22,14 @@ public final class ExecutorPool: Sendable {
     /// Runs `work` where the plan puts `workloadClass` (and `device`, a PCI bus id or device id):
     /// on the entry's node, or — when the entry spans nodes — on the least-loaded of them.
     /// - Throws: ``ExecutorError`` when the plan refuses the work or has no executor for it.
-    public func submit<T: Sendable>(_ workloadClass: WorkloadClass, device: String? = nil,
-                                    _ work: @escaping @Sendable (WorkContext) throws -> T) async throws -> T {
+    public func submit<T: Sendable>(
+        _ workloadClass: WorkloadClass, device: String? = nil,
+        _ work: @escaping @Sendable (WorkContext) throws -> T
+    ) async throws -> T {
         let entry = plan.entry(workloadClass, device: device) ?? plan.entry(workloadClass)
         if let entry, entry.refused {
-            throw ExecutorError("placement refuses \(workloadClass.rawValue) work\(device.map { " for \($0)" } ?? ""): \(entry.reason)")
+            throw ExecutorError(
+                "placement refuses \(workloadClass.rawValue) work\(device.map { " for \($0)" } ?? ""): \(entry.reason)")
         }
         let candidates: [NUMAExecutor]
         if let node = entry?.numaNode, let executor = executor(node: node) {
@@ -37,7 +40,8 @@ public final class ExecutorPool: Sendable {
             candidates = matching.isEmpty ? executors : matching
         }
         guard let chosen = candidates.min(by: { load($0) < load($1) }) else {
-            throw ExecutorError("no NUMA executor can run \(workloadClass.rawValue) work: every node is excluded or not allowed")
+            throw ExecutorError(
+                "no NUMA executor can run \(workloadClass.rawValue) work: every node is excluded or not allowed")
         }
         return try await chosen.submit(work)
     }

@@ -52,7 +52,10 @@ public final class NUMAExecutor: @unchecked Sendable {
     struct Counters { var completed = 0; var rejected = 0; var busyNanoseconds: UInt64 = 0 }
 
     /// Starts `threads` workers (default: one per PU) bound to `pus` through `topology`.
-    public init(numaNode: Int, pus: [Int], capacity: Int, whenFull: QueueFullPolicy, topology: HwlocTopology?, threads: Int? = nil) {
+    public init(
+        numaNode: Int, pus: [Int], capacity: Int, whenFull: QueueFullPolicy, topology: HwlocTopology?,
+        threads: Int? = nil
+    ) {
         precondition(capacity > 0 && !pus.isEmpty)
         self.numaNode = numaNode
         self.pus = pus
@@ -134,10 +137,17 @@ public final class NUMAExecutor: @unchecked Sendable {
                 }
                 switch queued {
                 case nil:
-                    continuation.resume(throwing: ExecutorError("the executor of NUMA node \(numaNode) is shutting down"))
+                    continuation.resume(
+                        throwing: ExecutorError("the executor of NUMA node \(numaNode) is shutting down"))
                 case false where whenFull == .reject:
                     condition.withLock { counters.rejected += 1 }
-                    continuation.resume(throwing: ExecutorError("the queue of NUMA node \(numaNode) is full (\(capacity) waiting); retry later or raise [executors] queue_capacity"))
+                    continuation.resume(
+                        throwing: ExecutorError(
+                            """
+                            the queue of NUMA node \(numaNode) is full (\(capacity) waiting); retry later or \
+                            raise [executors] queue_capacity
+                            """
+                        ))
                 case false:
                     continuation.resume(returning: nil)  // wait for room below
                 default:
@@ -166,8 +176,9 @@ public final class NUMAExecutor: @unchecked Sendable {
 
     public var statistics: Statistics {
         condition.withLock {
-            Statistics(queueDepth: jobs.count - head, running: running, completed: counters.completed,
-                       rejected: counters.rejected, busySeconds: Double(counters.busyNanoseconds) / 1e9)
+            Statistics(
+                queueDepth: jobs.count - head, running: running, completed: counters.completed,
+                rejected: counters.rejected, busySeconds: Double(counters.busyNanoseconds) / 1e9)
         }
     }
 

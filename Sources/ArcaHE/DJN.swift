@@ -43,8 +43,12 @@ public final class DJNObfuscator: Sendable {
             hs = try BigNumber.modExpConstantTime(h, key.n, key.nSquare)
         }
         if let privateKey {
-            crtTables = (FixedBaseExponentiation(base: hs % privateKey.pSquare, modulus: privateKey.pSquare, exponentBits: exponentBits),
-                         FixedBaseExponentiation(base: hs % privateKey.qSquare, modulus: privateKey.qSquare, exponentBits: exponentBits))
+            crtTables = (
+                FixedBaseExponentiation(
+                    base: hs % privateKey.pSquare, modulus: privateKey.pSquare, exponentBits: exponentBits),
+                FixedBaseExponentiation(
+                    base: hs % privateKey.qSquare, modulus: privateKey.qSquare, exponentBits: exponentBits)
+            )
             table = nil
         } else {
             table = FixedBaseExponentiation(base: hs, modulus: key.nSquare, exponentBits: exponentBits)
@@ -65,7 +69,9 @@ public final class DJNObfuscator: Sendable {
     /// hs^a_i mod n² by the table, on the CPU executors.
     func powers(_ a: [BigNumber], cpu: CPUDevice) async throws -> [BigNumber] {
         if let crtTables, let privateKey {
-            return try await cpu.map(a.count) { privateKey.combineSquares(crtTables.p.power(a[$0]), crtTables.q.power(a[$0])) }
+            return try await cpu.map(a.count) {
+                privateKey.combineSquares(crtTables.p.power(a[$0]), crtTables.q.power(a[$0]))
+            }
         }
         let table = table!
         return try await cpu.map(a.count) { table.power(a[$0]) }

@@ -17,7 +17,9 @@ public enum PlainNumber: Sendable, Equatable, CustomStringConvertible {
         let bytes = Array(text.utf8)
         guard HEFiles.isJSONNumber(bytes) else { throw HEError(item, "\(text.prefix(40)) is not a JSON number") }
         if bytes.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
-            guard let value = Double(text), value.isFinite else { throw HEError(item, "\(text.prefix(40)) is beyond a double's range") }
+            guard let value = Double(text), value.isFinite else {
+                throw HEError(item, "\(text.prefix(40)) is beyond a double's range")
+            }
             self = .float(value)
         } else {
             let negative = bytes.first == UInt8(ascii: "-")
@@ -64,7 +66,9 @@ public struct EncodedNumber: Sendable, Equatable {
     /// `EncodedNumber.encode(public_key, scalar, max_exponent=maxExponent)`: integers at exponent 0,
     /// floats at ⌊(frexp exponent − 53) / 4⌋ — both exact; the exponent is lowered to `maxExponent`.
     /// - Throws: ``HEError`` when |mantissa| > max_int.
-    public static func encode(_ value: PlainNumber, key: PaillierPublicKey, maxExponent: Int? = nil, item: String = "value") throws -> EncodedNumber {
+    public static func encode(
+        _ value: PlainNumber, key: PaillierPublicKey, maxExponent: Int? = nil, item: String = "value"
+    ) throws -> EncodedNumber {
         var negative: Bool, mantissa: BigNumber, binaryShift: Int, exponent: Int
         switch value {
         case let .integer(sign, magnitude):
@@ -83,7 +87,13 @@ public struct EncodedNumber: Sendable, Equatable {
         precondition(shift >= 0, "python-paillier's exponent choice keeps the encoding exact")
         mantissa = mantissa.shiftedLeft(shift)
         if mantissa > key.maxInt {
-            throw HEError(item, "\(negative ? "negative " : "")value needs a \(mantissa.bitCount)-bit mantissa, beyond max_int (n // 3 - 1, \(key.maxInt.bitCount) bits) of this key")
+            throw HEError(
+                item,
+                """
+                \(negative ? "negative " : "")value needs a \(mantissa.bitCount)-bit mantissa, beyond max_int (n \
+                // 3 - 1, \(key.maxInt.bitCount) bits) of this key
+                """
+            )
         }
         let encoding = negative && !mantissa.isZero ? key.n - mantissa : mantissa
         return EncodedNumber(encoding: encoding, exponent: exponent)
@@ -143,12 +153,18 @@ public struct EncodedNumber: Sendable, Equatable {
 
     /// `decrease_exponent_to`: the same value at a lower exponent, mantissa · 16^(exponent − new).
     /// - Throws: ``HEError`` when the factor 16^(exponent − new) itself exceeds max_int (as python-paillier).
-    static func alignmentFactor(from exponent: Int, to newExponent: Int, key: PaillierPublicKey, item: String) throws -> BigNumber {
+    static func alignmentFactor(
+        from exponent: Int, to newExponent: Int, key: PaillierPublicKey, item: String
+    ) throws -> BigNumber {
         precondition(newExponent <= exponent)
         try checkExponent(exponent, item: item)
         try checkExponent(newExponent, item: item)
         let factor = BigNumber(1).shiftedLeft(4 * (exponent - newExponent))
-        if factor > key.maxInt { throw HEError(item, "aligning exponent \(exponent) to \(newExponent) needs 16^\(exponent - newExponent), beyond max_int") }
+        if factor > key.maxInt {
+            throw HEError(
+                item,
+                "aligning exponent \(exponent) to \(newExponent) needs 16^\(exponent - newExponent), beyond max_int")
+        }
         return factor
     }
 }

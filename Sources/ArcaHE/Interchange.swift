@@ -57,13 +57,18 @@ public enum PaillierInterchange {
         let decoder = JSONDecoder()
         if object["p"] != nil || object["q"] != nil {
             let jwk: PrivateKeyJWK
-            do { jwk = try decoder.decode(PrivateKeyJWK.self, from: data) } catch { throw HEError("key", "private key JWK: \(describe(error))") }
-            let key = try PaillierPrivateKey(p: integer(base64url: jwk.p, field: "p"), q: integer(base64url: jwk.q, field: "q"))
+            do { jwk = try decoder.decode(PrivateKeyJWK.self, from: data) } catch {
+                throw HEError("key", "private key JWK: \(describe(error))")
+            }
+            let key = try PaillierPrivateKey(
+                p: integer(base64url: jwk.p, field: "p"), q: integer(base64url: jwk.q, field: "q"))
             guard try publicKey(jwk.pub) == key.publicKey else { throw HEError("pub.n", "is not p·q") }
             return .privateKey(key, kid: jwk.kid)
         }
         let jwk: PublicKeyJWK
-        do { jwk = try decoder.decode(PublicKeyJWK.self, from: data) } catch { throw HEError("key", "public key JWK: \(describe(error))") }
+        do { jwk = try decoder.decode(PublicKeyJWK.self, from: data) } catch {
+            throw HEError("key", "public key JWK: \(describe(error))")
+        }
         return .publicKey(try publicKey(jwk), kid: jwk.kid)
     }
 
@@ -71,7 +76,9 @@ public enum PaillierInterchange {
     /// - Throws: ``HEError`` naming `source[i].v`.
     public static func ciphertexts(_ wire: [WireCiphertext], source: String) throws -> [Ciphertext] {
         try wire.enumerated().map { i, c in
-            guard let value = BigNumber(decimal: c.v) else { throw HEError("\(source)[\(i)].v", "\"\(c.v.prefix(20))\" is not a non-negative decimal integer") }
+            guard let value = BigNumber(decimal: c.v) else {
+                throw HEError("\(source)[\(i)].v", "\"\(c.v.prefix(20))\" is not a non-negative decimal integer")
+            }
             try EncodedNumber.checkExponent(c.e, item: "\(source)[\(i)].e")
             return Ciphertext(value: value, exponent: c.e)
         }
@@ -83,7 +90,8 @@ public enum PaillierInterchange {
 
     static func describe(_ error: any Error) -> String {
         switch error {
-        case DecodingError.keyNotFound(let key, let context): return "missing \"\(key.stringValue)\" at \(path(context.codingPath))"
+        case DecodingError.keyNotFound(let key, let context):
+            return "missing \"\(key.stringValue)\" at \(path(context.codingPath))"
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
             return "\(context.debugDescription) at \(path(context.codingPath))"
         case DecodingError.dataCorrupted(let context):

@@ -52,7 +52,8 @@ public final class PaillierKeyStore: Sendable {
         self.cipher = cipher
         for path in [directory, directory + "/keys"] {
             if !FileManager.default.fileExists(atPath: path) {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try FileManager.default.createDirectory(
+                    atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             }
         }
         _ = try sealKey()
@@ -67,7 +68,9 @@ public final class PaillierKeyStore: Sendable {
         }
         try Self.checkPrivate(sealKeyPath)
         let key = [UInt8](try Data(contentsOf: URL(fileURLWithPath: sealKeyPath)))
-        guard key.count == AEAD.keyBytes else { throw Failure.damaged("\(sealKeyPath): \(key.count) bytes; a seal key has \(AEAD.keyBytes)") }
+        guard key.count == AEAD.keyBytes else {
+            throw Failure.damaged("\(sealKeyPath): \(key.count) bytes; a seal key has \(AEAD.keyBytes)")
+        }
         return key
     }
 
@@ -76,7 +79,12 @@ public final class PaillierKeyStore: Sendable {
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         let mode = (attributes[.posixPermissions] as? Int) ?? 0
         if mode & 0o077 != 0 {
-            throw Failure.insecure("\(path) has mode \(String(mode, radix: 8, uppercase: false).leftPadded(4)); key files must be 0600 (readable by arcad only) — fix with chmod 600")
+            throw Failure.insecure(
+                """
+                \(path) has mode \(String(mode, radix: 8, uppercase: false).leftPadded(4)); key files must be \
+                0600 (readable by arcad only) — fix with chmod 600
+                """
+            )
         }
     }
 
@@ -90,7 +98,9 @@ public final class PaillierKeyStore: Sendable {
     }
 
     func records() throws -> [Record] {
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory + "/keys").filter { $0.hasSuffix(".json") }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory + "/keys").filter {
+            $0.hasSuffix(".json")
+        }.sorted()
         return try names.map { try record(path: directory + "/keys/" + $0) }
     }
 
@@ -128,12 +138,17 @@ public final class PaillierKeyStore: Sendable {
             throw Failure.notFound("\(nameOrId) has no private key here (a public key imported from a partner)")
         }
         let opened: [UInt8]
-        do { opened = try (AEAD(rawValue: record.cipher ?? "") ?? cipher).open([UInt8](box), key: try sealKey(), associatedData: Array(record.entry.id.utf8)) } catch {
-            throw Failure.damaged("key \(record.entry.name) (\(record.entry.id)): the sealed private key does not open: \(error)")
+        do {
+            opened = try (AEAD(rawValue: record.cipher ?? "") ?? cipher).open(
+                [UInt8](box), key: try sealKey(), associatedData: Array(record.entry.id.utf8))
+        } catch {
+            throw Failure.damaged(
+                "key \(record.entry.name) (\(record.entry.id)): the sealed private key does not open: \(error)")
         }
         let parts = try JSONDecoder().decode([String: String].self, from: Data(opened))
-        let key = try PaillierPrivateKey(p: PaillierInterchange.integer(base64url: parts["p"] ?? "", field: "p"),
-                                         q: PaillierInterchange.integer(base64url: parts["q"] ?? "", field: "q"))
+        let key = try PaillierPrivateKey(
+            p: PaillierInterchange.integer(base64url: parts["p"] ?? "", field: "p"),
+            q: PaillierInterchange.integer(base64url: parts["q"] ?? "", field: "q"))
         lock.withLock { $0[record.entry.id] = key }
         return key
     }
@@ -153,7 +168,8 @@ public final class PaillierKeyStore: Sendable {
     /// Generates a key with n of `bits` bits and stores it as `name`.
     public func generate(bits: Int, name: String) throws -> Entry {
         try checkName(name)
-        return try store(.privateKey(try PaillierPrivateKey.generate(bits: bits), kid: nil), name: name, origin: "generated")
+        return try store(
+            .privateKey(try PaillierPrivateKey.generate(bits: bits), kid: nil), name: name, origin: "generated")
     }
 
     /// Stores a key read from a python-paillier file under `name`.
@@ -163,11 +179,15 @@ public final class PaillierKeyStore: Sendable {
     }
 
     func checkName(_ name: String) throws {
-        guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+        guard !name.isEmpty, name.count <= 64,
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+        else {
             throw HEError("name", "\"\(name.prefix(70))\" is not a key name (1-64 of A-Z a-z 0-9 - _ .)")
         }
         // Keys are found by name or id: a name shaped like an id would shadow another key.
-        if name.hasPrefix("pai-") { throw HEError("name", "\"\(name)\": names starting with pai- are reserved for key ids") }
+        if name.hasPrefix("pai-") {
+            throw HEError("name", "\"\(name)\": names starting with pai- are reserved for key ids")
+        }
     }
 
     func store(_ file: PaillierInterchange.KeyFile, name: String, origin: String) throws -> Entry {
@@ -182,14 +202,23 @@ public final class PaillierKeyStore: Sendable {
         }
         let id = "pai-" + publicKey.fingerprint
         let existing = try records()
-        if existing.contains(where: { $0.entry.name == name }) { throw Failure.exists("a key named \(name) already exists") }
-        if let same = existing.first(where: { $0.entry.id == id }) { throw Failure.exists("this key is already stored as \(same.entry.name) (\(id))") }
-        let entry = Entry(id: id, name: name, bits: publicKey.bits, created: Date(), origin: origin, hasPrivateKey: privateKey != nil,
-                          publicKey: PaillierInterchange.jwk(publicKey, kid: "Arca Paillier public key \(name) (\(id))"))
+        if existing.contains(where: { $0.entry.name == name }) {
+            throw Failure.exists("a key named \(name) already exists")
+        }
+        if let same = existing.first(where: { $0.entry.id == id }) {
+            throw Failure.exists("this key is already stored as \(same.entry.name) (\(id))")
+        }
+        let entry = Entry(
+            id: id, name: name, bits: publicKey.bits, created: Date(), origin: origin, hasPrivateKey: privateKey != nil,
+            publicKey: PaillierInterchange.jwk(publicKey, kid: "Arca Paillier public key \(name) (\(id))"))
         var record = Record(entry: entry, sealedPrivateKey: nil, cipher: nil)
         if let privateKey {
-            let secret = try JSONEncoder().encode(["p": PaillierInterchange.base64url(privateKey.p), "q": PaillierInterchange.base64url(privateKey.q)])
-            record.sealedPrivateKey = Data(try cipher.seal([UInt8](secret), key: sealKey(), associatedData: Array(id.utf8))).base64EncodedString()
+            let secret = try JSONEncoder().encode([
+                "p": PaillierInterchange.base64url(privateKey.p), "q": PaillierInterchange.base64url(privateKey.q),
+            ])
+            record.sealedPrivateKey = Data(
+                try cipher.seal([UInt8](secret), key: sealKey(), associatedData: Array(id.utf8))
+            ).base64EncodedString()
             record.cipher = cipher.rawValue
             lock.withLock { $0[id] = privateKey }
         }
@@ -202,7 +231,10 @@ extension JSONDecoder {
     static var iso: JSONDecoder { let d = JSONDecoder(); d.dateDecodingStrategy = .iso8601; return d }
 }
 extension JSONEncoder {
-    static var iso: JSONEncoder { let e = JSONEncoder(); e.dateEncodingStrategy = .iso8601; e.outputFormatting = [.sortedKeys, .prettyPrinted]; return e }
+    static var iso: JSONEncoder {
+        let e = JSONEncoder(); e.dateEncodingStrategy = .iso8601; e.outputFormatting = [.sortedKeys, .prettyPrinted];
+        return e
+    }
 }
 extension String {
     func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }

@@ -12,7 +12,9 @@ public struct PaillierPublicKey: Sendable, Equatable, Hashable {
 
     /// - Throws: ``HEError`` when n is even or shorter than 512 bits.
     public init(n: BigNumber) throws {
-        guard n.isOdd, n.bitCount >= 512 else { throw HEError("key", "n must be odd and at least 512 bits (got \(n.bitCount) bits)") }
+        guard n.isOdd, n.bitCount >= 512 else {
+            throw HEError("key", "n must be odd and at least 512 bits (got \(n.bitCount) bits)")
+        }
         self.n = n
         nSquare = n * n
         maxInt = n / BigNumber(3) - BigNumber(1)
@@ -28,7 +30,9 @@ public struct PaillierPublicKey: Sendable, Equatable, Hashable {
     /// - Throws: ``HEError`` naming `item`.
     public func validate(ciphertext c: BigNumber, item: String) throws {
         guard c < nSquare else { throw HEError(item, "ciphertext is not below n² of key \(fingerprint)") }
-        guard !c.isZero, BigNumber.gcd(c, n) == BigNumber(1) else { throw HEError(item, "ciphertext is not a unit mod n² (shares a factor with n)") }
+        guard !c.isZero, BigNumber.gcd(c, n) == BigNumber(1) else {
+            throw HEError(item, "ciphertext is not a unit mod n² (shares a factor with n)")
+        }
     }
 
     /// Checks every value as ``validate(ciphertext:item:)`` does, with one gcd for the whole batch:
@@ -38,7 +42,9 @@ public struct PaillierPublicKey: Sendable, Equatable, Hashable {
     public func validate(ciphertexts values: [BigNumber], item: String) throws {
         var product = BigNumber(1)
         for (i, c) in values.enumerated() {
-            guard c < nSquare else { throw HEError("\(item)[\(i)]", "ciphertext is not below n² of key \(fingerprint)") }
+            guard c < nSquare else {
+                throw HEError("\(item)[\(i)]", "ciphertext is not below n² of key \(fingerprint)")
+            }
             product = BigNumber.modMul(product, c % n, n)
         }
         if !values.isEmpty, BigNumber.gcd(product, n) != BigNumber(1) {
@@ -66,10 +72,14 @@ public struct PaillierPrivateKey: Sendable {
     /// - Throws: ``HEError`` when p or q is not prime, p = q, or gcd(n, (p−1)(q−1)) ≠ 1.
     public init(p first: BigNumber, q second: BigNumber) throws {
         let (p, q) = first < second ? (first, second) : (second, first)
-        guard p != q, p.isProbablePrime, q.isProbablePrime else { throw HEError("key", "p and q must be two distinct primes") }
+        guard p != q, p.isProbablePrime, q.isProbablePrime else {
+            throw HEError("key", "p and q must be two distinct primes")
+        }
         let one = BigNumber(1)
         let n = p * q
-        guard BigNumber.gcd(n, (p - one) * (q - one)) == one else { throw HEError("key", "gcd(n, (p-1)(q-1)) is not 1") }
+        guard BigNumber.gcd(n, (p - one) * (q - one)) == one else {
+            throw HEError("key", "gcd(n, (p-1)(q-1)) is not 1")
+        }
         publicKey = try PaillierPublicKey(n: n)
         self.p = p
         self.q = q
@@ -93,7 +103,9 @@ public struct PaillierPrivateKey: Sendable {
     /// A new key with n of exactly `bits` bits (2048, 3072 or 4096; other multiples of 256 from 512 are
     /// accepted for tests), p and q from OpenSSL's prime generator with |p| = |q|.
     public static func generate(bits: Int) throws -> PaillierPrivateKey {
-        guard bits >= 512, bits <= 8192, bits % 256 == 0 else { throw HEError("bits", "key size \(bits) is not a multiple of 256 between 512 and 8192") }
+        guard bits >= 512, bits <= 8192, bits % 256 == 0 else {
+            throw HEError("bits", "key size \(bits) is not a multiple of 256 between 512 and 8192")
+        }
         while true {
             let p = try BigNumber.randomPrime(bits: bits / 2), q = try BigNumber.randomPrime(bits: bits / 2)
             guard p != q, (p * q).bitCount == bits else { continue }

@@ -34,11 +34,16 @@ public struct PaillierEngine: Sendable {
 
     var cpu: CPUDevice { registry.cpu }
 
-    func modExp(_ bases: [BigNumber], _ exponents: [BigNumber], _ modulus: BigNumber, _ report: inout Report,
-                repeating: Int? = nil) async throws -> [BigNumber] {
+    func modExp(
+        _ bases: [BigNumber], _ exponents: [BigNumber], _ modulus: BigNumber, _ report: inout Report,
+        repeating: Int? = nil
+    ) async throws -> [BigNumber] {
         guard !bases.isEmpty else { return [] }
-        if let repeating { return try await modExp(Array(repeating: bases[0], count: repeating), exponents, modulus, &report) }
-        let (result, served) = try await registry.modExp(bases: bases, exponents: exponents, modulus: modulus, preferred: preferred)
+        if let repeating {
+            return try await modExp(Array(repeating: bases[0], count: repeating), exponents, modulus, &report)
+        }
+        let (result, served) = try await registry.modExp(
+            bases: bases, exponents: exponents, modulus: modulus, preferred: preferred)
         report.add(served, count: bases.count)
         return result
     }
@@ -56,7 +61,9 @@ public struct PaillierEngine: Sendable {
 
     /// r_i^n mod n² for each r_i: by CRT (r^(n mod p(p−1)) mod p², mod q²) when the private key is
     /// held — four times fewer word operations — else directly mod n². Both give the same value.
-    public func obfuscators(_ r: [BigNumber], key: PaillierPublicKey, privateKey: PaillierPrivateKey?, report: inout Report) async throws -> [BigNumber] {
+    public func obfuscators(
+        _ r: [BigNumber], key: PaillierPublicKey, privateKey: PaillierPrivateKey?, report: inout Report
+    ) async throws -> [BigNumber] {
         guard let privateKey else { return try await modExp(r, [key.n], key.nSquare, &report) }
         let rp = try await cpu.map(r.count) { r[$0] % privateKey.pSquare }
         let rq = try await cpu.map(r.count) { r[$0] % privateKey.qSquare }
@@ -70,10 +77,14 @@ public struct PaillierEngine: Sendable {
     /// on the CPU executors — multiplications only; asked for an OpenCL device, hs^a runs there as a
     /// batch of ℓ-bit modexps (by CRT when the private key is held). The same a give the same ciphertexts.
     /// - Parameter exponents: the a_i (default: fresh from OpenSSL); fixed values make it deterministic.
-    public func encrypt(_ numbers: [EncodedNumber], djn: DJNObfuscator, exponents: [BigNumber]? = nil, report: inout Report) async throws -> [Ciphertext] {
+    public func encrypt(
+        _ numbers: [EncodedNumber], djn: DJNObfuscator, exponents: [BigNumber]? = nil, report: inout Report
+    ) async throws -> [Ciphertext] {
         let key = djn.key
         let a = try exponents ?? djn.exponents(numbers.count)
-        guard a.count == numbers.count else { throw HEError("exponents", "\(a.count) values for \(numbers.count) numbers") }
+        guard a.count == numbers.count else {
+            throw HEError("exponents", "\(a.count) values for \(numbers.count) numbers")
+        }
         for (i, value) in a.enumerated() where value.bitCount > djn.exponentBits {
             throw HEError("exponents[\(i)]", "wider than ℓ = \(djn.exponentBits) bits")
         }
@@ -90,7 +101,9 @@ public struct PaillierEngine: Sendable {
         }
         report.multiplications += numbers.count
         return try await cpu.map(numbers.count) {
-            Ciphertext(value: BigNumber.modMul(key.nude(numbers[$0].encoding), obfuscators[$0], key.nSquare), exponent: numbers[$0].exponent)
+            Ciphertext(
+                value: BigNumber.modMul(key.nude(numbers[$0].encoding), obfuscators[$0], key.nSquare),
+                exponent: numbers[$0].exponent)
         }
     }
 
@@ -100,24 +113,34 @@ public struct PaillierEngine: Sendable {
     ///     encryption deterministic, e.g. to compare devices.
     ///   - privateKey: when held, r^n is computed by CRT.
     /// - Throws: ``HEError`` for a bad r (`randomness[i]`), errors of the registry.
-    public func encrypt(_ numbers: [EncodedNumber], key: PaillierPublicKey, privateKey: PaillierPrivateKey? = nil,
-                        randomness: [BigNumber]? = nil, report: inout Report) async throws -> [Ciphertext] {
+    public func encrypt(
+        _ numbers: [EncodedNumber], key: PaillierPublicKey, privateKey: PaillierPrivateKey? = nil,
+        randomness: [BigNumber]? = nil, report: inout Report
+    ) async throws -> [Ciphertext] {
         let r = randomness ?? Self.randomness(count: numbers.count, key: key)
-        guard r.count == numbers.count else { throw HEError("randomness", "\(r.count) values for \(numbers.count) numbers") }
-        for (i, value) in r.enumerated() where value.isZero || value >= key.n { throw HEError("randomness[\(i)]", "r must be in [1, n)") }
+        guard r.count == numbers.count else {
+            throw HEError("randomness", "\(r.count) values for \(numbers.count) numbers")
+        }
+        for (i, value) in r.enumerated() where value.isZero || value >= key.n {
+            throw HEError("randomness[\(i)]", "r must be in [1, n)")
+        }
         do { try key.validate(ciphertexts: r, item: "randomness") } catch let error as HEError {
             throw HEError(error.item, "r must be coprime to n")
         }
         let obfuscators = try await obfuscators(r, key: key, privateKey: privateKey, report: &report)
         report.multiplications += numbers.count
         return try await cpu.map(numbers.count) {
-            Ciphertext(value: BigNumber.modMul(key.nude(numbers[$0].encoding), obfuscators[$0], key.nSquare), exponent: numbers[$0].exponent)
+            Ciphertext(
+                value: BigNumber.modMul(key.nude(numbers[$0].encoding), obfuscators[$0], key.nSquare),
+                exponent: numbers[$0].exponent)
         }
     }
 
     /// Decrypts each ciphertext by CRT to its encoding (python-paillier's `raw_decrypt`), exponent kept.
     /// - Throws: ``HEError`` naming `items[i]` for a value ≥ n² or not a unit mod n².
-    public func decrypt(_ ciphertexts: [Ciphertext], privateKey: PaillierPrivateKey, item: String = "ciphertexts", report: inout Report) async throws -> [EncodedNumber] {
+    public func decrypt(
+        _ ciphertexts: [Ciphertext], privateKey: PaillierPrivateKey, item: String = "ciphertexts", report: inout Report
+    ) async throws -> [EncodedNumber] {
         let key = privateKey.publicKey
         try key.validate(ciphertexts: ciphertexts.map(\.value), item: item)
         let cp = try await cpu.map(ciphertexts.count) { ciphertexts[$0].value % privateKey.pSquare }
@@ -140,9 +163,13 @@ public struct PaillierEngine: Sendable {
     /// Element-wise a_i + b_i (ciphertext product mod n², exponents aligned to the lower).
     /// - Parameter items: the names errors give the two arrays (file names, say).
     /// - Throws: ``HEError`` for arrays of different lengths, invalid ciphertexts or an alignment overflow.
-    public func add(_ a: [Ciphertext], _ b: [Ciphertext], key: PaillierPublicKey, items: (String, String) = ("first", "second"),
-                    report: inout Report) async throws -> [Ciphertext] {
-        guard a.count == b.count else { throw HEError("input", "the two ciphertext arrays differ in length (\(a.count) and \(b.count))") }
+    public func add(
+        _ a: [Ciphertext], _ b: [Ciphertext], key: PaillierPublicKey, items: (String, String) = ("first", "second"),
+        report: inout Report
+    ) async throws -> [Ciphertext] {
+        guard a.count == b.count else {
+            throw HEError("input", "the two ciphertext arrays differ in length (\(a.count) and \(b.count))")
+        }
         try key.validate(ciphertexts: a.map(\.value), item: items.0)
         try key.validate(ciphertexts: b.map(\.value), item: items.1)
         report.multiplications += a.count
@@ -156,21 +183,33 @@ public struct PaillierEngine: Sendable {
 
     /// Element-wise c_i + s_i for plaintexts s_i, encoded at no higher exponent than c_i
     /// (python-paillier's `_add_scalar`).
-    public func addPlain(_ ciphertexts: [Ciphertext], _ plaintexts: [PlainNumber], key: PaillierPublicKey, item: String = "ciphertexts", report: inout Report) async throws -> [Ciphertext] {
-        guard ciphertexts.count == plaintexts.count else { throw HEError("input", "\(ciphertexts.count) ciphertexts and \(plaintexts.count) plaintexts") }
+    public func addPlain(
+        _ ciphertexts: [Ciphertext], _ plaintexts: [PlainNumber], key: PaillierPublicKey, item: String = "ciphertexts",
+        report: inout Report
+    ) async throws -> [Ciphertext] {
+        guard ciphertexts.count == plaintexts.count else {
+            throw HEError("input", "\(ciphertexts.count) ciphertexts and \(plaintexts.count) plaintexts")
+        }
         try key.validate(ciphertexts: ciphertexts.map(\.value), item: item)
         report.multiplications += ciphertexts.count
         return try await cpu.map(ciphertexts.count) { i in
-            let encoded = try EncodedNumber.encode(plaintexts[i], key: key, maxExponent: ciphertexts[i].exponent, item: "plaintexts[\(i)]")
+            let encoded = try EncodedNumber.encode(
+                plaintexts[i], key: key, maxExponent: ciphertexts[i].exponent, item: "plaintexts[\(i)]")
             let c = try Self.lower(ciphertexts[i], to: encoded.exponent, key: key, item: "\(item)[\(i)]")
-            return Ciphertext(value: BigNumber.modMul(c.value, key.nude(encoded.encoding), key.nSquare), exponent: encoded.exponent)
+            return Ciphertext(
+                value: BigNumber.modMul(c.value, key.nude(encoded.encoding), key.nSquare), exponent: encoded.exponent)
         }
     }
 
     /// Element-wise c_i · s_i for plaintext scalars s_i: c^k mod n² for the encoding k, or (c⁻¹)^(n−k)
     /// for a negative scalar; exponent e_c + e_s. The exponentiations run as one batch on the registry.
-    public func scale(_ ciphertexts: [Ciphertext], by scalars: [PlainNumber], key: PaillierPublicKey, item: String = "ciphertexts", report: inout Report) async throws -> [Ciphertext] {
-        guard ciphertexts.count == scalars.count else { throw HEError("input", "\(ciphertexts.count) ciphertexts and \(scalars.count) scalars") }
+    public func scale(
+        _ ciphertexts: [Ciphertext], by scalars: [PlainNumber], key: PaillierPublicKey, item: String = "ciphertexts",
+        report: inout Report
+    ) async throws -> [Ciphertext] {
+        guard ciphertexts.count == scalars.count else {
+            throw HEError("input", "\(ciphertexts.count) ciphertexts and \(scalars.count) scalars")
+        }
         try key.validate(ciphertexts: ciphertexts.map(\.value), item: item)
         let prepared = try await cpu.map(ciphertexts.count) { i -> (BigNumber, BigNumber, Int) in
             let encoded = try EncodedNumber.encode(scalars[i], key: key, item: "scalars[\(i)]")
@@ -185,24 +224,41 @@ public struct PaillierEngine: Sendable {
     }
 
     /// Element-wise −c_i: the inverse mod n².
-    public func negate(_ ciphertexts: [Ciphertext], key: PaillierPublicKey, item: String = "ciphertexts", report: inout Report) async throws -> [Ciphertext] {
+    public func negate(
+        _ ciphertexts: [Ciphertext], key: PaillierPublicKey, item: String = "ciphertexts", report: inout Report
+    ) async throws -> [Ciphertext] {
         try key.validate(ciphertexts: ciphertexts.map(\.value), item: item)
-        return try await cpu.map(ciphertexts.count) { Ciphertext(value: BigNumber.modInverse(ciphertexts[$0].value, key.nSquare)!, exponent: ciphertexts[$0].exponent) }
+        return try await cpu.map(ciphertexts.count) {
+            Ciphertext(
+                value: BigNumber.modInverse(ciphertexts[$0].value, key.nSquare)!, exponent: ciphertexts[$0].exponent)
+        }
     }
 
     /// Element-wise c_i · r_i^n mod n²: the same plaintexts under fresh randomness.
-    public func rerandomize(_ ciphertexts: [Ciphertext], key: PaillierPublicKey, privateKey: PaillierPrivateKey? = nil, item: String = "ciphertexts", report: inout Report) async throws -> [Ciphertext] {
+    public func rerandomize(
+        _ ciphertexts: [Ciphertext], key: PaillierPublicKey, privateKey: PaillierPrivateKey? = nil,
+        item: String = "ciphertexts", report: inout Report
+    ) async throws -> [Ciphertext] {
         try key.validate(ciphertexts: ciphertexts.map(\.value), item: item)
-        let obfuscators = try await obfuscators(Self.randomness(count: ciphertexts.count, key: key), key: key, privateKey: privateKey, report: &report)
+        let obfuscators = try await obfuscators(
+            Self.randomness(count: ciphertexts.count, key: key), key: key, privateKey: privateKey, report: &report)
         report.multiplications += ciphertexts.count
-        return try await cpu.map(ciphertexts.count) { Ciphertext(value: BigNumber.modMul(ciphertexts[$0].value, obfuscators[$0], key.nSquare), exponent: ciphertexts[$0].exponent) }
+        return try await cpu.map(ciphertexts.count) {
+            Ciphertext(
+                value: BigNumber.modMul(ciphertexts[$0].value, obfuscators[$0], key.nSquare),
+                exponent: ciphertexts[$0].exponent)
+        }
     }
 
     /// Σ c_i as one ciphertext at the lowest exponent: partial products per chunk on the executors.
     /// - Throws: ``HEError`` for an empty array (there is no randomness to give its sum).
-    public func sum(_ ciphertexts: [Ciphertext], key: PaillierPublicKey, item: String = "ciphertexts", report: inout Report) async throws -> Ciphertext {
+    public func sum(
+        _ ciphertexts: [Ciphertext], key: PaillierPublicKey, item: String = "ciphertexts", report: inout Report
+    ) async throws -> Ciphertext {
         try key.validate(ciphertexts: ciphertexts.map(\.value), item: item)
-        guard let target = ciphertexts.map(\.exponent).min() else { throw HEError("ciphertexts", "nothing to sum: the array is empty") }
+        guard let target = ciphertexts.map(\.exponent).min() else {
+            throw HEError("ciphertexts", "nothing to sum: the array is empty")
+        }
         let chunks = max(1, min(ciphertexts.count / 64, 64))
         let partials = try await cpu.map(chunks) { chunk -> BigNumber in
             var product = BigNumber(1)
@@ -213,6 +269,7 @@ public struct PaillierEngine: Sendable {
             return product
         }
         report.multiplications += ciphertexts.count
-        return Ciphertext(value: partials.reduce(BigNumber(1)) { BigNumber.modMul($0, $1, key.nSquare) }, exponent: target)
+        return Ciphertext(
+            value: partials.reduce(BigNumber(1)) { BigNumber.modMul($0, $1, key.nSquare) }, exponent: target)
     }
 }

@@ -36,7 +36,9 @@ public struct IVReport: Codable, Sendable, Equatable {
         public var events: Int
         public var nonEvents: Int
         public var woe: Double
-        public init(events: Int, nonEvents: Int, woe: Double) { self.events = events; self.nonEvents = nonEvents; self.woe = woe }
+        public init(events: Int, nonEvents: Int, woe: Double) {
+            self.events = events; self.nonEvents = nonEvents; self.woe = woe
+        }
     }
     public struct Feature: Codable, Sendable, Equatable {
         /// `guest` or `host`.
@@ -44,20 +46,25 @@ public struct IVReport: Codable, Sendable, Equatable {
         public var feature: String
         public var iv: Double
         public var bins: [Bin]
-        public init(party: String, feature: String, iv: Double, bins: [Bin]) { self.party = party; self.feature = feature; self.iv = iv; self.bins = bins }
+        public init(party: String, feature: String, iv: Double, bins: [Bin]) {
+            self.party = party; self.feature = feature; self.iv = iv; self.bins = bins
+        }
     }
     public var intersectionSize: Int
     public var features: [Feature]
 
     public init(intersectionSize: Int, features: [Feature]) {
         self.intersectionSize = intersectionSize
-        self.features = features.sorted { $0.iv != $1.iv ? $0.iv > $1.iv : ($0.party, $0.feature) < ($1.party, $1.feature) }
+        self.features = features.sorted {
+            $0.iv != $1.iv ? $0.iv > $1.iv : ($0.party, $0.feature) < ($1.party, $1.feature)
+        }
     }
 
     /// One feature's row from its per-bin counts.
     public static func feature(party: String, name: String, events: [Int], nonEvents: [Int]) -> Feature {
         let result = WOEIV(events: events, nonEvents: nonEvents)
-        return Feature(party: party, feature: name, iv: result.iv,
-                       bins: zip(zip(events, nonEvents), result.woe).map { Bin(events: $0.0, nonEvents: $0.1, woe: $1) })
+        return Feature(
+            party: party, feature: name, iv: result.iv,
+            bins: zip(zip(events, nonEvents), result.woe).map { Bin(events: $0.0, nonEvents: $0.1, woe: $1) })
     }
 }

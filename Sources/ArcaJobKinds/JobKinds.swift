@@ -10,7 +10,8 @@ public enum JobKinds {
     ///   - link: the party link, for kinds that run with a partner (nil: none configured).
     ///   - registry: the devices, for kinds that offload exponentiations or NTTs.
     ///   - ivLimits: what this appliance accepts from a guest as a WOE/IV host (`[iv]`).
-    public static func all(link: PartyLink?, registry: DeviceRegistry?, ivLimits: IVLimits = .defaults) -> [any JobKind] {
+    public static func all(link: PartyLink?, registry: DeviceRegistry?, ivLimits: IVLimits = .defaults) -> [any JobKind]
+    {
         [
             DatasetStatsJob(),
             PSIJob(link: link, registry: registry),

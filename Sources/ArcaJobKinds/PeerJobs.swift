@@ -9,7 +9,8 @@ public enum PeerJobs {
     /// appliance's grants; the job itself answers the peer (``PartyOpenReply`` with its id) when it
     /// runs and claims the channel with ``PartyLink/responderChannel(session:peer:)``. A refusal is
     /// answered here.
-    public static func serve(runtime: JobRuntime, link: PartyLink, peer: String, open: PartyOpen, channel: PartyChannel) {
+    public static func serve(runtime: JobRuntime, link: PartyLink, peer: String, open: PartyOpen, channel: PartyChannel)
+    {
         do {
             guard open.type == "job", let session = open.session, let kind = open.kind, let dataset = open.dataset,
                 let purpose = open.purpose
@@ -28,8 +29,9 @@ public enum PeerJobs {
             }
             link.park(session: session, channel: channel)
             do {
-                _ = try runtime.submitOpened(kind: kind, dataset: dataset, purpose: purpose, partner: peer, session: session,
-                                             options: options)
+                _ = try runtime.submitOpened(
+                    kind: kind, dataset: dataset, purpose: purpose, partner: peer, session: session,
+                    options: options)
             } catch {
                 _ = link.claim(session: session)
                 throw error

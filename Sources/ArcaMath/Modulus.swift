@@ -18,7 +18,9 @@ public struct Modulus: Sendable, Equatable, Hashable {
 
     @inlinable var q: UInt64 { value }
 
-    @inlinable public func add(_ a: UInt64, _ b: UInt64) -> UInt64 { let s = a &+ b; return s >= value ? s &- value : s }
+    @inlinable public func add(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let s = a &+ b; return s >= value ? s &- value : s
+    }
     @inlinable public func subtract(_ a: UInt64, _ b: UInt64) -> UInt64 { a >= b ? a &- b : a &+ value &- b }
 
     /// b^e mod q by square and multiply.

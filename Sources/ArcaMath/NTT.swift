@@ -20,8 +20,11 @@ public struct NTTPlan: Sendable {
 
     /// - Precondition: degree a power of two in [2, 2^17]; q ≡ 1 (mod 2·degree).
     public init(degree: Int, modulus: Modulus) {
-        precondition(degree >= 2 && degree <= 1 << 17 && degree & (degree - 1) == 0, "degree \(degree) must be a power of two in [2, 2^17]")
-        precondition((modulus.value - 1) % UInt64(2 * degree) == 0, "q = \(modulus.value) ≢ 1 (mod 2n) for n = \(degree)")
+        precondition(
+            degree >= 2 && degree <= 1 << 17 && degree & (degree - 1) == 0,
+            "degree \(degree) must be a power of two in [2, 2^17]")
+        precondition(
+            (modulus.value - 1) % UInt64(2 * degree) == 0, "q = \(modulus.value) ≢ 1 (mod 2n) for n = \(degree)")
         self.degree = degree
         self.modulus = modulus
         let psi = modulus.primitiveRoot(degree: degree)

@@ -1,5 +1,6 @@
 import COpenCL
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -101,9 +102,11 @@ public enum OpenCLDiscovery {
             guard let id else { return nil }
             let rawType: cl_device_type = scalar(id, CL_DEVICE_TYPE) ?? 0
             let type: OpenCLDeviceInfo.DeviceType =
-                rawType & cl_device_type(CL_DEVICE_TYPE_GPU) != 0 ? .gpu
-                : rawType & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 ? .accelerator
-                : rawType & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 ? .cpu : .other
+                rawType & cl_device_type(CL_DEVICE_TYPE_GPU) != 0
+                ? .gpu
+                : rawType & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0
+                    ? .accelerator
+                    : rawType & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 ? .cpu : .other
             let extensions = deviceString(id, CL_DEVICE_EXTENSIONS).split(separator: " ").map(String.init)
             let units: cl_uint = scalar(id, CL_DEVICE_MAX_COMPUTE_UNITS) ?? 0
             let global: cl_ulong = scalar(id, CL_DEVICE_GLOBAL_MEM_SIZE) ?? 0
@@ -140,7 +143,8 @@ public enum OpenCLDiscovery {
             if ok { return "\(hex(info[0], 4)):\(hex(info[1], 2)):\(hex(info[2], 2)).\(String(info[3], radix: 16))" }
         }
         if extensions.contains("cl_nv_device_attribute_query"),
-           let bus: cl_uint = scalar(id, 0x4008), let slot: cl_uint = scalar(id, 0x4009) {
+            let bus: cl_uint = scalar(id, 0x4008), let slot: cl_uint = scalar(id, 0x4009)
+        {
             return "0000:\(hex(bus, 2)):\(hex(slot >> 3, 2)).\(String(slot & 7, radix: 16))"
         }
         return nil
@@ -166,7 +170,8 @@ public enum OpenCLDiscovery {
         guard query(0, nil, &size) == CL_SUCCESS, size > 0 else { return "" }
         var bytes = [CChar](repeating: 0, count: size + 1)
         guard bytes.withUnsafeMutableBytes({ query(size, $0.baseAddress, nil) }) == CL_SUCCESS else { return "" }
-        return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).trimmingCharacters(in: " ")
+        return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            .trimmingCharacters(in: " ")
     }
 }
 

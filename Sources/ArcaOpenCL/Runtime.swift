@@ -24,14 +24,18 @@ public final class OpenCLContext: @unchecked Sendable {
             var platforms = [cl_platform_id?](repeating: nil, count: Int(count))
             try check(clGetPlatformIDs(count, &platforms, nil), "clGetPlatformIDs", "the ICD loader")
             guard platformIndex < platforms.count, let platform = platforms[platformIndex] else {
-                throw OpenCLError(status: CL_INVALID_PLATFORM, function: "clGetPlatformIDs", context: "platform #\(platformIndex)")
+                throw OpenCLError(
+                    status: CL_INVALID_PLATFORM, function: "clGetPlatformIDs", context: "platform #\(platformIndex)")
             }
             var devices = [cl_device_id?](repeating: nil, count: deviceIndex + 1)
             var found: cl_uint = 0
-            try check(clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), cl_uint(deviceIndex + 1), &devices, &found),
-                      "clGetDeviceIDs", "platform #\(platformIndex)")
+            try check(
+                clGetDeviceIDs(
+                    platform, cl_device_type(CL_DEVICE_TYPE_ALL), cl_uint(deviceIndex + 1), &devices, &found),
+                "clGetDeviceIDs", "platform #\(platformIndex)")
             guard deviceIndex < Int(found), let device = devices[deviceIndex] else {
-                throw OpenCLError(status: CL_DEVICE_NOT_FOUND, function: "clGetDeviceIDs", context: "device #\(deviceIndex)")
+                throw OpenCLError(
+                    status: CL_DEVICE_NOT_FOUND, function: "clGetDeviceIDs", context: "device #\(deviceIndex)")
             }
             return (device, OpenCLDiscovery.deviceString(device, CL_DEVICE_NAME))
         }
@@ -77,9 +81,12 @@ public final class OpenCLContext: @unchecked Sendable {
         var deviceList: cl_device_id? = device
         let built = clBuildProgram(program, 1, &deviceList, options, nil, nil)
         guard built == CL_SUCCESS else {
-            let log = OpenCLDiscovery.string { clGetProgramBuildInfo(program, self.device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), $0, $1, $2) }
+            let log = OpenCLDiscovery.string {
+                clGetProgramBuildInfo(program, self.device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), $0, $1, $2)
+            }
             clReleaseProgram(program)
-            throw OpenCLBuildError(error: OpenCLError(status: built, function: "clBuildProgram", context: what), log: log)
+            throw OpenCLBuildError(
+                error: OpenCLError(status: built, function: "clBuildProgram", context: what), log: log)
         }
         return OpenCLProgram(program: program, context: self)
     }
@@ -99,8 +106,10 @@ public final class OpenCLContext: @unchecked Sendable {
             return clCreateProgramWithBinary(context, 1, &deviceList, &length, &pointer, &binaryStatus, &status)
         }
         guard let program, status == CL_SUCCESS, binaryStatus == CL_SUCCESS else {
-            throw OpenCLBuildError(error: OpenCLError(status: status != CL_SUCCESS ? status : binaryStatus,
-                                                      function: "clCreateProgramWithBinary", context: "\(binary.count) bytes on \(deviceName)"), log: "")
+            throw OpenCLBuildError(
+                error: OpenCLError(
+                    status: status != CL_SUCCESS ? status : binaryStatus,
+                    function: "clCreateProgramWithBinary", context: "\(binary.count) bytes on \(deviceName)"), log: "")
         }
         return try build(program, options: options, what: "binary on \(deviceName)")
     }
@@ -110,7 +119,9 @@ public final class OpenCLContext: @unchecked Sendable {
         var status: cl_int = 0
         let bytes = max(1, values.count) * 8
         let memory = values.withUnsafeBytes {
-            clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR), bytes, UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)), &status)
+            clCreateBuffer(
+                context, cl_mem_flags(CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR), bytes,
+                UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)), &status)
         }
         guard let memory, status == CL_SUCCESS else { throw allocationError(status, bytes: bytes) }
         return OpenCLBuffer(memory: memory, count: values.count)
@@ -120,21 +131,31 @@ public final class OpenCLContext: @unchecked Sendable {
     public func buffer(count: Int) throws -> OpenCLBuffer {
         var status: cl_int = 0
         let bytes = max(1, count) * 8
-        guard let memory = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status), status == CL_SUCCESS else {
+        guard let memory = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status),
+            status == CL_SUCCESS
+        else {
             throw allocationError(status, bytes: bytes)
         }
         return OpenCLBuffer(memory: memory, count: count)
     }
 
     func allocationError(_ status: cl_int, bytes: Int) -> OpenCLError {
-        OpenCLError(status: status, function: "clCreateBuffer",
-                    context: "\(bytes) bytes on \(deviceName) (largest allocation CL_DEVICE_MAX_MEM_ALLOC_SIZE \(maxAllocationBytes) bytes, global memory \(globalMemoryBytes) bytes)")
+        OpenCLError(
+            status: status, function: "clCreateBuffer",
+            context:
+                """
+                \(bytes) bytes on \(deviceName) (largest allocation CL_DEVICE_MAX_MEM_ALLOC_SIZE \
+                \(maxAllocationBytes) bytes, global memory \(globalMemoryBytes) bytes)
+                """
+        )
     }
 
     /// Copies `buffer` back into `values` (blocking).
     public func read(_ buffer: OpenCLBuffer, into values: inout [UInt64]) throws {
         precondition(values.count == buffer.count)
-        let status = values.withUnsafeMutableBytes { clEnqueueReadBuffer(queue, buffer.memory, cl_bool(CL_TRUE), 0, $0.count, $0.baseAddress, 0, nil, nil) }
+        let status = values.withUnsafeMutableBytes {
+            clEnqueueReadBuffer(queue, buffer.memory, cl_bool(CL_TRUE), 0, $0.count, $0.baseAddress, 0, nil, nil)
+        }
         try check(status, "clEnqueueReadBuffer", deviceName)
     }
 
@@ -144,17 +165,27 @@ public final class OpenCLContext: @unchecked Sendable {
     ///   kernel does not take.
     public func launch(_ kernel: OpenCLKernel, globalSize: Int, localSize: Int = 0) throws {
         var global = globalSize, local = localSize
-        let status = localSize > 0 ? clEnqueueNDRangeKernel(queue, kernel.kernel, 1, nil, &global, &local, 0, nil, nil)
-                                   : clEnqueueNDRangeKernel(queue, kernel.kernel, 1, nil, &global, nil, 0, nil, nil)
-        try check(status, "clEnqueueNDRangeKernel",
-                  "kernel \(kernel.name) on \(deviceName), \(globalSize) work-items in work-groups of \(localSize > 0 ? String(localSize) : "the driver's choice")")
+        let status =
+            localSize > 0
+            ? clEnqueueNDRangeKernel(queue, kernel.kernel, 1, nil, &global, &local, 0, nil, nil)
+            : clEnqueueNDRangeKernel(queue, kernel.kernel, 1, nil, &global, nil, 0, nil, nil)
+        try check(
+            status, "clEnqueueNDRangeKernel",
+            """
+            kernel \(kernel.name) on \(deviceName), \(globalSize) work-items in work-groups of \
+            \(localSize > 0 ? String(localSize) : "the driver's choice")
+            """
+        )
     }
 
     /// `CL_KERNEL_WORK_GROUP_SIZE`: the largest work-group `kernel` can run in on this device.
     public func workGroupSizeLimit(_ kernel: OpenCLKernel) throws -> Int {
         var size = 0
-        try check(clGetKernelWorkGroupInfo(kernel.kernel, device, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE), MemoryLayout<Int>.size, &size, nil),
-                  "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)", "kernel \(kernel.name) on \(deviceName)")
+        try check(
+            clGetKernelWorkGroupInfo(
+                kernel.kernel, device, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE), MemoryLayout<Int>.size,
+                &size, nil),
+            "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)", "kernel \(kernel.name) on \(deviceName)")
         return size
     }
 
@@ -178,12 +209,15 @@ public final class OpenCLProgram: @unchecked Sendable {
     /// The program's binary for its device (`CL_PROGRAM_BINARIES`), to cache or ship.
     public func binary() throws -> [UInt8] {
         var size = 0
-        try check(clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil),
-                  "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)", context.deviceName)
+        try check(
+            clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil),
+            "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)", context.deviceName)
         var bytes = [UInt8](repeating: 0, count: size)
         let status = bytes.withUnsafeMutableBufferPointer { buffer -> cl_int in
             var pointer: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
-            return clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size, &pointer, nil)
+            return clGetProgramInfo(
+                program, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size,
+                &pointer, nil)
         }
         try check(status, "clGetProgramInfo(CL_PROGRAM_BINARIES)", context.deviceName)
         return bytes
@@ -192,7 +226,8 @@ public final class OpenCLProgram: @unchecked Sendable {
     public func kernel(_ name: String) throws -> OpenCLKernel {
         var status: cl_int = 0
         guard let kernel = clCreateKernel(program, name, &status), status == CL_SUCCESS else {
-            throw OpenCLError(status: status, function: "clCreateKernel", context: "kernel \(name) on \(context.deviceName)")
+            throw OpenCLError(
+                status: status, function: "clCreateKernel", context: "kernel \(name) on \(context.deviceName)")
         }
         return OpenCLKernel(kernel: kernel, name: name, program: self)
     }
@@ -202,12 +237,16 @@ public final class OpenCLKernel: @unchecked Sendable {
     let kernel: cl_kernel
     public let name: String
     let program: OpenCLProgram
-    init(kernel: cl_kernel, name: String, program: OpenCLProgram) { self.kernel = kernel; self.name = name; self.program = program }
+    init(kernel: cl_kernel, name: String, program: OpenCLProgram) {
+        self.kernel = kernel; self.name = name; self.program = program
+    }
     deinit { clReleaseKernel(kernel) }
 
     public func set(_ index: Int, _ buffer: OpenCLBuffer) throws {
         var memory: cl_mem? = buffer.memory
-        try check(clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem>.size, &memory), "clSetKernelArg", "\(name) argument \(index)")
+        try check(
+            clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem>.size, &memory), "clSetKernelArg",
+            "\(name) argument \(index)")
     }
     public func set(_ index: Int, _ value: UInt64) throws {
         var value = value

@@ -29,14 +29,16 @@ public enum PSISuite: String, CaseIterable, Sendable, Codable {
 }
 
 /// The RFC 3526 group 14 prime (2048-bit MODP), p = 2^2048 − 2^1984 − 1 + 2^64·(⌊2^1918·π⌋ + 124476).
-public let rfc3526Prime2048 = BigNumber(bigEndian: Array(hex: """
-FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD\
-EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED\
-EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F\
-83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804F1746C08CA18217C32905E462E36CE3B\
-E39E772C180E86039B2783A2EC07A28FB5C55DF06F4C52C9DE2BCBF6955817183995497CEA956AE515D2261898FA0510\
-15728E5A8AACAA68FFFFFFFFFFFFFFFF
-"""))
+public let rfc3526Prime2048 = BigNumber(
+    bigEndian: Array(
+        hex: """
+            FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD\
+            EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED\
+            EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F\
+            83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804F1746C08CA18217C32905E462E36CE3B\
+            E39E772C180E86039B2783A2EC07A28FB5C55DF06F4C52C9DE2BCBF6955817183995497CEA956AE515D2261898FA0510\
+            15728E5A8AACAA68FFFFFFFFFFFFFFFF
+            """))
 
 extension Array where Element == UInt8 {
     init(hex: String) {
@@ -66,10 +68,15 @@ final class PSICipher: Sendable {
     }
 
     /// Chunks of at most 512 items, run concurrently.
-    static func chunked(_ count: Int, size: Int = 512, compute: @escaping PSICompute, _ work: @escaping @Sendable (Range<Int>) throws -> [UInt8]) async throws -> [UInt8] {
+    static func chunked(
+        _ count: Int, size: Int = 512, compute: @escaping PSICompute,
+        _ work: @escaping @Sendable (Range<Int>) throws -> [UInt8]
+    ) async throws -> [UInt8] {
         let ranges = stride(from: 0, to: count, by: size).map { $0..<Swift.min($0 + size, count) }
         return try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
-            for (index, range) in ranges.enumerated() { group.addTask { (index, try await compute { try work(range) }) } }
+            for (index, range) in ranges.enumerated() {
+                group.addTask { (index, try await compute { try work(range) }) }
+            }
             var parts = [[UInt8]](repeating: [], count: ranges.count)
             for try await (index, part) in group { parts[index] = part }
             return parts.flatMap { $0 }
@@ -96,7 +103,11 @@ final class PSICipher: Sendable {
                 try out.withUnsafeMutableBytes { out in
                     for (offset, index) in range.enumerated() {
                         let u = try Digest.sha256.hash(ids[index])
-                        try u.withUnsafeBytes { try deriver.multiply($0, into: UnsafeMutableRawBufferPointer(rebasing: out[(offset * 32)..<(offset * 32 + 32)])) }
+                        try u.withUnsafeBytes {
+                            try deriver.multiply(
+                                $0,
+                                into: UnsafeMutableRawBufferPointer(rebasing: out[(offset * 32)..<(offset * 32 + 32)]))
+                        }
                     }
                 }
                 return out
@@ -108,7 +119,10 @@ final class PSICipher: Sendable {
                 var out = [UInt8](repeating: 0, count: range.count * width)
                 try out.withUnsafeMutableBytes { out in
                     for (offset, index) in range.enumerated() {
-                        try key.hashAndMultiply(ids[index], into: UnsafeMutableRawBufferPointer(rebasing: out[(offset * width)..<((offset + 1) * width)]), scratch: scratch)
+                        try key.hashAndMultiply(
+                            ids[index],
+                            into: UnsafeMutableRawBufferPointer(
+                                rebasing: out[(offset * width)..<((offset + 1) * width)]), scratch: scratch)
                     }
                 }
                 return out
@@ -116,7 +130,8 @@ final class PSICipher: Sendable {
         case .dhMODP2048:
             let hashed = try await Self.chunked(ids.count, compute: compute) { range in
                 try range.flatMap { index in
-                    BigNumber.squareMod(BigNumber(bigEndian: try Self.fullDomainHash(ids[index])), rfc3526Prime2048).bigEndianBytes(count: 256)
+                    BigNumber.squareMod(BigNumber(bigEndian: try Self.fullDomainHash(ids[index])), rfc3526Prime2048)
+                        .bigEndianBytes(count: 256)
                 }
             }
             return try await modExp(hashed, count: ids.count)
@@ -136,8 +151,9 @@ final class PSICipher: Sendable {
                 try out.withUnsafeMutableBytes { out in
                     try elements.withUnsafeBytes { input in
                         for (offset, index) in range.enumerated() {
-                            try deriver.multiply(UnsafeRawBufferPointer(rebasing: input[(index * 32)..<(index * 32 + 32)]),
-                                             into: UnsafeMutableRawBufferPointer(rebasing: out[(offset * 32)..<(offset * 32 + 32)]))
+                            try deriver.multiply(
+                                UnsafeRawBufferPointer(rebasing: input[(index * 32)..<(index * 32 + 32)]),
+                                into: UnsafeMutableRawBufferPointer(rebasing: out[(offset * 32)..<(offset * 32 + 32)]))
                         }
                     }
                 }
@@ -151,8 +167,10 @@ final class PSICipher: Sendable {
                 try out.withUnsafeMutableBytes { out in
                     try elements.withUnsafeBytes { input in
                         for (offset, index) in range.enumerated() {
-                            try key.multiply(UnsafeRawBufferPointer(rebasing: input[(index * width)..<((index + 1) * width)]),
-                                             into: UnsafeMutableRawBufferPointer(rebasing: out[(offset * width)..<((offset + 1) * width)]), scratch: scratch)
+                            try key.multiply(
+                                UnsafeRawBufferPointer(rebasing: input[(index * width)..<((index + 1) * width)]),
+                                into: UnsafeMutableRawBufferPointer(
+                                    rebasing: out[(offset * width)..<((offset + 1) * width)]), scratch: scratch)
                         }
                     }
                 }
@@ -172,7 +190,9 @@ final class PSICipher: Sendable {
         bases.reserveCapacity(count)
         for index in 0..<count {
             let base = BigNumber(bigEndian: Array(elements[(index * 256)..<((index + 1) * 256)]))
-            guard base.isNonTrivialElement(of: p) else { throw PartyError("dh-modp2048: element \(index) of the batch is not in the group") }
+            guard base.isNonTrivialElement(of: p) else {
+                throw PartyError("dh-modp2048: element \(index) of the batch is not in the group")
+            }
             bases.append(base)
         }
         let results: [BigNumber]
@@ -211,7 +231,10 @@ struct PSITag: Hashable {
         for i in 8..<12 { l = l << 8 | UInt32(bytes[i]) }
         high = h; low = l
     }
-    var bytes: [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64($0))) } + (0..<4).map { UInt8(truncatingIfNeeded: low >> (24 - 8 * UInt32($0))) } }
+    var bytes: [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64($0))) }
+            + (0..<4).map { UInt8(truncatingIfNeeded: low >> (24 - 8 * UInt32($0))) }
+    }
 }
 
 /// Counts a PSI run reports as it goes: ids hashed (first stage), items sent, items received, matched.
@@ -253,14 +276,19 @@ public enum PSIProtocol {
     ///   - progress: called as the counts grow.
     /// - Throws: ``PartyError`` (the peer's abort, a broken link, a mismatch of suites or roles),
     ///   ``CryptoError``. On any failure the caller should ``PartyChannel/abort(_:)`` the channel.
-    public static func run(channel: PartyChannel, ids: [[UInt8]], suite: PSISuite, receivesResult: Bool, peerReceivesResult: Bool,
-                           registry: DeviceRegistry?, compute: @escaping PSICompute,
-                           progress: @escaping @Sendable (PSIProgress) -> Void = { _ in }) async throws -> PSIOutcome {
+    public static func run(
+        channel: PartyChannel, ids: [[UInt8]], suite: PSISuite, receivesResult: Bool, peerReceivesResult: Bool,
+        registry: DeviceRegistry?, compute: @escaping PSICompute,
+        progress: @escaping @Sendable (PSIProgress) -> Void = { _ in }
+    ) async throws -> PSIOutcome {
         let cipher = try PSICipher(suite: suite, registry: registry)
         let batch = batchSize
-        try channel.send(control: Hello(suite: suite, items: ids.count, batchSize: batch, receivesResult: receivesResult))
+        try channel.send(
+            control: Hello(suite: suite, items: ids.count, batchSize: batch, receivesResult: receivesResult))
         let hello = try await channel.receive(control: Hello.self, timeout: .seconds(600))
-        guard hello.suite == suite else { throw PartyError("peer \(channel.peer) runs suite \(hello.suite.rawValue), this side \(suite.rawValue)") }
+        guard hello.suite == suite else {
+            throw PartyError("peer \(channel.peer) runs suite \(hello.suite.rawValue), this side \(suite.rawValue)")
+        }
         guard hello.receivesResult == peerReceivesResult, hello.batchSize == batch else {
             throw PartyError("peer \(channel.peer) disagrees on who receives the result or the batch size")
         }
@@ -280,14 +308,19 @@ public enum PSIProtocol {
         while answered < ownBatches || received < peerBatches {
             while nextSend < ownBatches && nextSend - answered < window {
                 let range = (nextSend * batch)..<min((nextSend + 1) * batch, ids.count)
-                try channel.send(PartyFrame(.data, [UInt8(ascii: "F")] + UInt32(nextSend).bigEndianBytes + own[(range.lowerBound * width)..<(range.upperBound * width)]))
+                try channel.send(
+                    PartyFrame(
+                        .data,
+                        [UInt8(ascii: "F")] + UInt32(nextSend).bigEndianBytes
+                            + own[(range.lowerBound * width)..<(range.upperBound * width)]))
                 nextSend += 1
                 counts.sent += range.count
                 progress(counts)
             }
             let frame = try await channel.receive(timeout: timeout)
             guard frame.kind == .data, frame.payload.count >= 5 else {
-                throw PartyError("peer \(channel.peer): expected a batch, got a \(frame.kind) frame of \(frame.payload.count) bytes")
+                throw PartyError(
+                    "peer \(channel.peer): expected a batch, got a \(frame.kind) frame of \(frame.payload.count) bytes")
             }
             let index = Int(UInt32(bigEndianBytes: frame.payload[1..<5]))
             let body = Array(frame.payload[5...])
@@ -295,30 +328,38 @@ public enum PSIProtocol {
             case UInt8(ascii: "F"):
                 let expected = min(batch, hello.items - received * batch)
                 guard index == received, received < peerBatches, body.count == expected * width else {
-                    throw PartyError("peer \(channel.peer): batch \(index) of \(body.count) bytes out of order or of the wrong size")
+                    throw PartyError(
+                        "peer \(channel.peer): batch \(index) of \(body.count) bytes out of order or of the wrong size")
                 }
                 let second = try await cipher.blind(body, count: expected, compute: compute)
                 var tags: [UInt8] = []
                 second.withUnsafeBytes { all in
                     for item in 0..<expected {
-                        let tag = cipher.tag(UnsafeRawBufferPointer(rebasing: all[(item * width)..<((item + 1) * width)]))
+                        let tag = cipher.tag(
+                            UnsafeRawBufferPointer(rebasing: all[(item * width)..<((item + 1) * width)]))
                         if receivesResult { peerTags.insert(tag) }
                         if peerReceivesResult { tags += tag.bytes }
                     }
                 }
-                try channel.send(PartyFrame(.data, [UInt8(ascii: peerReceivesResult ? "S" : "A")] + UInt32(index).bigEndianBytes + tags))
+                try channel.send(
+                    PartyFrame(
+                        .data, [UInt8(ascii: peerReceivesResult ? "S" : "A")] + UInt32(index).bigEndianBytes + tags))
                 received += 1
                 counts.received += expected
                 progress(counts)
             case UInt8(ascii: "S"), UInt8(ascii: "A"):
                 let start = answered * batch, expected = min(batch, ids.count - start)
                 guard index == answered, answered < nextSend, (frame.payload[0] == UInt8(ascii: "S")) == receivesResult,
-                      body.count == (receivesResult ? expected * 12 : 0) else {
+                    body.count == (receivesResult ? expected * 12 : 0)
+                else {
                     throw PartyError("peer \(channel.peer): answer to batch \(index) out of order or of the wrong size")
                 }
                 if receivesResult {
                     body.withUnsafeBytes { all in
-                        for item in 0..<expected { ownTags[start + item] = PSITag(bytes: UnsafeRawBufferPointer(rebasing: all[(item * 12)..<(item * 12 + 12)])) }
+                        for item in 0..<expected {
+                            ownTags[start + item] = PSITag(
+                                bytes: UnsafeRawBufferPointer(rebasing: all[(item * 12)..<(item * 12 + 12)]))
+                        }
                     }
                 }
                 answered += 1
@@ -337,12 +378,19 @@ public enum PSIProtocol {
         if let theirs = done.matched, let ours = matched?.count, theirs != ours {
             throw PartyError("peer \(channel.peer) found \(theirs) ids in the intersection, this side \(ours)")
         }
-        return PSIOutcome(matched: matched, localItems: ids.count, peerItems: hello.items, modExpServed: cipher.served.withLock { $0 })
+        return PSIOutcome(
+            matched: matched, localItems: ids.count, peerItems: hello.items, modExpServed: cipher.served.withLock { $0 }
+        )
     }
 }
 
 extension UInt32 {
-    var bigEndianBytes: [UInt8] { [UInt8(self >> 24), UInt8(truncatingIfNeeded: self >> 16), UInt8(truncatingIfNeeded: self >> 8), UInt8(truncatingIfNeeded: self)] }
+    var bigEndianBytes: [UInt8] {
+        [
+            UInt8(self >> 24), UInt8(truncatingIfNeeded: self >> 16), UInt8(truncatingIfNeeded: self >> 8),
+            UInt8(truncatingIfNeeded: self),
+        ]
+    }
     init(bigEndianBytes bytes: ArraySlice<UInt8>) {
         self = bytes.reduce(0) { $0 << 8 | UInt32($1) }
     }

@@ -51,11 +51,17 @@ public final class PartyChannel: Sendable {
     let state = Mutex(State())
     let onEnd: @Sendable (PartyChannel) -> Void
 
-    init(peer: String, connection: TLSConnection, maxFrameBytes: Int, heartbeat: Duration, onEnd: @escaping @Sendable (PartyChannel) -> Void) {
-        self.peer = peer; self.connection = connection; self.maxFrameBytes = maxFrameBytes; self.heartbeat = heartbeat; self.onEnd = onEnd
+    init(
+        peer: String, connection: TLSConnection, maxFrameBytes: Int, heartbeat: Duration,
+        onEnd: @escaping @Sendable (PartyChannel) -> Void
+    ) {
+        self.peer = peer; self.connection = connection; self.maxFrameBytes = maxFrameBytes; self.heartbeat = heartbeat;
+        self.onEnd = onEnd
         var ends: [Int32] = [0, 0]
         _ = pipe(&ends)
-        for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK); _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        for end in ends {
+            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK); _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+        }
         wake = (ends[0], ends[1])
         let flags = fcntl(connection.descriptor, F_GETFL)
         _ = fcntl(connection.descriptor, F_SETFL, flags | O_NONBLOCK)
@@ -79,8 +85,10 @@ public final class PartyChannel: Sendable {
         try state.withLock { state in
             if let failure = state.failure { throw failure }
             guard !state.closing else { throw PartyError("link to \(peer): closed") }
-            state.outbox += [UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
-                             UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length), frame.kind.rawValue]
+            state.outbox += [
+                UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
+                UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length), frame.kind.rawValue,
+            ]
             state.outbox += frame.payload
         }
         signal()
@@ -97,11 +105,15 @@ public final class PartyChannel: Sendable {
     /// - Throws: ``PartyError`` when the channel ends or the time passes; `CancellationError` when
     ///   the task is cancelled (the channel is then aborted).
     public func receive(timeout: Duration? = nil) async throws -> PartyFrame {
-        let id = state.withLock { state -> UInt64 in state.nextWaiter += 1; return state.nextWaiter }
+        let id = state.withLock { state -> UInt64 in
+            state.nextWaiter += 1; return state.nextWaiter
+        }
         let timer = timeout.map { timeout in
             Task { [self] in
                 try await Task.sleep(for: timeout)
-                fail(id: id, PartyError("link to \(peer): no message within \(timeout.description) while waiting for the peer"))
+                fail(
+                    id: id,
+                    PartyError("link to \(peer): no message within \(timeout.description) while waiting for the peer"))
             }
         }
         defer { timer?.cancel() }
@@ -124,7 +136,11 @@ public final class PartyChannel: Sendable {
     /// - Throws: ``PartyError`` when a data frame or a malformed message comes instead.
     public func receive<T: Decodable>(control type: T.Type, timeout: Duration? = nil) async throws -> T {
         let frame = try await receive(timeout: timeout)
-        guard frame.kind == .control else { throw PartyError("link to \(peer): expected a control message, got a \(frame.kind) frame of \(frame.payload.count) bytes") }
+        guard frame.kind == .control else {
+            throw PartyError(
+                "link to \(peer): expected a control message, got a \(frame.kind) frame of \(frame.payload.count) bytes"
+            )
+        }
         do { return try JSONDecoder().decode(T.self, from: Data(frame.payload)) } catch {
             throw PartyError("link to \(peer): malformed control message: \(error)")
         }
@@ -198,7 +214,9 @@ public final class PartyChannel: Sendable {
             // Write what is queued.
             var waitWritable = false
             while true {
-                let (chunk, closing): ([UInt8], Bool) = state.withLock { ($0.outbox.prefix(1 << 16).map { $0 }, $0.closing) }
+                let (chunk, closing): ([UInt8], Bool) = state.withLock {
+                    ($0.outbox.prefix(1 << 16).map { $0 }, $0.closing)
+                }
                 if chunk.isEmpty {
                     if closing { finish(PartyError("link to \(peer): closed")); return }
                     break
@@ -209,7 +227,9 @@ public final class PartyChannel: Sendable {
                 }
                 switch io {
                 case .done(let count):
-                    state.withLock { $0.outbox.removeFirst(count); $0.bytesSent += count }
+                    state.withLock {
+                        $0.outbox.removeFirst(count); $0.bytesSent += count
+                    }
                     lastSent = .now
                     continue
                 case .wantWrite, .wantRead: waitWritable = true
@@ -230,9 +250,18 @@ public final class PartyChannel: Sendable {
                     state.withLock { $0.bytesReceived += count }
                     var offset = 0
                     while received.count - offset >= 4 {
-                        let length = Int(received[offset]) << 24 | Int(received[offset + 1]) << 16 | Int(received[offset + 2]) << 8 | Int(received[offset + 3])
+                        let length =
+                            Int(received[offset]) << 24 | Int(received[offset + 1]) << 16 | Int(received[offset + 2])
+                            << 8 | Int(received[offset + 3])
                         guard length >= 1, length <= maxFrameBytes else {
-                            finish(PartyError("link to \(peer): the peer sent a frame of \(length) bytes; the limit is \(maxFrameBytes) bytes")); return
+                            finish(
+                                PartyError(
+                                    """
+                                    link to \(peer): the peer sent a frame of \(length) bytes; the limit is \
+                                    \(maxFrameBytes) bytes
+                                    """
+                                ));
+                            return
                         }
                         guard received.count - offset - 4 >= length else { break }
                         let type = received[offset + 4]
@@ -241,7 +270,8 @@ public final class PartyChannel: Sendable {
                         switch PartyFrame.Kind(rawValue: type) {
                         case .heartbeat: break
                         case .abort:
-                            finish(PartyError("peer \(peer) aborted: \(String(decoding: payload, as: UTF8.self))")); return
+                            finish(PartyError("peer \(peer) aborted: \(String(decoding: payload, as: UTF8.self))"));
+                            return
                         case .control: deliver(PartyFrame(.control, payload))
                         case .data: deliver(PartyFrame(.data, payload))
                         case nil: finish(PartyError("link to \(peer): unknown frame type \(type)")); return
@@ -256,15 +286,20 @@ public final class PartyChannel: Sendable {
             if now - lastReceived > dead {
                 finish(PartyError("link to \(peer): no heartbeat for \(dead.description); the peer is gone")); return
             }
-            if now - lastSent >= heartbeat, state.withLock({ state -> Bool in
-                guard state.outbox.isEmpty else { return false }
-                state.outbox += [0, 0, 0, 1, PartyFrame.Kind.heartbeat.rawValue]
-                return true
-            }) {
+            if now - lastSent >= heartbeat,
+                state.withLock({ state -> Bool in
+                    guard state.outbox.isEmpty else { return false }
+                    state.outbox += [0, 0, 0, 1, PartyFrame.Kind.heartbeat.rawValue]
+                    return true
+                })
+            {
                 continue
             }
-            var descriptors = [pollfd(fd: connection.descriptor, events: Int16(POLLIN) | (waitWritable ? Int16(POLLOUT) : 0), revents: 0),
-                               pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
+            var descriptors = [
+                pollfd(
+                    fd: connection.descriptor, events: Int16(POLLIN) | (waitWritable ? Int16(POLLOUT) : 0), revents: 0),
+                pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0),
+            ]
             _ = poll(&descriptors, 2, 200)
             if descriptors[1].revents != 0 {
                 var drain = [UInt8](repeating: 0, count: 256)

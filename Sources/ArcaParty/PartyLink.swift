@@ -30,8 +30,10 @@ public struct PartySettings: Sendable, Equatable {
     /// Seconds between heartbeats on a quiet channel; four missed heartbeats end it.
     public var heartbeatSeconds: Double
     public var peers: [PartyPeer]
-    public init(name: String, listen: String?, certificateFile: String, keyFile: String, maxFrameBytes: Int = 16 << 20,
-                heartbeatSeconds: Double = 2, peers: [PartyPeer]) {
+    public init(
+        name: String, listen: String?, certificateFile: String, keyFile: String, maxFrameBytes: Int = 16 << 20,
+        heartbeatSeconds: Double = 2, peers: [PartyPeer]
+    ) {
         self.name = name; self.listen = listen; self.certificateFile = certificateFile; self.keyFile = keyFile
         self.maxFrameBytes = maxFrameBytes; self.heartbeatSeconds = heartbeatSeconds; self.peers = peers
     }
@@ -49,9 +51,12 @@ public struct PartyOpen: Codable, Sendable {
     public var dataset: String?
     public var purpose: String?
     public var options: [String: PartyValue]?
-    public init(type: String, session: String? = nil, kind: String? = nil, dataset: String? = nil, purpose: String? = nil,
-                options: [String: PartyValue]? = nil) {
-        self.type = type; self.session = session; self.kind = kind; self.dataset = dataset; self.purpose = purpose; self.options = options
+    public init(
+        type: String, session: String? = nil, kind: String? = nil, dataset: String? = nil, purpose: String? = nil,
+        options: [String: PartyValue]? = nil
+    ) {
+        self.type = type; self.session = session; self.kind = kind; self.dataset = dataset; self.purpose = purpose;
+        self.options = options
     }
 }
 
@@ -62,11 +67,18 @@ public enum PartyValue: Codable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Int.self) { self = .int(value) }
-        else if let value = try? container.decode(Double.self) { self = .double(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else { throw DecodingError.dataCorruptedError(in: container, debugDescription: "an option is a string, number or boolean") }
+        if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Int.self) {
+            self = .int(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .double(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "an option is a string, number or boolean")
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -143,12 +155,16 @@ public final class PartyLink: Sendable {
         // A peer that vanishes mid-write must fail the write (EPIPE), not kill the process: OpenSSL
         // writes to the socket with write(2), which raises SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
-        serverContext = try TLSContext(certificateFile: settings.certificateFile, keyFile: settings.keyFile, server: true)
-        clientContext = try TLSContext(certificateFile: settings.certificateFile, keyFile: settings.keyFile, server: false)
+        serverContext = try TLSContext(
+            certificateFile: settings.certificateFile, keyFile: settings.keyFile, server: true)
+        clientContext = try TLSContext(
+            certificateFile: settings.certificateFile, keyFile: settings.keyFile, server: false)
         var pins: [String: String] = [:]
         for peer in settings.peers {
             let pin = try Certificate.sha256(pemFile: peer.certificateFile)
-            if let other = pins[pin] { throw PartyError("peers \(other) and \(peer.name) pin the same certificate \(peer.certificateFile)") }
+            if let other = pins[pin] {
+                throw PartyError("peers \(other) and \(peer.name) pin the same certificate \(peer.certificateFile)")
+            }
             pins[pin] = peer.name
         }
         self.pins = pins
@@ -209,7 +225,12 @@ public final class PartyLink: Sendable {
             return
         }
         guard let pin = connection.peerCertificateSHA256, let peer = pins[pin] else {
-            refused("connection from \(remote) presented certificate sha256 \(connection.peerCertificateSHA256 ?? "(none)"), pinned for no peer; closed before any message")
+            refused(
+                """
+                connection from \(remote) presented certificate sha256 \
+                \(connection.peerCertificateSHA256 ?? "(none)"), pinned for no peer; closed before any message
+                """
+            )
             return
         }
         TCP.setTimeouts(descriptor, .zero)
@@ -245,8 +266,12 @@ public final class PartyLink: Sendable {
     public var refusals: [String] { live.withLock { $0.refusals } }
 
     private func channel(peer: String, connection: TLSConnection) -> PartyChannel {
-        live.withLock { $0.open[peer, default: 0] += 1; $0.lastContact[peer] = Date(); $0.lastError[peer] = nil }
-        return PartyChannel(peer: peer, connection: connection, maxFrameBytes: settings.maxFrameBytes, heartbeat: heartbeat) { [self] channel in
+        live.withLock {
+            $0.open[peer, default: 0] += 1; $0.lastContact[peer] = Date(); $0.lastError[peer] = nil
+        }
+        return PartyChannel(
+            peer: peer, connection: connection, maxFrameBytes: settings.maxFrameBytes, heartbeat: heartbeat
+        ) { [self] channel in
             let ending = channel.state.withLock { $0.failure?.description } ?? "ended"
             live.withLock { live in
                 live.open[channel.peer, default: 1] -= 1
@@ -263,24 +288,39 @@ public final class PartyLink: Sendable {
     /// - Throws: ``PartyError`` naming the peer and the failing step.
     public func connect(to name: String, timeout: Duration = .seconds(10)) async throws -> PartyChannel {
         guard let peer = settings.peers.first(where: { $0.name == name }) else {
-            throw PartyError("no peer named \"\(name)\" in [party] of the configuration; peers: \(settings.peers.map(\.name).joined(separator: ", "))")
+            throw PartyError(
+                """
+                no peer named \"\(name)\" in [party] of the configuration; peers: \
+                \(settings.peers.map(\.name).joined(separator: ", "))
+                """
+            )
         }
         let seconds = max(1, Int(timeout.components.seconds))
         let context = clientContext, pins = pins
         do {
             let connection: TLSConnection = try await withCheckedThrowingContinuation { continuation in
                 let thread = Thread {
-                    continuation.resume(with: Result {
-                        let descriptor = try TCP.dial(try TCPAddress(parsing: peer.address), timeout: .seconds(seconds))
-                        let connection = try TLSConnection(context: context, descriptor: descriptor, server: false)
-                        do { try connection.handshake() } catch { throw PartyError("peer \(name) at \(peer.address): \(error)") }
-                        let pin = connection.peerCertificateSHA256
-                        guard let pin, pins[pin] == name else {
-                            throw PinMismatch(detail: "peer \(name) at \(peer.address) presented certificate sha256 \(pin ?? "(none)"), not the one pinned for it; closed before any message")
-                        }
-                        TCP.setTimeouts(descriptor, .zero)
-                        return connection
-                    })
+                    continuation.resume(
+                        with: Result {
+                            let descriptor = try TCP.dial(
+                                try TCPAddress(parsing: peer.address), timeout: .seconds(seconds))
+                            let connection = try TLSConnection(context: context, descriptor: descriptor, server: false)
+                            do { try connection.handshake() } catch {
+                                throw PartyError("peer \(name) at \(peer.address): \(error)")
+                            }
+                            let pin = connection.peerCertificateSHA256
+                            guard let pin, pins[pin] == name else {
+                                throw PinMismatch(
+                                    detail:
+                                        """
+                                        peer \(name) at \(peer.address) presented certificate sha256 \
+                                        \(pin ?? "(none)"), not the one pinned for it; closed before any message
+                                        """
+                                )
+                            }
+                            TCP.setTimeouts(descriptor, .zero)
+                            return connection
+                        })
                 }
                 thread.start()
             }
@@ -301,8 +341,9 @@ public final class PartyLink: Sendable {
     public func probe(_ name: String, timeout: Duration = .seconds(5)) async -> PartyPeerStatus {
         let peer = settings.peers.first { $0.name == name }
         let start = ContinuousClock.now
-        var status = PartyPeerStatus(name: name, address: peer?.address ?? "", certificateSHA256: pins.first { $0.value == name }?.key ?? "",
-                                     state: "down", openChannels: 0, lastContact: nil, lastError: nil, roundTripMilliseconds: nil)
+        var status = PartyPeerStatus(
+            name: name, address: peer?.address ?? "", certificateSHA256: pins.first { $0.value == name }?.key ?? "",
+            state: "down", openChannels: 0, lastContact: nil, lastError: nil, roundTripMilliseconds: nil)
         do {
             let channel = try await connect(to: name, timeout: timeout)
             try channel.send(control: PartyOpen(type: "ping"))

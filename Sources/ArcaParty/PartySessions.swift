@@ -13,9 +13,14 @@ extension PartyLink {
     /// (`PartyOpen` with a fresh session), and waits up to 600 s for the peer's job to accept.
     /// - Throws: ``PartyError`` with the peer's refusal (its rule and reason), or the link's error;
     ///   the channel is closed or aborted then.
-    public func openJob(peer: String, kind: String, dataset: String?, purpose: String, options: [String: PartyValue]) async throws -> PartyChannel {
+    public func openJob(
+        peer: String, kind: String, dataset: String?, purpose: String, options: [String: PartyValue]
+    ) async throws -> PartyChannel {
         let channel = try await connect(to: peer)
-        try channel.send(control: PartyOpen(type: "job", session: UUID().uuidString, kind: kind, dataset: dataset, purpose: purpose, options: options))
+        try channel.send(
+            control: PartyOpen(
+                type: "job", session: UUID().uuidString, kind: kind, dataset: dataset, purpose: purpose,
+                options: options))
         let reply: PartyOpenReply
         do { reply = try await channel.receive(control: PartyOpenReply.self, timeout: .seconds(600)) } catch {
             channel.abort("\(error)"); throw error
@@ -31,7 +36,8 @@ extension PartyLink {
     /// - Throws: ``PartyError`` when no such session waits (a responder job is started only by the link).
     public func responderChannel(session: String, peer: String) throws -> PartyChannel {
         guard let parked = claim(session: session) else {
-            throw PartyError("no link session \(session) from \(peer): a responder job is started only by the party link")
+            throw PartyError(
+                "no link session \(session) from \(peer): a responder job is started only by the party link")
         }
         return parked
     }

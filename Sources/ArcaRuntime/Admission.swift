@@ -47,23 +47,46 @@ extension JobRuntime {
         let forPartner = grants.filter { $0.partner == spec.partner }
         guard !forPartner.isEmpty else {
             let partners = Set(grants.map(\.partner)).sorted()
-            throw JobRefusal(rule: .grantPartner, message: "dataset \(dataset.name) is not granted to partner \(spec.partner)"
-                             + (partners.isEmpty ? " (it has no grants)" : " (granted to \(partners.joined(separator: ", ")))"))
+            throw JobRefusal(
+                rule: .grantPartner,
+                message: "dataset \(dataset.name) is not granted to partner \(spec.partner)"
+                    + (partners.isEmpty ? " (it has no grants)" : " (granted to \(partners.joined(separator: ", ")))"))
         }
         let forPurpose = forPartner.filter { $0.purpose == spec.purpose }
         guard !forPurpose.isEmpty else {
-            throw JobRefusal(rule: .grantPurpose, message: "dataset \(dataset.name) is granted to partner \(spec.partner) for \(Set(forPartner.map(\.purpose)).sorted().joined(separator: ", ")), not for \(spec.purpose)")
+            throw JobRefusal(
+                rule: .grantPurpose,
+                message:
+                    """
+                    dataset \(dataset.name) is granted to partner \(spec.partner) for \
+                    \(Set(forPartner.map(\.purpose)).sorted().joined(separator: ", ")), not for \(spec.purpose)
+                    """
+            )
         }
         let standing = forPurpose.filter { $0.revokedAt == nil }
         guard !standing.isEmpty else {
             let grant = forPurpose.max { $0.revokedAt! < $1.revokedAt! }!
-            throw JobRefusal(rule: .grantRevoked, message: "the grant of dataset \(dataset.name) to partner \(spec.partner) for \(spec.purpose) was revoked at \(AuditLog.timestamp(grant.revokedAt!)) by \(grant.revokedBy ?? "?")")
+            throw JobRefusal(
+                rule: .grantRevoked,
+                message:
+                    """
+                    the grant of dataset \(dataset.name) to partner \(spec.partner) for \(spec.purpose) was \
+                    revoked at \(AuditLog.timestamp(grant.revokedAt!)) by \(grant.revokedBy ?? "?")
+                    """
+            )
         }
         let now = Date()
         let live = standing.filter { $0.expiresAt.map { $0 > now } ?? true }
         guard !live.isEmpty else {
             let last = standing.compactMap(\.expiresAt).max()!
-            throw JobRefusal(rule: .grantExpired, message: "the grant of dataset \(dataset.name) to partner \(spec.partner) for \(spec.purpose) expired at \(AuditLog.timestamp(last))")
+            throw JobRefusal(
+                rule: .grantExpired,
+                message:
+                    """
+                    the grant of dataset \(dataset.name) to partner \(spec.partner) for \(spec.purpose) expired \
+                    at \(AuditLog.timestamp(last))
+                    """
+            )
         }
         let rows = kind.rowsToRead(spec, dataset: dataset)
         if !live.contains(where: { $0.maxRows == nil }) {
@@ -78,7 +101,15 @@ extension JobRuntime {
                 .reduce(0) { $0 + Int($1.counters["plannedRows"] ?? 0) }
             let used = try store.rowsRead(dataset: dataset.name, partner: spec.partner, since: day) + reserved
             guard used + rows <= quota else {
-                throw JobRefusal(rule: .grantQuota, message: "the job would read \(rows) rows of dataset \(dataset.name) for partner \(spec.partner); \(used) of the \(quota) rows per day are already used (UTC day from \(AuditLog.timestamp(day)))")
+                throw JobRefusal(
+                    rule: .grantQuota,
+                    message:
+                        """
+                        the job would read \(rows) rows of dataset \(dataset.name) for partner \(spec.partner); \
+                        \(used) of the \(quota) rows per day are already used (UTC day from \
+                        \(AuditLog.timestamp(day)))
+                        """
+                )
             }
         }
         // The file must still be the one registered: nothing runs on changed data. (The job checks

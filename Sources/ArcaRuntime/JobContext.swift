@@ -14,14 +14,20 @@ public final class JobContext: Sendable {
     /// The dataset's registration (id column, label column, path), when the job reads one.
     public let dataset: DatasetRecord?
     let pool: ExecutorPool
-    struct Meters { var rowsRead = 0; var counters: [String: Double] = [:]; var placed = false; var lastFlush: ContinuousClock.Instant? }
+    struct Meters {
+        var rowsRead = 0; var counters: [String: Double] = [:]; var placed = false;
+        var lastFlush: ContinuousClock.Instant?
+    }
     let meters = Mutex(Meters())
     let placed: @Sendable (WorkContext) -> Void
     let flush: @Sendable (Int, [String: Double]) -> Void
 
-    init(id: Int64, spec: JobSpec, table: CSVTable?, dataset: DatasetRecord?, pool: ExecutorPool,
-         placed: @escaping @Sendable (WorkContext) -> Void, flush: @escaping @Sendable (Int, [String: Double]) -> Void) {
-        self.id = id; self.spec = spec; self.table = table; self.dataset = dataset; self.pool = pool; self.placed = placed; self.flush = flush
+    init(
+        id: Int64, spec: JobSpec, table: CSVTable?, dataset: DatasetRecord?, pool: ExecutorPool,
+        placed: @escaping @Sendable (WorkContext) -> Void, flush: @escaping @Sendable (Int, [String: Double]) -> Void
+    ) {
+        self.id = id; self.spec = spec; self.table = table; self.dataset = dataset; self.pool = pool;
+        self.placed = placed; self.flush = flush
     }
 
     /// Sets counters to absolute values (progress such as items sent), stored like ``meter(rowsRead:_:)``.
@@ -45,7 +51,9 @@ public final class JobContext: Sendable {
     /// first node and PUs it ran on) and meters its thread time as `cpuSeconds`.
     public func onExecutor<T: Sendable>(_ work: @escaping @Sendable (WorkContext) throws -> T) async throws -> T {
         try await pool.submit(.cpu) { [self] context in
-            let first = meters.withLock { meters -> Bool in defer { meters.placed = true }; return !meters.placed }
+            let first = meters.withLock { meters -> Bool in
+                defer { meters.placed = true }; return !meters.placed
+            }
             if first { placed(context) }
             let start = ContinuousClock.now
             defer {

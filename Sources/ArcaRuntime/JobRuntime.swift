@@ -10,7 +10,8 @@ extension AuditActor {
     /// `uid 1001 (alice) gid 1001 pid 4242`, or `partner bank-b`.
     public var text: String {
         if let partner { return "partner \(partner)" }
-        return "uid \(uid.map(String.init) ?? "?")" + (user.map { " (\($0))" } ?? "") + " gid \(gid.map(String.init) ?? "?") pid \(pid.map(String.init) ?? "?")"
+        return "uid \(uid.map(String.init) ?? "?")" + (user.map { " (\($0))" } ?? "")
+            + " gid \(gid.map(String.init) ?? "?") pid \(pid.map(String.init) ?? "?")"
     }
 }
 
@@ -40,12 +41,15 @@ public final class JobRuntime: Sendable {
     let scheduling = Mutex(Scheduling())
 
     /// - Parameter datasetRoots: the directories datasets may be registered from and read in.
-    public init(store: JobStore, audit: AuditLog, pool: ExecutorPool, kinds: [any JobKind], resultsDirectory: String,
-                digest: Digest, maxRunning: Int, datasetRoots: DatasetRoots) throws {
+    public init(
+        store: JobStore, audit: AuditLog, pool: ExecutorPool, kinds: [any JobKind], resultsDirectory: String,
+        digest: Digest, maxRunning: Int, datasetRoots: DatasetRoots
+    ) throws {
         self.store = store; self.audit = audit; self.pool = pool; self.datasetRoots = datasetRoots
         self.kinds = Dictionary(kinds.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.resultsDirectory = resultsDirectory; self.digest = digest; self.maxRunning = max(1, maxRunning)
-        try FileManager.default.createDirectory(atPath: resultsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: resultsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
 
     public var kindNames: [String] { kinds.keys.sorted() }
@@ -57,12 +61,19 @@ public final class JobRuntime: Sendable {
     public func recover() throws -> [JobRecord] {
         var interrupted: [JobRecord] = []
         for job in try store.jobs(in: .running) {
-            guard let failed = try store.update(job: job.id!, message: "interrupted", { job in
-                job.state = .failed; job.reason = "interrupted"; job.finishedAt = Date()
-            }) else { continue }
+            guard
+                let failed = try store.update(
+                    job: job.id!, message: "interrupted",
+                    { job in
+                        job.state = .failed; job.reason = "interrupted"; job.finishedAt = Date()
+                    })
+            else { continue }
             try meterUsage(failed, rows: failed.rowsRead, counters: failed.counters)
-            try audit.append(AuditRecord(action: "job.state", actor: .daemon, result: "failed", job: Int(job.id!), datasets: job.dataset.map { [$0] } ?? [],
-                                         detail: "interrupted: arcad stopped while the job ran"))
+            try audit.append(
+                AuditRecord(
+                    action: "job.state", actor: .daemon, result: "failed", job: Int(job.id!),
+                    datasets: job.dataset.map { [$0] } ?? [],
+                    detail: "interrupted: arcad stopped while the job ran"))
             interrupted.append(failed)
         }
         let queued = try store.jobs(in: .queued).map { $0.id! }
@@ -76,63 +87,106 @@ public final class JobRuntime: Sendable {
     /// Registers the CSV file at `path` as `name` after reading and verifying every row; nothing is
     /// stored when any row is bad. Audited either way.
     /// - Throws: ``DatasetError`` (with file:line:column), ``JobRuntimeError`` for a taken name.
-    public func registerDataset(name: String, path: String, idColumn: String, labelColumn: String?, actor: AuditActor) throws -> DatasetRecord {
+    public func registerDataset(
+        name: String, path: String, idColumn: String, labelColumn: String?, actor: AuditActor
+    ) throws -> DatasetRecord {
         do {
             guard JobSpec.isName(name) else {
-                throw JobRuntimeError(.badRequest, "dataset name \"\(name.prefix(80))\" is not a name (letters, digits, . _ -; at most 64)")
+                throw JobRuntimeError(
+                    .badRequest,
+                    "dataset name \"\(name.prefix(80))\" is not a name (letters, digits, . _ -; at most 64)")
             }
-            guard path.hasPrefix("/") else { throw JobRuntimeError(.badRequest, "dataset path must be absolute, got \"\(path.prefix(200))\"") }
-            if try store.dataset(name) != nil { throw JobRuntimeError(.conflict, "a dataset named \"\(name)\" is already registered") }
+            guard path.hasPrefix("/") else {
+                throw JobRuntimeError(.badRequest, "dataset path must be absolute, got \"\(path.prefix(200))\"")
+            }
+            if try store.dataset(name) != nil {
+                throw JobRuntimeError(.conflict, "a dataset named \"\(name)\" is already registered")
+            }
             let file = try DatasetFile.read(path: path, digest: digest, roots: datasetRoots)
             let table = try CSVTable.parse(file.data, path: path, idColumn: idColumn, labelColumn: labelColumn)
             // The resolved path is registered: a link changed later cannot point the dataset elsewhere.
-            let record = DatasetRecord(name: name, path: file.resolvedPath, digestAlgorithm: digest.name,
-                                       digest: file.digest, sizeBytes: file.sizeBytes,
-                                       rows: table.rows.count, columns: table.columns, idColumn: idColumn, labelColumn: labelColumn,
-                                       registeredAt: Date(), registeredBy: actor.text)
+            let record = DatasetRecord(
+                name: name, path: file.resolvedPath, digestAlgorithm: digest.name,
+                digest: file.digest, sizeBytes: file.sizeBytes,
+                rows: table.rows.count, columns: table.columns, idColumn: idColumn, labelColumn: labelColumn,
+                registeredAt: Date(), registeredBy: actor.text)
             try store.insert(dataset: record)
-            try audit.append(AuditRecord(action: "dataset.add", actor: actor, result: "ok", datasets: [name], resultHash: file.digest,
-                                         detail: "\(file.resolvedPath): \(table.rows.count) rows, "
-                                            + "\(table.columns.count) columns, \(digest.name) \(file.digest)"))
+            try audit.append(
+                AuditRecord(
+                    action: "dataset.add", actor: actor, result: "ok", datasets: [name], resultHash: file.digest,
+                    detail: "\(file.resolvedPath): \(table.rows.count) rows, "
+                        + "\(table.columns.count) columns, \(digest.name) \(file.digest)"))
             return record
         } catch {
-            _ = try? audit.append(AuditRecord(action: "dataset.add", actor: actor, result: "refused", datasets: [name], detail: "\(error)"))
+            _ = try? audit.append(
+                AuditRecord(
+                    action: "dataset.add", actor: actor, result: "refused", datasets: [name], detail: "\(error)"))
             throw error
         }
     }
 
     /// Grants `dataset` to `partner` for `purpose`. Audited.
-    public func grant(dataset: String, partner: String, purpose: String, maxRows: Int?, per: String?, expiresAt: Date?, actor: AuditActor) throws -> GrantRecord {
+    public func grant(
+        dataset: String, partner: String, purpose: String, maxRows: Int?, per: String?, expiresAt: Date?,
+        actor: AuditActor
+    ) throws -> GrantRecord {
         do {
-            guard try store.dataset(dataset) != nil else { throw JobRuntimeError(.notFound, "no dataset named \"\(dataset)\"; see arcactl dataset list") }
-            for (key, value) in [("partner", partner), ("purpose", purpose)] where !JobSpec.isName(value) {
-                throw JobRuntimeError(.badRequest, "\(key) \"\(value.prefix(80))\" is not a name (letters, digits, . _ -; at most 64)")
+            guard try store.dataset(dataset) != nil else {
+                throw JobRuntimeError(.notFound, "no dataset named \"\(dataset)\"; see arcactl dataset list")
             }
-            if let maxRows, maxRows < 1 { throw JobRuntimeError(.badRequest, "maxRows must be at least 1, got \(maxRows)") }
-            if (maxRows == nil) != (per == nil) { throw JobRuntimeError(.badRequest, "maxRows and per go together (e.g. maxRows 1000 per day)") }
-            if let per, per != "day" { throw JobRuntimeError(.badRequest, "per must be \"day\", got \"\(per.prefix(40))\"") }
-            let grant = try store.insert(grant: GrantRecord(id: nil, dataset: dataset, partner: partner, purpose: purpose, maxRows: maxRows, per: per,
-                                                            expiresAt: expiresAt, createdAt: Date(), createdBy: actor.text))
-            try audit.append(AuditRecord(action: "grant.add", actor: actor, result: "ok", datasets: [dataset],
-                                         detail: "grant \(grant.id!): partner \(partner), purpose \(purpose)"
-                                            + (maxRows.map { ", at most \($0) rows per day" } ?? "")
-                                            + (expiresAt.map { ", expires \(AuditLog.timestamp($0))" } ?? "")))
+            for (key, value) in [("partner", partner), ("purpose", purpose)] where !JobSpec.isName(value) {
+                throw JobRuntimeError(
+                    .badRequest, "\(key) \"\(value.prefix(80))\" is not a name (letters, digits, . _ -; at most 64)")
+            }
+            if let maxRows, maxRows < 1 {
+                throw JobRuntimeError(.badRequest, "maxRows must be at least 1, got \(maxRows)")
+            }
+            if (maxRows == nil) != (per == nil) {
+                throw JobRuntimeError(.badRequest, "maxRows and per go together (e.g. maxRows 1000 per day)")
+            }
+            if let per, per != "day" {
+                throw JobRuntimeError(.badRequest, "per must be \"day\", got \"\(per.prefix(40))\"")
+            }
+            let grant = try store.insert(
+                grant: GrantRecord(
+                    id: nil, dataset: dataset, partner: partner, purpose: purpose, maxRows: maxRows, per: per,
+                    expiresAt: expiresAt, createdAt: Date(), createdBy: actor.text))
+            try audit.append(
+                AuditRecord(
+                    action: "grant.add", actor: actor, result: "ok", datasets: [dataset],
+                    detail: "grant \(grant.id!): partner \(partner), purpose \(purpose)"
+                        + (maxRows.map { ", at most \($0) rows per day" } ?? "")
+                        + (expiresAt.map { ", expires \(AuditLog.timestamp($0))" } ?? "")))
             return grant
         } catch {
-            _ = try? audit.append(AuditRecord(action: "grant.add", actor: actor, result: "refused", datasets: [dataset], detail: "\(error)"))
+            _ = try? audit.append(
+                AuditRecord(
+                    action: "grant.add", actor: actor, result: "refused", datasets: [dataset], detail: "\(error)"))
             throw error
         }
     }
 
     /// Revokes grant `id`: from now on it admits no job (jobs already admitted run on). Audited.
     public func revoke(grant id: Int64, actor: AuditActor) throws -> GrantRecord {
-        guard let existing = try store.grants().first(where: { $0.id == id }) else { throw JobRuntimeError(.notFound, "no grant \(id)") }
-        guard existing.revokedAt == nil else {
-            throw JobRuntimeError(.conflict, "grant \(id) was already revoked at \(AuditLog.timestamp(existing.revokedAt!)) by \(existing.revokedBy ?? "?")")
+        guard let existing = try store.grants().first(where: { $0.id == id }) else {
+            throw JobRuntimeError(.notFound, "no grant \(id)")
         }
-        guard let grant = try store.revoke(grant: id, by: actor.text) else { throw JobRuntimeError(.notFound, "no grant \(id)") }
-        try audit.append(AuditRecord(action: "grant.revoke", actor: actor, result: "ok", datasets: [grant.dataset],
-                                     detail: "grant \(id): partner \(grant.partner), purpose \(grant.purpose)"))
+        guard existing.revokedAt == nil else {
+            throw JobRuntimeError(
+                .conflict,
+                """
+                grant \(id) was already revoked at \(AuditLog.timestamp(existing.revokedAt!)) by \
+                \(existing.revokedBy ?? "?")
+                """
+            )
+        }
+        guard let grant = try store.revoke(grant: id, by: actor.text) else {
+            throw JobRuntimeError(.notFound, "no grant \(id)")
+        }
+        try audit.append(
+            AuditRecord(
+                action: "grant.revoke", actor: actor, result: "ok", datasets: [grant.dataset],
+                detail: "grant \(id): partner \(grant.partner), purpose \(grant.purpose)"))
         return grant
     }
 
@@ -146,7 +200,8 @@ public final class JobRuntime: Sendable {
         do {
             spec = try JobSpec.parse(specText)
         } catch {
-            _ = try? audit.append(AuditRecord(action: "job.submit", actor: actor, result: "refused", datasets: [], detail: "\(error)"))
+            _ = try? audit.append(
+                AuditRecord(action: "job.submit", actor: actor, result: "refused", datasets: [], detail: "\(error)"))
             throw error
         }
         return try submit(spec, actor: actor)
@@ -157,11 +212,15 @@ public final class JobRuntime: Sendable {
     /// this appliance's own grants, with the partner as actor.
     /// - Throws: ``JobRuntimeError`` when `kind` is not one a peer may open here (``JobKind/peerMayOpen``),
     ///   and whatever ``submit(specText:actor:)`` throws.
-    public func submitOpened(kind: String, dataset: String, purpose: String, partner: String, session: String,
-                             options: [String: SpecValue]) throws -> JobRecord {
+    public func submitOpened(
+        kind: String, dataset: String, purpose: String, partner: String, session: String,
+        options: [String: SpecValue]
+    ) throws -> JobRecord {
         guard let served = kinds[kind], served.peerMayOpen else {
             let open = kinds.values.filter(\.peerMayOpen).map(\.name).sorted()
-            throw JobRuntimeError(.badRequest, "a peer may start only \(open.joined(separator: ", ")) jobs here, not \"\(kind.prefix(64))\"")
+            throw JobRuntimeError(
+                .badRequest,
+                "a peer may start only \(open.joined(separator: ", ")) jobs here, not \"\(kind.prefix(64))\"")
         }
         var options = options
         options["role"] = .string("responder")
@@ -174,27 +233,43 @@ public final class JobRuntime: Sendable {
         let datasets = spec.dataset.map { [$0] } ?? []
         do {
             guard let kind = kinds[spec.kind] else {
-                throw JobSpecError("spec key kind: unknown kind \"\(spec.kind.prefix(64))\"; this arcad runs \(kindNames.joined(separator: ", "))")
+                throw JobSpecError(
+                    """
+                    spec key kind: unknown kind \"\(spec.kind.prefix(64))\"; this arcad runs \
+                    \(kindNames.joined(separator: ", "))
+                    """
+                )
             }
             try kind.validate(spec)
             var planned = 0
             if kind.readsDataset {
-                guard let name = spec.dataset else { throw JobSpecError("spec key dataset: missing; kind \(kind.name) reads a registered dataset") }
+                guard let name = spec.dataset else {
+                    throw JobSpecError("spec key dataset: missing; kind \(kind.name) reads a registered dataset")
+                }
                 planned = try admit(spec, kind: kind, datasetName: name)
             }
-            let job = try store.insert(job: JobRecord(id: nil, kind: spec.kind, spec: spec.text, dataset: spec.dataset, partner: spec.partner,
-                                                      purpose: spec.purpose, state: .queued, reason: nil, submittedBy: actor.text, createdAt: Date(),
-                                                      rowsRead: 0, counters: ["plannedRows": Double(planned)]))
-            try audit.append(AuditRecord(action: "job.submit", actor: actor, result: "queued", job: Int(job.id!), datasets: datasets,
-                                         detail: "kind \(spec.kind), partner \(spec.partner), purpose \(spec.purpose)"))
+            let job = try store.insert(
+                job: JobRecord(
+                    id: nil, kind: spec.kind, spec: spec.text, dataset: spec.dataset, partner: spec.partner,
+                    purpose: spec.purpose, state: .queued, reason: nil, submittedBy: actor.text, createdAt: Date(),
+                    rowsRead: 0, counters: ["plannedRows": Double(planned)]))
+            try audit.append(
+                AuditRecord(
+                    action: "job.submit", actor: actor, result: "queued", job: Int(job.id!), datasets: datasets,
+                    detail: "kind \(spec.kind), partner \(spec.partner), purpose \(spec.purpose)"))
             scheduling.withLock { $0.queue.append(job.id!) }
             schedule()
             return job
         } catch let refusal as JobRefusal {
-            _ = try? audit.append(AuditRecord(action: "job.submit", actor: actor, result: "refused", datasets: datasets, detail: "rule \(refusal.rule.rawValue): \(refusal.message)"))
+            _ = try? audit.append(
+                AuditRecord(
+                    action: "job.submit", actor: actor, result: "refused", datasets: datasets,
+                    detail: "rule \(refusal.rule.rawValue): \(refusal.message)"))
             throw refusal
         } catch {
-            _ = try? audit.append(AuditRecord(action: "job.submit", actor: actor, result: "refused", datasets: datasets, detail: "\(error)"))
+            _ = try? audit.append(
+                AuditRecord(
+                    action: "job.submit", actor: actor, result: "refused", datasets: datasets, detail: "\(error)"))
             throw error
         }
     }
@@ -202,11 +277,24 @@ public final class JobRuntime: Sendable {
     /// Reads the dataset's file and checks its digest against the registration.
     func verifiedFile(_ dataset: DatasetRecord) throws -> DatasetFingerprint {
         guard let algorithm = Digest(name: dataset.digestAlgorithm) else {
-            throw DatasetError(nil, "dataset \(dataset.name): its registration names digest \"\(dataset.digestAlgorithm)\", not sha256 or sm3")
+            throw DatasetError(
+                nil,
+                """
+                dataset \(dataset.name): its registration names digest \"\(dataset.digestAlgorithm)\", not sha256 \
+                or sm3
+                """
+            )
         }
         let file = try DatasetFile.read(path: dataset.path, digest: algorithm, roots: datasetRoots)
         guard file.digest == dataset.digest else {
-            throw DatasetError(nil, "dataset \(dataset.name): \(dataset.path) changed since it was registered (\(dataset.digestAlgorithm) \(dataset.digest.prefix(16))… then, \(file.digest.prefix(16))… now, \(file.sizeBytes) bytes); register the new file under a new name")
+            throw DatasetError(
+                nil,
+                """
+                dataset \(dataset.name): \(dataset.path) changed since it was registered \
+                (\(dataset.digestAlgorithm) \(dataset.digest.prefix(16))… then, \(file.digest.prefix(16))… now, \
+                \(file.sizeBytes) bytes); register the new file under a new name
+                """
+            )
         }
         return file
     }
@@ -214,19 +302,25 @@ public final class JobRuntime: Sendable {
     /// The dataset's rows, parsed from the very bytes whose digest matched the registration.
     func verifiedTable(_ dataset: DatasetRecord) throws -> CSVTable {
         let file = try verifiedFile(dataset)
-        return try CSVTable.parse(file.data, path: dataset.path, idColumn: dataset.idColumn, labelColumn: dataset.labelColumn)
+        return try CSVTable.parse(
+            file.data, path: dataset.path, idColumn: dataset.idColumn, labelColumn: dataset.labelColumn)
     }
 
     /// Cancels a queued or running job. Audited.
     public func cancel(_ id: Int64, actor: AuditActor) throws -> JobRecord {
         guard let job = try store.job(id) else { throw JobRuntimeError(.notFound, "no job \(id)") }
-        guard !job.state.isFinal else { throw JobRuntimeError(.conflict, "job \(id) has already ended: \(job.state.rawValue)") }
+        guard !job.state.isFinal else {
+            throw JobRuntimeError(.conflict, "job \(id) has already ended: \(job.state.rawValue)")
+        }
         let task: Task<Void, Never>? = scheduling.withLock { scheduling in
             scheduling.cancelledBy[id] = actor.text
             if let index = scheduling.queue.firstIndex(of: id) { scheduling.queue.remove(at: index); return nil }
             return scheduling.running[id]
         }
-        try audit.append(AuditRecord(action: "job.cancel", actor: actor, result: "ok", job: Int(id), datasets: job.dataset.map { [$0] } ?? []))
+        try audit.append(
+            AuditRecord(
+                action: "job.cancel", actor: actor, result: "ok", job: Int(id), datasets: job.dataset.map { [$0] } ?? []
+            ))
         if let task {
             task.cancel()
             return try store.job(id) ?? job
@@ -234,7 +328,10 @@ public final class JobRuntime: Sendable {
         let cancelled = try store.update(job: id, message: "cancelled by \(actor.text)") { job in
             job.state = .cancelled; job.reason = "cancelled by \(actor.text)"; job.finishedAt = Date()
         }
-        try audit.append(AuditRecord(action: "job.state", actor: .daemon, result: "cancelled", job: Int(id), datasets: job.dataset.map { [$0] } ?? []))
+        try audit.append(
+            AuditRecord(
+                action: "job.state", actor: .daemon, result: "cancelled", job: Int(id),
+                datasets: job.dataset.map { [$0] } ?? []))
         return cancelled ?? job
     }
 
@@ -242,7 +339,9 @@ public final class JobRuntime: Sendable {
     public func result(_ id: Int64) throws -> (JobRecord, Data) {
         guard let job = try store.job(id) else { throw JobRuntimeError(.notFound, "no job \(id)") }
         guard job.state == .succeeded, let path = job.resultPath else {
-            throw JobRuntimeError(.conflict, "job \(id) has no result: it is \(job.state.rawValue)" + (job.reason.map { " (\($0))" } ?? ""))
+            throw JobRuntimeError(
+                .conflict,
+                "job \(id) has no result: it is \(job.state.rawValue)" + (job.reason.map { " (\($0))" } ?? ""))
         }
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         guard try digest.hex(data) == job.resultHash else {
@@ -282,27 +381,45 @@ public final class JobRuntime: Sendable {
             _ = scheduling.withLock { $0.running.removeValue(forKey: id) }
             schedule()
         }
-        guard let job = try? store.update(job: id, { job in job.state = .running; job.startedAt = Date() }) else { return }
+        guard
+            let job = try? store.update(
+                job: id,
+                { job in
+                    job.state = .running; job.startedAt = Date()
+                })
+        else { return }
         let datasets = job.dataset.map { [$0] } ?? []
-        _ = try? audit.append(AuditRecord(action: "job.state", actor: .daemon, result: "running", job: Int(id), datasets: datasets))
+        _ = try? audit.append(
+            AuditRecord(action: "job.state", actor: .daemon, result: "running", job: Int(id), datasets: datasets))
         var context: JobContext?
         do {
             let spec = try JobSpec.parse(job.spec)
-            guard let kind = kinds[job.kind] else { throw JobRuntimeError(.badRequest, "kind \(job.kind) is not served by this arcad") }
+            guard let kind = kinds[job.kind] else {
+                throw JobRuntimeError(.badRequest, "kind \(job.kind) is not served by this arcad")
+            }
             var table: CSVTable?
             var record: DatasetRecord?
             if let name = job.dataset {
-                guard let dataset = try store.dataset(name) else { throw DatasetError(nil, "dataset \(name) is no longer registered") }
+                guard let dataset = try store.dataset(name) else {
+                    throw DatasetError(nil, "dataset \(name) is no longer registered")
+                }
                 table = try verifiedTable(dataset)
                 record = dataset
             }
             let store = self.store
-            context = JobContext(id: id, spec: spec, table: table, dataset: record, pool: pool,
-                                 placed: { work in _ = try? store.update(job: id) { $0.numaNode = work.numaNode; $0.pus = work.pus; $0.device = work.device ?? "cpu" } },
-                                 flush: { rows, counters in _ = try? store.update(job: id) { job in
-                                     job.rowsRead = rows
-                                     job.counters = counters.merging(["plannedRows": job.counters["plannedRows"] ?? 0]) { $1 }
-                                 } })
+            context = JobContext(
+                id: id, spec: spec, table: table, dataset: record, pool: pool,
+                placed: { work in
+                    _ = try? store.update(job: id) {
+                        $0.numaNode = work.numaNode; $0.pus = work.pus; $0.device = work.device ?? "cpu"
+                    }
+                },
+                flush: { rows, counters in
+                    _ = try? store.update(job: id) { job in
+                        job.rowsRead = rows
+                        job.counters = counters.merging(["plannedRows": job.counters["plannedRows"] ?? 0]) { $1 }
+                    }
+                })
             let result = try await kind.run(context!)
             try Task.checkCancellation()
             let path = resultsDirectory + "/job-\(id).\(kind.resultFileExtension(spec))"
@@ -311,11 +428,15 @@ public final class JobRuntime: Sendable {
             let (rows, counters) = context!.snapshot
             let done = try store.update(job: id) { job in
                 job.state = .succeeded; job.finishedAt = Date(); job.resultPath = path; job.resultHash = hash
-                job.rowsRead = rows; job.counters = counters.merging(["plannedRows": job.counters["plannedRows"] ?? 0]) { $1 }
+                job.rowsRead = rows;
+                job.counters = counters.merging(["plannedRows": job.counters["plannedRows"] ?? 0]) { $1 }
             }
             if let done { try meterUsage(done, rows: rows, counters: counters) }
-            try audit.append(AuditRecord(action: "job.state", actor: .daemon, result: "succeeded", job: Int(id), datasets: datasets, resultHash: hash,
-                                         detail: "\(rows) rows read"))
+            try audit.append(
+                AuditRecord(
+                    action: "job.state", actor: .daemon, result: "succeeded", job: Int(id), datasets: datasets,
+                    resultHash: hash,
+                    detail: "\(rows) rows read"))
         } catch {
             let (cancelledBy, stopping) = scheduling.withLock { ($0.cancelledBy.removeValue(forKey: id), $0.stopping) }
             let (rows, counters) = context?.snapshot ?? (0, [:])
@@ -323,21 +444,30 @@ public final class JobRuntime: Sendable {
             let reason = cancelledBy.map { "cancelled by \($0)" } ?? (stopping ? "interrupted" : "\(error)")
             let ended = try? store.update(job: id, message: reason) { job in
                 job.state = state; job.reason = reason; job.finishedAt = Date()
-                job.rowsRead = rows; job.counters = counters.merging(["plannedRows": job.counters["plannedRows"] ?? 0]) { $1 }
+                job.rowsRead = rows;
+                job.counters = counters.merging(["plannedRows": job.counters["plannedRows"] ?? 0]) { $1 }
             }
             if let ended { try? meterUsage(ended, rows: rows, counters: counters) }
-            _ = try? audit.append(AuditRecord(action: "job.state", actor: .daemon, result: state.rawValue, job: Int(id), datasets: datasets,
-                                              detail: reason == "interrupted" ? "interrupted: arcad stopped (SIGTERM) while the job ran" : reason))
+            _ = try? audit.append(
+                AuditRecord(
+                    action: "job.state", actor: .daemon, result: state.rawValue, job: Int(id), datasets: datasets,
+                    detail: reason == "interrupted" ? "interrupted: arcad stopped (SIGTERM) while the job ran" : reason)
+            )
         }
     }
 
     func meterUsage(_ job: JobRecord, rows: Int, counters: [String: Double]) throws {
         let now = Date()
-        var records = [UsageRecord(id: nil, time: now, jobId: job.id!, kind: job.kind, dataset: job.dataset, partner: job.partner,
-                                   purpose: job.purpose, metric: "rowsRead", amount: Double(rows))]
+        var records = [
+            UsageRecord(
+                id: nil, time: now, jobId: job.id!, kind: job.kind, dataset: job.dataset, partner: job.partner,
+                purpose: job.purpose, metric: "rowsRead", amount: Double(rows))
+        ]
         for (metric, amount) in counters.sorted(by: { $0.key < $1.key }) where metric != "plannedRows" {
-            records.append(UsageRecord(id: nil, time: now, jobId: job.id!, kind: job.kind, dataset: job.dataset, partner: job.partner,
-                                       purpose: job.purpose, metric: metric, amount: amount))
+            records.append(
+                UsageRecord(
+                    id: nil, time: now, jobId: job.id!, kind: job.kind, dataset: job.dataset, partner: job.partner,
+                    purpose: job.purpose, metric: metric, amount: amount))
         }
         try store.record(usage: records)
     }

@@ -45,7 +45,9 @@ public struct JobSpec: Sendable, Equatable {
         let bytes = Array(text.utf8)
         func allowed(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) }
         guard let first = bytes.first, allowed(first), bytes.count <= 64 else { return false }
-        return bytes.allSatisfy { allowed($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+        return bytes.allSatisfy {
+            allowed($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+        }
     }
 
     /// Parses `text`.
@@ -56,33 +58,48 @@ public struct JobSpec: Sendable, Equatable {
         do {
             table = try TOMLTable(string: text)
         } catch let error as TOMLParseError {
-            throw JobSpecError("spec line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
+            throw JobSpecError(
+                "spec line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
         }
         func string(_ key: String) throws -> String? {
             guard let value = table[key] else { return nil }
-            guard let string = value.string else { throw JobSpecError("spec key \(key): expected a string, got \(value.tomlValue.debugDescription)") }
+            guard let string = value.string else {
+                throw JobSpecError("spec key \(key): expected a string, got \(value.tomlValue.debugDescription)")
+            }
             return string
         }
         for key in table.keys where !["kind", "dataset", "partner", "purpose", "options"].contains(key) {
             throw JobSpecError("spec key \(key): unknown; a spec has kind, dataset, partner, purpose and [options]")
         }
-        guard let kind = try string("kind") else { throw JobSpecError("spec key kind: missing; e.g. kind = \"dataset-stats\"") }
+        guard let kind = try string("kind") else {
+            throw JobSpecError("spec key kind: missing; e.g. kind = \"dataset-stats\"")
+        }
         let partner = try string("partner") ?? "local"
-        guard let purpose = try string("purpose") else { throw JobSpecError("spec key purpose: missing; e.g. purpose = \"stats\"") }
+        guard let purpose = try string("purpose") else {
+            throw JobSpecError("spec key purpose: missing; e.g. purpose = \"stats\"")
+        }
         let dataset = try string("dataset")
-        for (key, value) in [("partner", partner), ("purpose", purpose), ("dataset", dataset ?? "x")] where !isName(value) {
-            throw JobSpecError("spec key \(key): \"\(value.prefix(80))\" is not a name (letters, digits, . _ -; at most 64)")
+        for (key, value) in [("partner", partner), ("purpose", purpose), ("dataset", dataset ?? "x")]
+        where !isName(value) {
+            throw JobSpecError(
+                "spec key \(key): \"\(value.prefix(80))\" is not a name (letters, digits, . _ -; at most 64)")
         }
         var options: [String: SpecValue] = [:]
         if let value = table["options"] {
             guard let sub = value.table else { throw JobSpecError("spec key options: expected a table [options]") }
             for key in sub.keys {
                 let item = sub[key]!
-                if let v = item.int { options[key] = .int(v) }
-                else if let v = item.double { options[key] = .double(v) }
-                else if let v = item.string { options[key] = .string(v) }
-                else if let v = item.bool { options[key] = .bool(v) }
-                else { throw JobSpecError("spec key options.\(key): expected a number, string or boolean") }
+                if let v = item.int {
+                    options[key] = .int(v)
+                } else if let v = item.double {
+                    options[key] = .double(v)
+                } else if let v = item.string {
+                    options[key] = .string(v)
+                } else if let v = item.bool {
+                    options[key] = .bool(v)
+                } else {
+                    throw JobSpecError("spec key options.\(key): expected a number, string or boolean")
+                }
             }
         }
         return JobSpec(kind: kind, dataset: dataset, partner: partner, purpose: purpose, options: options, text: text)
@@ -97,22 +114,31 @@ public struct JobSpec: Sendable, Equatable {
         case .double(let v): number = v
         default: throw JobSpecError("spec key options.\(key): expected a number, got \(option)")
         }
-        guard range.contains(number) else { throw JobSpecError("spec key options.\(key): must be from \(range.lowerBound) to \(range.upperBound), got \(number)") }
+        guard range.contains(number) else {
+            throw JobSpecError(
+                "spec key options.\(key): must be from \(range.lowerBound) to \(range.upperBound), got \(number)")
+        }
         return number
     }
 
     /// `options.key` as an integer in `range`, or `default`.
     public func integer(_ key: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {
         guard let option = options[key] else { return value }
-        guard case .int(let number) = option else { throw JobSpecError("spec key options.\(key): expected an integer, got \(option)") }
-        guard range.contains(number) else { throw JobSpecError("spec key options.\(key): must be from \(range.lowerBound) to \(range.upperBound), got \(number)") }
+        guard case .int(let number) = option else {
+            throw JobSpecError("spec key options.\(key): expected an integer, got \(option)")
+        }
+        guard range.contains(number) else {
+            throw JobSpecError(
+                "spec key options.\(key): must be from \(range.lowerBound) to \(range.upperBound), got \(number)")
+        }
         return number
     }
 
     /// Fails on options that are not in `known`.
     public func allowOnly(_ known: [String]) throws {
         for key in options.keys.sorted() where !known.contains(key) {
-            throw JobSpecError("spec key options.\(key): unknown for kind \(kind); it takes \(known.joined(separator: ", "))")
+            throw JobSpecError(
+                "spec key options.\(key): unknown for kind \(kind); it takes \(known.joined(separator: ", "))")
         }
     }
 }
@@ -136,15 +162,18 @@ extension JobSpec {
             }
         }
         table["options"] = sub
-        self.init(kind: kind, dataset: dataset, partner: partner, purpose: purpose, options: options,
-                  text: table.convert(to: .toml, options: [.allowUnicodeStrings]) + "\n")
+        self.init(
+            kind: kind, dataset: dataset, partner: partner, purpose: purpose, options: options,
+            text: table.convert(to: .toml, options: [.allowUnicodeStrings]) + "\n")
     }
 
     /// `options.key` as a string, or nil when absent.
     /// - Throws: ``JobSpecError`` when it is present and not a string.
     public func string(_ key: String) throws -> String? {
         guard let value = options[key] else { return nil }
-        guard case .string(let text) = value else { throw JobSpecError("spec key options.\(key): expected a string, got \(value)") }
+        guard case .string(let text) = value else {
+            throw JobSpecError("spec key options.\(key): expected a string, got \(value)")
+        }
         return text
     }
 
@@ -153,7 +182,8 @@ extension JobSpec {
     public func choice(_ key: String, default value: String, in choices: [String]) throws -> String {
         guard let text = try string(key) else { return value }
         guard choices.contains(text) else {
-            throw JobSpecError("spec key options.\(key): must be \(choices.joined(separator: ", ")), got \"\(text.prefix(64))\"")
+            throw JobSpecError(
+                "spec key options.\(key): must be \(choices.joined(separator: ", ")), got \"\(text.prefix(64))\"")
         }
         return text
     }

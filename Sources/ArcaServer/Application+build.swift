@@ -14,8 +14,10 @@ public func buildRouter(state: DaemonState) -> Router<ArcaRequestContext> { buil
 func buildRoutes(state: DaemonState) -> Routes {
     let hummingbird = Router(context: ArcaRequestContext.self, options: .autoGenerateHeadEndpoints)
     let table = RouteTable()
-    hummingbird.middlewares.add(APIErrorMiddleware(routes: table, maxBodyBytes: state.config.maxBodyBytes,
-                                                   heMaxBodyBytes: state.config.heMaxBodyBytes))
+    hummingbird.middlewares.add(
+        APIErrorMiddleware(
+            routes: table, maxBodyBytes: state.config.maxBodyBytes,
+            heMaxBodyBytes: state.config.heMaxBodyBytes))
     hummingbird.middlewares.add(RoleMiddleware(policy: state.roles, audit: try? state.jobs.get().audit))
     let router = Routes(router: hummingbird, table: table)
     HERoutes.add(to: router, state: state)
@@ -23,13 +25,17 @@ func buildRoutes(state: DaemonState) -> Routes {
     router.get("/v1/topology") { _, _ in try JSONBody(TopologyResponse(state.topology, plan: state.pool.plan)) }
     router.get("/v1/devices") { _, _ in
         let health = state.registry.healthByDevice
-        return try JSONBody(DevicesResponse(devices: state.devices.devices.map { DevicesResponse.Device($0, health: health[$0.id]) },
-                                            notes: state.devices.notes))
+        return try JSONBody(
+            DevicesResponse(
+                devices: state.devices.devices.map { DevicesResponse.Device($0, health: health[$0.id]) },
+                notes: state.devices.notes))
     }
     router.post("/v1/bench") { request, context in
         let bench = try await decodeBody(BenchRequest.self, request: request, limit: state.config.maxBodyBytes)
         let result = try await Bench.run(bench, state: state)
-        state.audit(context, "bench.run", detail: "\(result.op) \(result.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")), run \(result.id)")
+        state.audit(
+            context, "bench.run",
+            detail: "\(result.op) \(Bench.describe(result.parameters)), run \(result.id)")
         return try JSONBody(result)
     }
     router.get("/v1/bench/history") { _, _ in
@@ -39,8 +45,13 @@ func buildRoutes(state: DaemonState) -> Routes {
     router.put("/v1/logging") { request, context in
         let settings = try await decodeBody(LoggingSettings.self, request: request, limit: state.config.maxBodyBytes)
         guard let level = Logger.Level(rawValue: settings.level) else {
-            throw APIError(.badRequest, code: "badRequest",
-                           "level: must be one of \(LoggingSettings.levels.joined(separator: ", ")); got \"\(clip(settings.level))\"")
+            throw APIError(
+                .badRequest, code: "badRequest",
+                """
+                level: must be one of \(LoggingSettings.levels.joined(separator: ", ")); got \
+                \"\(clip(settings.level))\"
+                """
+            )
         }
         state.logLevel.current = level
         context.logger.notice("log level set to \(level)")
@@ -85,7 +96,9 @@ struct JSONBody<Value: Encodable>: ResponseGenerator {
         self.status = status
     }
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 
@@ -95,7 +108,9 @@ struct JSONBody<Value: Encodable>: ResponseGenerator {
 func decodeBody<T: Decodable>(_ type: T.Type, request: Request, limit: Int) async throws -> T {
     var request = request
     let buffer = try await request.collectBody(upTo: limit)
-    guard buffer.readableBytes > 0 else { throw APIError(.badRequest, code: "badRequest", "the request needs a JSON body") }
+    guard buffer.readableBytes > 0 else {
+        throw APIError(.badRequest, code: "badRequest", "the request needs a JSON body")
+    }
     do {
         return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
     } catch let error as DecodingError {
@@ -113,7 +128,11 @@ func describe(_ error: DecodingError) -> String {
     }
     switch error {
     case .dataCorrupted(let context):
-        return "not valid JSON\(path(context)): \((context.underlyingError as NSError?)?.localizedDescription ?? context.debugDescription)"
+        return
+            """
+            not valid JSON\(path(context)): \
+            \((context.underlyingError as NSError?)?.localizedDescription ?? context.debugDescription)
+            """
     case .keyNotFound(let key, let context):
         return "missing key \"\(key.stringValue)\"\(path(context))"
     case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
@@ -147,12 +166,15 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func limit(_ path: String) -> Int { path.hasPrefix("/v1/he/") ? max(maxBodyBytes, heMaxBodyBytes) : maxBodyBytes }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         var response: Response
         do {
             if let length = request.headers[.contentLength].flatMap(Int.init), length > limit(request.uri.path) {
-                throw APIError(.contentTooLarge, code: "payloadTooLarge",
-                               "request body of \(length) bytes is over the limit of \(limit(request.uri.path)) bytes")
+                throw APIError(
+                    .contentTooLarge, code: "payloadTooLarge",
+                    "request body of \(length) bytes is over the limit of \(limit(request.uri.path)) bytes")
             }
             response = try await next(request, context)
         } catch let error as APIError {
@@ -176,14 +198,18 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .notFound:
             if let methods = routes.allowed(request.uri.path) {
                 let names = methods.map(\.rawValue).joined(separator: ", ")
-                return APIError(.methodNotAllowed, code: "methodNotAllowed",
-                                "\(request.method) is not allowed on \(request.uri.path); use \(names)", allow: methods)
+                return APIError(
+                    .methodNotAllowed, code: "methodNotAllowed",
+                    "\(request.method) is not allowed on \(request.uri.path); use \(names)", allow: methods)
             }
             let known = routes.paths.keys.sorted().joined(separator: ", ")
-            return APIError(.notFound, code: "notFound",
-                            "no route \(request.method) \(clip(request.uri.path)); API v\(API.version) routes: \(known)")
+            return APIError(
+                .notFound, code: "notFound",
+                "no route \(request.method) \(clip(request.uri.path)); API v\(API.version) routes: \(known)")
         case .contentTooLarge:
-            return APIError(.contentTooLarge, code: "payloadTooLarge", "request body is over the limit of \(limit(request.uri.path)) bytes")
+            return APIError(
+                .contentTooLarge, code: "payloadTooLarge",
+                "request body is over the limit of \(limit(request.uri.path)) bytes")
         case .badRequest:
             return APIError(.badRequest, code: "badRequest", body ?? "bad request")
         default:
@@ -205,13 +231,16 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
 extension DevicesResponse.Device {
     init(_ device: DeviceDescriptor, health: DeviceRegistry.Health?) {
-        self.init(id: device.id, backend: device.backend.rawValue, type: device.type.rawValue, name: device.name,
-                  vendor: device.vendor, driverVersion: device.driverVersion, computeUnits: device.computeUnits,
-                  globalMemoryBytes: device.globalMemoryBytes, localMemoryBytes: device.localMemoryBytes,
-                  maxWorkGroupSize: device.maxWorkGroupSize, numaNode: device.numaNode, platform: device.platform,
-                  openclCVersion: device.openCLCVersion, pciBusId: device.pciBusId,
-                  health: .init(status: (health?.status ?? .ok).rawValue, since: health?.since.map { ISO8601DateFormatter().string(from: $0) },
-                                reason: health?.reason, fallbacks: health?.fallbacks ?? [:],
-                                nttThreshold: health?.thresholds["ntt"] ?? nil, modexpThreshold: health?.thresholds["modexp"] ?? nil))
+        self.init(
+            id: device.id, backend: device.backend.rawValue, type: device.type.rawValue, name: device.name,
+            vendor: device.vendor, driverVersion: device.driverVersion, computeUnits: device.computeUnits,
+            globalMemoryBytes: device.globalMemoryBytes, localMemoryBytes: device.localMemoryBytes,
+            maxWorkGroupSize: device.maxWorkGroupSize, numaNode: device.numaNode, platform: device.platform,
+            openclCVersion: device.openCLCVersion, pciBusId: device.pciBusId,
+            health: .init(
+                status: (health?.status ?? .ok).rawValue,
+                since: health?.since.map { ISO8601DateFormatter().string(from: $0) },
+                reason: health?.reason, fallbacks: health?.fallbacks ?? [:],
+                nttThreshold: health?.thresholds["ntt"] ?? nil, modexpThreshold: health?.thresholds["modexp"] ?? nil))
     }
 }

@@ -1,7 +1,7 @@
 import ArcaCrypto
+import ArcaExecutors
 import ArcaIV
 import ArcaParty
-import ArcaExecutors
 import ArcaRuntime
 import ArcaStore
 import ArcaSystem
@@ -71,10 +71,10 @@ public struct ArcadConfig: Sendable, Equatable {
     /// The party link's settings, when `[party]` names this appliance, its certificate and key.
     public var partySettings: PartySettings? {
         guard !partyName.isEmpty, !partyCertificate.isEmpty, !partyKey.isEmpty else { return nil }
-        return PartySettings(name: partyName, listen: partyListen, certificateFile: partyCertificate, keyFile: partyKey,
-                             maxFrameBytes: partyMaxFrameBytes, heartbeatSeconds: Double(partyHeartbeatSeconds), peers: partyPeers)
+        return PartySettings(
+            name: partyName, listen: partyListen, certificateFile: partyCertificate, keyFile: partyKey,
+            maxFrameBytes: partyMaxFrameBytes, heartbeatSeconds: Double(partyHeartbeatSeconds), peers: partyPeers)
     }
-
 
     /// `[datasets] roots`: directories dataset files may be registered from (paths resolved, links
     /// followed); a file anywhere else is refused.
@@ -92,119 +92,119 @@ public struct ArcadConfig: Sendable, Equatable {
 
     /// The default configuration file, byte for byte.
     public static let embeddedDefaults = """
-    # arcad configuration. Every key below is the embedded default: arcad runs the same without this
-    # file. Edit a copy and start arcad with --config FILE; an unknown key or a bad value stops the start.
+        # arcad configuration. Every key below is the embedded default: arcad runs the same without this
+        # file. Edit a copy and start arcad with --config FILE; an unknown key or a bad value stops the start.
 
-    [server]
-    # Management socket. Unset here, it is --socket, else $ARCA_SOCKET, else /run/arca/arcad.sock
-    # for root and $XDG_RUNTIME_DIR/arca/arcad.sock for other users.
-    # socket = "/run/arca/arcad.sock"
-    # Largest request body accepted, in bytes; a larger one gets 413.
-    max_body_bytes = 1048576
-    # Seconds a connection may stay silent (mid-request included) before it is closed.
-    idle_timeout_seconds = 30
-    # Seconds that in-flight requests may run after SIGTERM or SIGINT.
-    shutdown_grace_seconds = 10
+        [server]
+        # Management socket. Unset here, it is --socket, else $ARCA_SOCKET, else /run/arca/arcad.sock
+        # for root and $XDG_RUNTIME_DIR/arca/arcad.sock for other users.
+        # socket = "/run/arca/arcad.sock"
+        # Largest request body accepted, in bytes; a larger one gets 413.
+        max_body_bytes = 1048576
+        # Seconds a connection may stay silent (mid-request included) before it is closed.
+        idle_timeout_seconds = 30
+        # Seconds that in-flight requests may run after SIGTERM or SIGINT.
+        shutdown_grace_seconds = 10
 
-    [log]
-    # trace, debug, info, notice, warning, error or critical.
-    level = "info"
+        [log]
+        # trace, debug, info, notice, warning, error or critical.
+        level = "info"
 
-    [state]
-    directory = "/var/lib/arca"
+        [state]
+        directory = "/var/lib/arca"
 
-    [devices]
-    # Look for OpenCL devices. false leaves only the CPU fallback device.
-    opencl = true
-    # OpenCL C sources; "" for the ones Arca ships.
-    kernel_dir = ""
-    # Keep built program binaries under <state directory>/kernel-cache, keyed by device, driver and source.
-    kernel_cache = true
-    # Load programs only from <dir>/ntt.bin and <dir>/modexp.bin, as FPGA boards require; "" to build.
-    prebuilt_dir = ""
+        [devices]
+        # Look for OpenCL devices. false leaves only the CPU fallback device.
+        opencl = true
+        # OpenCL C sources; "" for the ones Arca ships.
+        kernel_dir = ""
+        # Keep built program binaries under <state directory>/kernel-cache, keyed by device, driver and source.
+        kernel_cache = true
+        # Load programs only from <dir>/ntt.bin and <dir>/modexp.bin, as FPGA boards require; "" to build.
+        prebuilt_dir = ""
 
-    [placement]
-    # none, best-effort, restricted or single-numa-node (the policies of Kubernetes' Topology Manager).
-    policy = "best-effort"
-    # Cores kept for arcad's management threads; -1: one when at least 4 cores are usable, else none.
-    reserved_cores = -1
-    # NUMA nodes (OS indexes) that get no work.
-    exclude_nodes = []
-    # Network interface of the party link: MPC work goes to its NIC's node. "": plan every NIC.
-    party_interface = ""
+        [placement]
+        # none, best-effort, restricted or single-numa-node (the policies of Kubernetes' Topology Manager).
+        policy = "best-effort"
+        # Cores kept for arcad's management threads; -1: one when at least 4 cores are usable, else none.
+        reserved_cores = -1
+        # NUMA nodes (OS indexes) that get no work.
+        exclude_nodes = []
+        # Network interface of the party link: MPC work goes to its NIC's node. "": plan every NIC.
+        party_interface = ""
 
-    [placement.pin]
-    # Pin a workload class (he, mpc, cpu) to chosen NUMA nodes, e.g. he = [2].
+        [placement.pin]
+        # Pin a workload class (he, mpc, cpu) to chosen NUMA nodes, e.g. he = [2].
 
-    [executors]
-    # Work items each NUMA node's queue holds.
-    queue_capacity = 1024
-    # When a queue is full: "wait" (the submitter waits for room) or "reject" (a clear error).
-    when_full = "wait"
+        [executors]
+        # Work items each NUMA node's queue holds.
+        queue_capacity = 1024
+        # When a queue is full: "wait" (the submitter waits for room) or "reject" (a clear error).
+        when_full = "wait"
 
-    [jobs]
-    # Jobs that run at once; later submissions wait as "queued".
-    max_running = 2
+        [jobs]
+        # Jobs that run at once; later submissions wait as "queued".
+        max_running = 2
 
-    [audit]
-    # Hash of the audit chain, dataset fingerprints and job results: "sha256" or "sm3".
-    digest = "sha256"
-    # The appliance key's scheme: "ed25519" or "sm2" (SM2 with SM3). Fixed when the key is first made,
-    # in <state directory>/audit/appliance.key.
-    signature = "ed25519"
-    # Entries between checkpoints signed with the appliance key.
-    checkpoint_every = 64
+        [audit]
+        # Hash of the audit chain, dataset fingerprints and job results: "sha256" or "sm3".
+        digest = "sha256"
+        # The appliance key's scheme: "ed25519" or "sm2" (SM2 with SM3). Fixed when the key is first made,
+        # in <state directory>/audit/appliance.key.
+        signature = "ed25519"
+        # Entries between checkpoints signed with the appliance key.
+        checkpoint_every = 64
 
-    [roles]
-    # The socket's group (mode 0660): its members may read. Admins belong to it too.
-    view_group = "arca-view"
-    # Members of this group (and root) may change things; others get 403 on every change.
-    admin_group = "arca-admin"
+        [roles]
+        # The socket's group (mode 0660): its members may read. Admins belong to it too.
+        view_group = "arca-view"
+        # Members of this group (and root) may change things; others get 403 on every change.
+        admin_group = "arca-admin"
 
-    [party]
-    # The link to partner appliances: TLS 1.3, both sides present certificates, each pinned by the
-    # SHA-256 of its DER. With name, certificate or key unset there is no link (psi jobs fail).
-    # This appliance's name as its peers know it.
-    name = ""
-    # "host:port" to listen on for peers; "" to only call out.
-    listen = ""
-    # This appliance's certificate and private key (PEM files).
-    certificate = ""
-    key = ""
-    # Largest frame on the link, in bytes.
-    max_frame_bytes = 16777216
-    # Seconds between heartbeats on a quiet channel; a channel silent for four is dead.
-    heartbeat_seconds = 2
-    # Each peer, pinned by its certificate file:
-    # [[party.peers]]
-    # name = "bank-b"
-    # address = "10.0.0.2:7443"
-    # certificate = "/etc/arca/peers/bank-b.pem"
+        [party]
+        # The link to partner appliances: TLS 1.3, both sides present certificates, each pinned by the
+        # SHA-256 of its DER. With name, certificate or key unset there is no link (psi jobs fail).
+        # This appliance's name as its peers know it.
+        name = ""
+        # "host:port" to listen on for peers; "" to only call out.
+        listen = ""
+        # This appliance's certificate and private key (PEM files).
+        certificate = ""
+        key = ""
+        # Largest frame on the link, in bytes.
+        max_frame_bytes = 16777216
+        # Seconds between heartbeats on a quiet channel; a channel silent for four is dead.
+        heartbeat_seconds = 2
+        # Each peer, pinned by its certificate file:
+        # [[party.peers]]
+        # name = "bank-b"
+        # address = "10.0.0.2:7443"
+        # certificate = "/etc/arca/peers/bank-b.pem"
 
-    [datasets]
-    # Directories datasets may be registered from. A dataset's path is resolved (links followed) and
-    # must lie under one of them; a file anywhere else, or a link that leads out of them, is refused.
-    roots = ["/var/lib/arca/datasets", "/srv/arca/datasets"]
+        [datasets]
+        # Directories datasets may be registered from. A dataset's path is resolved (links followed) and
+        # must lie under one of them; a file anywhere else, or a link that leads out of them, is refused.
+        roots = ["/var/lib/arca/datasets", "/srv/arca/datasets"]
 
-    [he]
-    # Largest request body of the /v1/he/ routes (arrays of ciphertexts), in bytes.
-    max_body_bytes = 268435456
-    # Private Paillier keys are sealed at rest under <state directory>/he/seal.key with this cipher:
-    # "aes-256-gcm" or "sm4-gcm".
-    seal_cipher = "aes-256-gcm"
+        [he]
+        # Largest request body of the /v1/he/ routes (arrays of ciphertexts), in bytes.
+        max_body_bytes = 268435456
+        # Private Paillier keys are sealed at rest under <state directory>/he/seal.key with this cipher:
+        # "aes-256-gcm" or "sm4-gcm".
+        seal_cipher = "aes-256-gcm"
 
-    [iv]
-    # What this appliance accepts as the host of a WOE/IV job (the side with features).
-    # Paillier key sizes (bits of n) accepted from a guest; 1024 only for tests.
-    key_bits = [2048, 3072]
-    # k-anonymity: a bin with fewer rows is merged with a neighbour before anything is sent (0: never).
-    min_bin_size = 20
-    # The most bins a guest may ask for per feature.
-    max_bins = 50
-    # The fewest rows in the intersection; a smaller one fails the job before any label is sent.
-    min_intersection = 100
+        [iv]
+        # What this appliance accepts as the host of a WOE/IV job (the side with features).
+        # Paillier key sizes (bits of n) accepted from a guest; 1024 only for tests.
+        key_bits = [2048, 3072]
+        # k-anonymity: a bin with fewer rows is merged with a neighbour before anything is sent (0: never).
+        min_bin_size = 20
+        # The most bins a guest may ask for per feature.
+        max_bins = 50
+        # The fewest rows in the intersection; a smaller one fails the job before any label is sent.
+        min_intersection = 100
 
-    """
+        """
 
     /// The embedded defaults.
     public static var defaults: ArcadConfig {
@@ -212,10 +212,11 @@ public struct ArcadConfig: Sendable, Equatable {
         try! parse(embeddedDefaults, source: "embedded defaults", base: .bare)
     }
 
-    static let bare = ArcadConfig(socketPath: nil, maxBodyBytes: 0, idleTimeoutSeconds: 0, shutdownGraceSeconds: 0, logLevel: .info,
-                                  stateDirectory: "", openCLEnabled: false, kernelDirectory: nil, kernelCache: false,
-                                  prebuiltDirectory: nil, placement: PlacementConfig(),
-                                  queueCapacity: 1, whenFull: .wait, heMaxBodyBytes: 0, heSealCipher: .aes256gcm, source: "")
+    static let bare = ArcadConfig(
+        socketPath: nil, maxBodyBytes: 0, idleTimeoutSeconds: 0, shutdownGraceSeconds: 0, logLevel: .info,
+        stateDirectory: "", openCLEnabled: false, kernelDirectory: nil, kernelCache: false,
+        prebuiltDirectory: nil, placement: PlacementConfig(),
+        queueCapacity: 1, whenFull: .wait, heMaxBodyBytes: 0, heSealCipher: .aes256gcm, source: "")
 
     /// Reads `path` over the embedded defaults.
     /// - Throws: ``ConfigError`` with the path, the key (or line and column) and the reason.
@@ -224,13 +225,18 @@ public struct ArcadConfig: Sendable, Equatable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ConfigError(file: path, key: nil, reason: "no such file")
         }
-        guard !isDirectory.boolValue else { throw ConfigError(file: path, key: nil, reason: "is a directory, not a TOML file") }
+        guard !isDirectory.boolValue else {
+            throw ConfigError(file: path, key: nil, reason: "is a directory, not a TOML file")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw ConfigError(file: path, key: nil, reason: "cannot open the file: \(Errno.current)")
         }
         defer { try? handle.close() }
-        let data = (try? handle.read(upToCount: 1 << 20)) ?? Data()  // a config is small; /dev/zero must not fill memory
-        guard data.count < 1 << 20 else { throw ConfigError(file: path, key: nil, reason: "is over 1 MiB; not a config file") }
+        // a config is small; /dev/zero must not fill memory
+        let data = (try? handle.read(upToCount: 1 << 20)) ?? Data()
+        guard data.count < 1 << 20 else {
+            throw ConfigError(file: path, key: nil, reason: "is over 1 MiB; not a config file")
+        }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(file: path, key: nil, reason: "is not UTF-8 text")
         }
@@ -243,8 +249,9 @@ public struct ArcadConfig: Sendable, Equatable {
         do {
             table = try TOMLTable(string: text)
         } catch let error as TOMLParseError {
-            throw ConfigError(file: source, key: nil,
-                              reason: "line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
+            throw ConfigError(
+                file: source, key: nil,
+                reason: "line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
         }
         var config = base
         config.source = source
@@ -281,21 +288,27 @@ public struct ArcadConfig: Sendable, Equatable {
         func int(_ value: any TOMLValueConvertible, _ key: String, in range: ClosedRange<Int>) throws -> Int {
             guard let int = value.int else { throw mismatch(value, key, "an integer") }
             guard range.contains(int) else {
-                throw ConfigError(file: file, key: key, reason: "must be between \(range.lowerBound) and \(range.upperBound), got \(int)")
+                throw ConfigError(
+                    file: file, key: key,
+                    reason: "must be between \(range.lowerBound) and \(range.upperBound), got \(int)")
             }
             return int
         }
         func ints(_ value: any TOMLValueConvertible, _ key: String) throws -> [Int] {
             guard let array = value.array else { throw mismatch(value, key, "an array of integers") }
             return try array.map { element in
-                guard let int = element.int, int >= 0 else { throw mismatch(element, key, "an array of non-negative integers") }
+                guard let int = element.int, int >= 0 else {
+                    throw mismatch(element, key, "an array of non-negative integers")
+                }
                 return int
             }
         }
         func mismatch(_ value: any TOMLValueConvertible, _ key: String, _ expected: String) -> ConfigError {
             let type = "\(value.type)"
             let article = "aeiou".contains(type.first ?? "x") ? "an" : "a"
-            return ConfigError(file: file, key: key, reason: "expected \(expected), got \(article) \(type) (\(value.tomlValue.debugDescription))")
+            return ConfigError(
+                file: file, key: key,
+                reason: "expected \(expected), got \(article) \(type) (\(value.tomlValue.debugDescription))")
         }
     }
 }

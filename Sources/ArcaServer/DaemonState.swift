@@ -1,8 +1,8 @@
 import ArcaAPI
 import ArcaAccel
+import ArcaExecutors
 import ArcaHE
 import ArcaSystem
-import ArcaExecutors
 import ArcaTopology
 import Foundation
 import Logging
@@ -31,9 +31,11 @@ public final class DaemonState: Sendable {
     /// The Paillier key store under `<state>/he`, opened at first use.
     let heKeyStore = Mutex<PaillierKeyStore?>(nil)
 
-    public init(config: ArcadConfig, socketPath: String, topology: Topology, devices: DeviceInventory,
-                pool: ExecutorPool, registry: DeviceRegistry, healthMessages: [String], logLevel: LogLevelSwitch,
-                jobs: Result<JobServices, any Error>, roles: RolePolicy) {
+    public init(
+        config: ArcadConfig, socketPath: String, topology: Topology, devices: DeviceInventory,
+        pool: ExecutorPool, registry: DeviceRegistry, healthMessages: [String], logLevel: LogLevelSwitch,
+        jobs: Result<JobServices, any Error>, roles: RolePolicy
+    ) {
         self.jobs = jobs
         self.roles = roles
         self.pool = pool
@@ -47,7 +49,8 @@ public final class DaemonState: Sendable {
     }
 
     /// Discovers the machine (hwloc) and its devices (OpenCL ICD loader, plus the CPU fallback).
-    public static func discover(config: ArcadConfig, socketPath: String, logLevel: LogLevelSwitch) async -> DaemonState {
+    public static func discover(config: ArcadConfig, socketPath: String, logLevel: LogLevelSwitch) async -> DaemonState
+    {
         let (topology, hwloc, warning) = Topology.discover()
         let devices = DeviceInventory.discover(topology: topology, openCL: config.openCLEnabled)
         // OpenCL devices hwloc does not list as PCI devices (PoCL's CPU device) are planned too.
@@ -58,23 +61,33 @@ public final class DaemonState: Sendable {
         if let hwloc, !plan.reservedPUs.isEmpty {
             // Management (the server's threads, started later) keeps the reserved core(s); the executors
             // started next bind their own threads to their nodes.
-            do { try hwloc.bindProcess(to: plan.reservedPUs) } catch { bindingWarning = "management threads unbound: \(error)" }
+            do { try hwloc.bindProcess(to: plan.reservedPUs) } catch {
+                bindingWarning = "management threads unbound: \(error)"
+            }
         }
         let pool = ExecutorPool(plan: plan, topology: hwloc, capacity: config.queueCapacity, whenFull: config.whenFull)
         var messages = devices.notes
         if let warning { messages.insert(warning, at: 0) }
         if let bindingWarning { messages.append(bindingWarning) }
-        if plan.executors.isEmpty { messages.append("no NUMA executor: every node is excluded, not allowed or CPU-less") }
+        if plan.executors.isEmpty {
+            messages.append("no NUMA executor: every node is excluded, not allowed or CPU-less")
+        }
         for executor in pool.executors where !executor.bindingProblems.isEmpty {
             messages.append("executor of node \(executor.numaNode) runs unbound: \(executor.bindingProblems[0])")
         }
         for entry in plan.entries where entry.refused {
-            messages.append("placement refuses \(entry.workloadClass.rawValue) work for \(entry.device ?? "any device"): \(entry.reason)")
+            messages.append(
+                """
+                placement refuses \(entry.workloadClass.rawValue) work for \(entry.device ?? "any device"): \
+                \(entry.reason)
+                """
+            )
         }
         if !NUMAMemory.isAvailable { messages.append("the kernel has no NUMA policy support (numa_available() < 0)") }
-        let loader = ProgramLoader(sourceDirectory: config.kernelDirectory,
-                                   cacheDirectory: config.kernelCache ? config.stateDirectory + "/kernel-cache" : nil,
-                                   prebuiltDirectory: config.prebuiltDirectory)
+        let loader = ProgramLoader(
+            sourceDirectory: config.kernelDirectory,
+            cacheDirectory: config.kernelCache ? config.stateDirectory + "/kernel-cache" : nil,
+            prebuiltDirectory: config.prebuiltDirectory)
         let registry = await DeviceRegistry(inventory: devices, pool: pool, loader: loader)
         for (id, health) in registry.healthByDevice.sorted(by: { $0.key < $1.key }) where health.status != .ok {
             messages.append("device \(id) is not used: \(health.reason ?? health.status.rawValue)")
@@ -88,8 +101,9 @@ public final class DaemonState: Sendable {
         }
         // Missing role groups are a setup choice, not a fault: arcad logs them, --check-config warns.
         let roles = RolePolicy(viewGroup: config.viewGroup, adminGroup: config.adminGroup)
-        return DaemonState(config: config, socketPath: socketPath, topology: topology, devices: devices,
-                           pool: pool, registry: registry, healthMessages: messages, logLevel: logLevel, jobs: jobs, roles: roles)
+        return DaemonState(
+            config: config, socketPath: socketPath, topology: topology, devices: devices,
+            pool: pool, registry: registry, healthMessages: messages, logLevel: logLevel, jobs: jobs, roles: roles)
     }
 
     var status: StatusResponse {
@@ -99,9 +113,10 @@ public final class DaemonState: Sendable {
             version: API.arcaVersion, apiVersion: API.version, pid: Int(ProcessInfo.processInfo.processIdentifier),
             uptimeSeconds: (ContinuousClock.now - started).seconds,
             configSource: config.source, socketPath: socketPath,
-            nodes: .init(numaNodes: nodes.count, numaNodesWithCPUs: nodes.filter { !$0.pus.isEmpty }.count,
-                         pus: topology.pus.count, allowedPUs: topology.allowed.pus.count,
-                         topologySource: topology.source),
+            nodes: .init(
+                numaNodes: nodes.count, numaNodesWithCPUs: nodes.filter { !$0.pus.isEmpty }.count,
+                pus: topology.pus.count, allowedPUs: topology.allowed.pus.count,
+                topologySource: topology.source),
             devices: .init(total: devices.devices.count, opencl: opencl, cpu: devices.devices.count - opencl),
             health: {
                 // Start-up findings, plus devices quarantined since, as they stand now.
@@ -115,9 +130,10 @@ public final class DaemonState: Sendable {
             }(),
             executors: pool.executors.map { executor in
                 let stats = executor.statistics
-                return .init(numaNode: executor.numaNode, pus: executor.pus, threads: executor.threads, bound: executor.isBound,
-                             queueDepth: stats.queueDepth, queueCapacity: executor.capacity, running: stats.running,
-                             completed: stats.completed, rejected: stats.rejected, busySeconds: stats.busySeconds)
+                return .init(
+                    numaNode: executor.numaNode, pus: executor.pus, threads: executor.threads, bound: executor.isBound,
+                    queueDepth: stats.queueDepth, queueCapacity: executor.capacity, running: stats.running,
+                    completed: stats.completed, rejected: stats.rejected, busySeconds: stats.busySeconds)
             })
     }
 }

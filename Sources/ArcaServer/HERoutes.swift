@@ -24,7 +24,9 @@ enum HERoutes {
                 throw APIError(.badRequest, code: "badRequest", "bits: must be 2048, 3072 or 4096; got \(body.bits)")
             }
             let store = try store(state)
-            let entry = try await mapped { try await state.pool.submit(.cpu) { _ in try store.generate(bits: body.bits, name: body.name) } }
+            let entry = try await mapped {
+                try await state.pool.submit(.cpu) { _ in try store.generate(bits: body.bits, name: body.name) }
+            }
             context.logger.notice("he: generated Paillier-\(body.bits) key \(entry.name) (\(entry.id))")
             state.audit(context, "he.keygen", detail: "Paillier-\(body.bits) key \(entry.name) (\(entry.id))")
             return try JSONBody(wire(entry), status: .created)
@@ -36,16 +38,40 @@ enum HERoutes {
                 let file = try PaillierInterchange.readKey(Data(body.key.utf8))
                 return try store.importKey(file, name: body.name)
             }
-            context.logger.notice("he: imported \(entry.hasPrivateKey ? "private" : "public") Paillier-\(entry.bits) key \(entry.name) (\(entry.id))")
-            state.audit(context, "he.import-key", detail: "\(entry.hasPrivateKey ? "private" : "public") Paillier-\(entry.bits) key \(entry.name) (\(entry.id))")
+            context.logger.notice(
+                """
+                he: imported \(entry.hasPrivateKey ? "private" : "public") Paillier-\(entry.bits) key \
+                \(entry.name) (\(entry.id))
+                """
+            )
+            state.audit(
+                context, "he.import-key",
+                detail:
+                    """
+                    \(entry.hasPrivateKey ? "private" : "public") Paillier-\(entry.bits) key \(entry.name) \
+                    (\(entry.id))
+                    """
+            )
             return try JSONBody(wire(entry), status: .created)
         }
         for operation in ["encrypt", "decrypt", "add", "scale", "sum"] {
             router.post("/v1/he/\(operation)") { request, context in
                 let body = try await decodeBody(HEOperationRequest.self, request: request, limit: limit)
                 let response = try await mapped { try await run(operation, body, state: state) }
-                context.logger.info("he: \(operation) of \(response.items) items under \(response.keyId) on \(response.devices.joined(separator: ",")) in \(String(format: "%.3f", response.seconds)) s")
-                state.audit(context, "he.\(operation)", detail: "\(response.items) items under key \(response.keyId) on \(response.devices.joined(separator: ","))")
+                context.logger.info(
+                    """
+                    he: \(operation) of \(response.items) items under \(response.keyId) on \
+                    \(response.devices.joined(separator: ",")) in \(String(format: "%.3f", response.seconds)) s
+                    """
+                )
+                state.audit(
+                    context, "he.\(operation)",
+                    detail:
+                        """
+                        \(response.items) items under key \(response.keyId) on \
+                        \(response.devices.joined(separator: ","))
+                        """
+                )
                 return try JSONBody(response)
             }
         }
@@ -55,11 +81,14 @@ enum HERoutes {
         try state.heKeyStore.withLock { store in
             if let store { return store }
             do {
-                let opened = try PaillierKeyStore(directory: state.config.stateDirectory + "/he", cipher: state.config.heSealCipher)
+                let opened = try PaillierKeyStore(
+                    directory: state.config.stateDirectory + "/he", cipher: state.config.heSealCipher)
                 store = opened
                 return opened
             } catch {
-                throw APIError(.internalServerError, code: "keyStore", "the Paillier key store under \(state.config.stateDirectory)/he cannot be used: \(error)")
+                throw APIError(
+                    .internalServerError, code: "keyStore",
+                    "the Paillier key store under \(state.config.stateDirectory)/he cannot be used: \(error)")
             }
         }
     }
@@ -79,8 +108,10 @@ enum HERoutes {
     }
 
     static func wire(_ entry: PaillierKeyStore.Entry) -> HEKey {
-        HEKey(id: entry.id, name: entry.name, bits: entry.bits, created: ISO8601DateFormatter().string(from: entry.created),
-              origin: entry.origin, hasPrivateKey: entry.hasPrivateKey, publicKey: entry.publicKey)
+        HEKey(
+            id: entry.id, name: entry.name, bits: entry.bits,
+            created: ISO8601DateFormatter().string(from: entry.created),
+            origin: entry.origin, hasPrivateKey: entry.hasPrivateKey, publicKey: entry.publicKey)
     }
 
     static func numbers(_ literals: [String]?, field: String) throws -> [PlainNumber] {
@@ -93,18 +124,28 @@ enum HERoutes {
 
     /// The ciphertexts of `set`, checked against the key when the set was enveloped (the engine
     /// checks each is a unit below n², naming the set).
-    static func checkedCiphertexts(_ set: HECiphertextSet, key: PaillierPublicKey, entry: PaillierKeyStore.Entry, field: String) throws -> [Ciphertext] {
+    static func checkedCiphertexts(
+        _ set: HECiphertextSet, key: PaillierPublicKey, entry: PaillierKeyStore.Entry, field: String
+    ) throws -> [Ciphertext] {
         let name = name(set, field: field)
         if let jwk = set.publicKey {
             let under = try PaillierInterchange.publicKey(jwk)
             guard under == key else {
-                throw HEError(name, "the ciphertexts are under key \(under.fingerprint) (\(under.bits) bits), not key \(entry.name) (\(entry.id))")
+                throw HEError(
+                    name,
+                    """
+                    the ciphertexts are under key \(under.fingerprint) (\(under.bits) bits), not key \
+                    \(entry.name) (\(entry.id))
+                    """
+                )
             }
         }
         return try PaillierInterchange.ciphertexts(set.ciphertexts, source: name)
     }
 
-    static func run(_ operation: String, _ body: HEOperationRequest, state: DaemonState) async throws -> HEOperationResponse {
+    static func run(
+        _ operation: String, _ body: HEOperationRequest, state: DaemonState
+    ) async throws -> HEOperationResponse {
         let started = ContinuousClock.now
         let store = try store(state)
         let (entry, key) = try store.publicKey(body.key)
@@ -114,16 +155,23 @@ enum HERoutes {
         let engine = PaillierEngine(registry: state.registry, preferred: body.device)
         var report = PaillierEngine.Report()
         let inputs = body.inputs ?? []
-        func label(_ index: Int) -> String { index < inputs.count ? name(inputs[index], field: "inputs[\(index)]") : "inputs[\(index)]" }
+        func label(_ index: Int) -> String {
+            index < inputs.count ? name(inputs[index], field: "inputs[\(index)]") : "inputs[\(index)]"
+        }
         func input(_ index: Int) throws -> [Ciphertext] {
-            guard index < inputs.count else { throw HEError("inputs", "\(operation) needs \(operation == "add" ? 2 : 1) ciphertext set(s), got \(inputs.count)") }
+            guard index < inputs.count else {
+                throw HEError(
+                    "inputs", "\(operation) needs \(operation == "add" ? 2 : 1) ciphertext set(s), got \(inputs.count)")
+            }
             return try checkedCiphertexts(inputs[index], key: key, entry: entry, field: "inputs[\(index)]")
         }
         var ciphertexts: [Ciphertext]?, plaintexts: [PlainNumber]?, items = 0
         switch operation {
         case "encrypt":
             let values = try numbers(body.plaintexts, field: "plaintexts")
-            let encoded = try values.enumerated().map { try EncodedNumber.encode($1, key: key, item: "plaintexts[\($0)]") }
+            let encoded = try values.enumerated().map {
+                try EncodedNumber.encode($1, key: key, item: "plaintexts[\($0)]")
+            }
             switch body.obfuscator ?? "standard" {
             case "standard":
                 let privateKey = entry.hasPrivateKey ? try store.privateKey(entry.id) : nil
@@ -146,16 +194,18 @@ enum HERoutes {
             items = a.count
         case "scale":
             let c = try input(0)
-            ciphertexts = try await engine.scale(c, by: try numbers(body.scalars, field: "scalars"), key: key, item: label(0), report: &report)
+            ciphertexts = try await engine.scale(
+                c, by: try numbers(body.scalars, field: "scalars"), key: key, item: label(0), report: &report)
             items = c.count
         default:  // sum
             let c = try input(0)
             ciphertexts = [try await engine.sum(c, key: key, item: label(0), report: &report)]
             items = c.count
         }
-        return HEOperationResponse(operation: operation, keyId: entry.id, publicKey: entry.publicKey,
-                                   ciphertexts: ciphertexts.map(PaillierInterchange.wire),
-                                   plaintexts: plaintexts?.map(\.jsonLiteral), devices: report.devices.sorted(), fallbacks: report.fallbacks,
-                                   items: items, modexps: report.modexps, seconds: (ContinuousClock.now - started).seconds)
+        return HEOperationResponse(
+            operation: operation, keyId: entry.id, publicKey: entry.publicKey,
+            ciphertexts: ciphertexts.map(PaillierInterchange.wire),
+            plaintexts: plaintexts?.map(\.jsonLiteral), devices: report.devices.sorted(), fallbacks: report.fallbacks,
+            items: items, modexps: report.modexps, seconds: (ContinuousClock.now - started).seconds)
     }
 }

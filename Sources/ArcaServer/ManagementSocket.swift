@@ -32,14 +32,16 @@ public final class ManagementSocket: @unchecked Sendable {
     public init(claiming path: String) throws {
         self.path = path
         guard path.utf8.count < 108 else {  // sizeof(sockaddr_un.sun_path)
-            throw SocketClaimError("socket path \(path) is \(path.utf8.count) bytes; a Unix socket path must be under 108")
+            throw SocketClaimError(
+                "socket path \(path) is \(path.utf8.count) bytes; a Unix socket path must be under 108")
         }
         let directory = (path as NSString).deletingLastPathComponent
         bindDirectory = directory + "/.arcad-bind-\(getpid())"
         bindPath = bindDirectory + "/s"
         guard bindPath.utf8.count < 108 else {
-            throw SocketClaimError("socket path \(path) is too long: arcad binds it first as \(bindPath) "
-                                   + "(\(bindPath.utf8.count) bytes; under 108 needed); choose a shorter --socket")
+            throw SocketClaimError(
+                "socket path \(path) is too long: arcad binds it first as \(bindPath) "
+                    + "(\(bindPath.utf8.count) bytes; under 108 needed); choose a shorter --socket")
         }
         if !FileManager.default.fileExists(atPath: directory) {
             do {
@@ -69,7 +71,8 @@ public final class ManagementSocket: @unchecked Sendable {
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
-            throw SocketClaimError("another arcad is already serving \(path) (it holds \(lockPath)); not starting a second one")
+            throw SocketClaimError(
+                "another arcad is already serving \(path) (it holds \(lockPath)); not starting a second one")
         }
         // From here a failure gives the lock file back: nothing is left behind by a start that fails.
         func fail(_ message: String) -> SocketClaimError {
@@ -85,7 +88,12 @@ public final class ManagementSocket: @unchecked Sendable {
             // Stale only if nobody answers on it: the lock file may have been removed (a tmp cleaner)
             // from under a live daemon, or the socket may belong to another program.
             if Self.accepts(path) {
-                throw fail("something is listening on \(path) (another arcad whose lock file was removed, or another program); not replacing it")
+                throw fail(
+                    """
+                    something is listening on \(path) (another arcad whose lock file was removed, or another \
+                    program); not replacing it
+                    """
+                )
             }
             unlink(path)
         }
@@ -114,18 +122,21 @@ public final class ManagementSocket: @unchecked Sendable {
         }
         if created && info.st_uid == geteuid() { fchmod(descriptor, 0o750); fstat(descriptor, &info) }
         let mode = String(info.st_mode & 0o7777, radix: 8)
-        let owner = getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) + " (uid \(info.st_uid))" }
+        let owner =
+            getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) + " (uid \(info.st_uid))" }
             ?? "uid \(info.st_uid)"
         guard info.st_uid == geteuid() || info.st_uid == 0 else {
-            throw SocketClaimError("the socket directory \(directory) is owned by \(owner), mode \(mode): "
-                                   + "it must be owned by arcad's user (uid \(geteuid())) or root; "
-                                   + "choose another --socket")
+            throw SocketClaimError(
+                "the socket directory \(directory) is owned by \(owner), mode \(mode): "
+                    + "it must be owned by arcad's user (uid \(geteuid())) or root; "
+                    + "choose another --socket")
         }
         guard info.st_mode & 0o022 == 0 else {
             let example = directory == "/tmp" ? "/tmp/arca-\(geteuid())" : "a subdirectory"
-            throw SocketClaimError("the socket directory \(directory) is owned by \(owner), mode \(mode): "
-                                   + "others can write to it and could replace the socket; "
-                                   + "use a directory of arcad's own (arcad makes a missing one 0750), e.g. \(example)")
+            throw SocketClaimError(
+                "the socket directory \(directory) is owned by \(owner), mode \(mode): "
+                    + "others can write to it and could replace the socket; "
+                    + "use a directory of arcad's own (arcad makes a missing one 0750), e.g. \(example)")
         }
     }
 
@@ -140,7 +151,9 @@ public final class ManagementSocket: @unchecked Sendable {
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
         let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         return status == 0 || errno == EAGAIN
     }

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -73,10 +74,21 @@ public struct RolePolicy: Sendable {
     public var problems: [String] {
         var lines: [String] = []
         if viewGid == nil {
-            lines.append("roles: group \(viewGroup) does not exist: the socket stays owned by group \(geteuid() == 0 ? "root" : "of arcad's user") and only root\(geteuid() == 0 ? "" : " and arcad's user") can connect; create it with groupadd \(viewGroup)")
+            lines.append(
+                """
+                roles: group \(viewGroup) does not exist: the socket stays owned by group \
+                \(geteuid() == 0 ? "root" : "of arcad's user") and only \
+                root\(geteuid() == 0 ? "" : " and arcad's user") can connect; create it with groupadd \(viewGroup)
+                """
+            )
         }
         if adminGid == nil {
-            lines.append("roles: group \(adminGroup) does not exist: only root may change things; create it with groupadd \(adminGroup)")
+            lines.append(
+                """
+                roles: group \(adminGroup) does not exist: only root may change things; create it with groupadd \
+                \(adminGroup)
+                """
+            )
         }
         return lines
     }
@@ -93,7 +105,8 @@ public struct RolePolicy: Sendable {
         var passwd = passwd()
         var result: UnsafeMutablePointer<passwd>?
         var buffer = [CChar](repeating: 0, count: 16384)
-        guard getpwuid_r(uid, &passwd, &buffer, buffer.count, &result) == 0, result != nil, let name = passwd.pw_name else { return nil }
+        guard getpwuid_r(uid, &passwd, &buffer, buffer.count, &result) == 0, result != nil, let name = passwd.pw_name
+        else { return nil }
         return String(cString: name)
     }
 
@@ -101,8 +114,12 @@ public struct RolePolicy: Sendable {
     /// the groups of the user (`getgrouplist`), with `gid` in either case.
     static func groups(pid: Int32, uid: UInt32, gid: UInt32, user: String?) -> [UInt32] {
         if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Groups:") }) {
-            return [gid] + line.dropFirst("Groups:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { UInt32($0) }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Groups:") })
+        {
+            return [gid]
+                + line.dropFirst("Groups:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap {
+                    UInt32($0)
+                }
         }
         guard let user else { return [gid] }
         var count: Int32 = 64
@@ -118,10 +135,16 @@ public struct RolePolicy: Sendable {
         let user = Self.userName(uid)
         let groups = Self.groups(pid: pid, uid: uid, gid: gid, user: user)
         let role: Role
-        if uid == 0 || uid == geteuid() { role = .admin }  // root, or the user arcad itself runs as
-        else if let adminGid, groups.contains(adminGid) { role = .admin }
-        else if let viewGid, groups.contains(viewGid) { role = .view }
-        else { role = .none }
+        if uid == 0 || uid == geteuid() {
+            role = .admin
+        }  // root, or the user arcad itself runs as
+        else if let adminGid, groups.contains(adminGid) {
+            role = .admin
+        } else if let viewGid, groups.contains(viewGid) {
+            role = .view
+        } else {
+            role = .none
+        }
         return Caller(uid: uid, gid: gid, pid: pid, user: user, groups: groups, role: role, fromSocket: true)
     }
 }
@@ -133,30 +156,45 @@ struct RoleMiddleware: RouterMiddleware {
     let policy: RolePolicy
     let audit: AuditLog?
 
-    func handle(_ request: Request, context: ArcaRequestContext, next: (Request, ArcaRequestContext) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: ArcaRequestContext, next: (Request, ArcaRequestContext) async throws -> Response
+    ) async throws -> Response {
         var context = context
         let caller: Caller
         if let provider = context.channel as? SocketOptionProvider {
             let credentials: PeerCredentials
             do {
-                credentials = try await provider.unsafeGetSocketOption(level: .socket, name: .init(rawValue: SO_PEERCRED)).get()
+                credentials = try await provider.unsafeGetSocketOption(
+                    level: .socket, name: .init(rawValue: SO_PEERCRED)
+                ).get()
             } catch {
-                throw APIError(.forbidden, code: "forbidden", "cannot read the caller's credentials from the socket (SO_PEERCRED): \(error)")
+                throw APIError(
+                    .forbidden, code: "forbidden",
+                    "cannot read the caller's credentials from the socket (SO_PEERCRED): \(error)")
             }
             caller = policy.caller(uid: credentials.uid, gid: credentials.gid, pid: credentials.pid)
         } else {
             // Not a socket: the router driven in-process (tests). It runs with arcad's own identity.
-            caller = Caller(uid: geteuid(), gid: getegid(), pid: getpid(), user: RolePolicy.userName(geteuid()), groups: [], role: .admin, fromSocket: false)
+            caller = Caller(
+                uid: geteuid(), gid: getegid(), pid: getpid(), user: RolePolicy.userName(geteuid()), groups: [],
+                role: .admin, fromSocket: false)
         }
         context.caller = caller
         let reading = request.method == .get || request.method == .head
         let needed: Role = reading ? .view : .admin
         guard caller.role >= needed else {
             let who = "uid \(caller.uid)" + (caller.user.map { " (\($0))" } ?? "")
-            let message = caller.role == .none
+            let message =
+                caller.role == .none
                 ? "\(who) is in neither group \(policy.viewGroup) nor \(policy.adminGroup): no access"
-                : "\(who) may only read: \(request.method) \(request.uri.path) needs the admin role (root or group \(policy.adminGroup))"
-            _ = try? audit?.append(AuditRecord(action: "access", actor: caller.actor, result: "denied", detail: "\(request.method) \(clip(request.uri.path)): \(message)"))
+                : """
+                \(who) may only read: \(request.method) \(request.uri.path) needs the admin role (root or group \
+                \(policy.adminGroup))
+                """
+            _ = try? audit?.append(
+                AuditRecord(
+                    action: "access", actor: caller.actor, result: "denied",
+                    detail: "\(request.method) \(clip(request.uri.path)): \(message)"))
             throw APIError(.forbidden, code: "forbidden", message)
         }
         return try await next(request, context)

@@ -18,7 +18,9 @@ final class RouteTable: Sendable {
         }.joined(separator: "/")
         methods.withLock { table in
             let added: [HTTPRequest.Method] = method == .get ? [.get, .head] : [method]
-            for method in added where !(table[documented] ?? []).contains(method) { table[documented, default: []].append(method) }
+            for method in added where !(table[documented] ?? []).contains(method) {
+                table[documented, default: []].append(method)
+            }
         }
     }
 

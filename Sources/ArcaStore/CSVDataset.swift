@@ -49,14 +49,21 @@ public struct CSVTable: Sendable {
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         func position(_ offset: Int) -> FilePosition {
             var line = 1, lineStart = 0
-            for index in 0..<min(offset, bytes.count) where bytes[index] == UInt8(ascii: "\n") { line += 1; lineStart = index + 1 }
+            for index in 0..<min(offset, bytes.count) where bytes[index] == UInt8(ascii: "\n") {
+                line += 1; lineStart = index + 1
+            }
             let prefix = bytes[lineStart..<min(offset, bytes.count)]
             return FilePosition(path: path, line: line, column: String(decoding: prefix, as: UTF8.self).count + 1)
         }
         if let bad = firstInvalidUTF8(bytes) {
-            throw DatasetError(position(bad), String(format: "not UTF-8 text: byte 0x%02X cannot start or continue a character", bytes[bad]))
+            throw DatasetError(
+                position(bad),
+                String(format: "not UTF-8 text: byte 0x%02X cannot start or continue a character", bytes[bad]))
         }
-        guard !bytes.isEmpty else { throw DatasetError(FilePosition(path: path, line: 1, column: 1), "the file is empty; a header row is needed") }
+        guard !bytes.isEmpty else {
+            throw DatasetError(
+                FilePosition(path: path, line: 1, column: 1), "the file is empty; a header row is needed")
+        }
 
         var records: [[String]] = [], starts: [Int] = []
         // The line each record starts on, counted as the bytes go by (a quoted field may span lines):
@@ -74,11 +81,14 @@ public struct CSVTable: Sendable {
             let byte = bytes[index]
             if quoted {
                 if byte == quote {
-                    if index + 1 < bytes.count && bytes[index + 1] == quote { field.append(quote); index += 2; continue }
+                    if index + 1 < bytes.count && bytes[index + 1] == quote {
+                        field.append(quote); index += 2; continue
+                    }
                     quoted = false
                     index += 1
                     guard index == bytes.count || [comma, newline, cr].contains(bytes[index]) else {
-                        throw DatasetError(position(index), "a closing quote must be followed by a comma or the end of the line")
+                        throw DatasetError(
+                            position(index), "a closing quote must be followed by a comma or the end of the line")
                     }
                     continue
                 }
@@ -95,13 +105,18 @@ public struct CSVTable: Sendable {
                 throw DatasetError(position(index), "a carriage return outside quotes that does not end a line")
             case newline:
                 if field.isEmpty && fields.isEmpty {
-                    throw DatasetError(position(index), "an empty line; every line is a row of \(records.first?.count ?? 0) fields")
+                    throw DatasetError(
+                        position(index), "an empty line; every line is a row of \(records.first?.count ?? 0) fields")
                 }
                 endRecord()
                 index += 1; recordStart = index; fieldStart = index
                 lineNumber += 1; recordLine = lineNumber
             case quote:
-                guard index == fieldStart else { throw DatasetError(position(index), "a quote inside an unquoted field (quote the whole field and double the quote)") }
+                guard index == fieldStart else {
+                    throw DatasetError(
+                        position(index), "a quote inside an unquoted field (quote the whole field and double the quote)"
+                    )
+                }
                 quoted = true; index += 1
             default:
                 field.append(byte); index += 1
@@ -115,7 +130,13 @@ public struct CSVTable: Sendable {
             var offset = starts[record], count = 0, inQuotes = false
             while offset < bytes.count, count < column {
                 let byte = bytes[offset]
-                if byte == quote { inQuotes.toggle() } else if byte == comma && !inQuotes { count += 1 } else if byte == newline && !inQuotes { break }
+                if byte == quote {
+                    inQuotes.toggle()
+                } else if byte == comma && !inQuotes {
+                    count += 1
+                } else if byte == newline && !inQuotes {
+                    break
+                }
                 offset += 1
             }
             return position(offset)
@@ -131,22 +152,28 @@ public struct CSVTable: Sendable {
         let header = records[0].map { $0.trimmingCharacters(in: .whitespaces) }
         var seen: [String: Int] = [:]
         for (column, name) in header.enumerated() {
-            guard !name.isEmpty else { throw DatasetError(columnPosition(0, column), "header field \(column + 1) is empty; every column needs a name") }
+            guard !name.isEmpty else {
+                throw DatasetError(
+                    columnPosition(0, column), "header field \(column + 1) is empty; every column needs a name")
+            }
             if let first = seen.updateValue(column, forKey: name) {
-                throw DatasetError(columnPosition(0, column),
-                                   "header fields \(first + 1) and \(column + 1) have the same name; "
-                                   + "column names must be unique")
+                throw DatasetError(
+                    columnPosition(0, column),
+                    "header fields \(first + 1) and \(column + 1) have the same name; "
+                        + "column names must be unique")
             }
         }
         guard let idIndex = header.firstIndex(of: idColumn) else {
-            throw DatasetError(FilePosition(path: path, line: 1, column: 1),
-                               "no id column \"\(idColumn)\" in the header (line 1, \(header.count) fields); "
-                               + "is line 1 a header?")
+            throw DatasetError(
+                FilePosition(path: path, line: 1, column: 1),
+                "no id column \"\(idColumn)\" in the header (line 1, \(header.count) fields); "
+                    + "is line 1 a header?")
         }
         let labelIndex = try labelColumn.map { label in
             guard let index = header.firstIndex(of: label) else {
-                throw DatasetError(FilePosition(path: path, line: 1, column: 1),
-                                   "no label column \"\(label)\" in the header (line 1, \(header.count) fields)")
+                throw DatasetError(
+                    FilePosition(path: path, line: 1, column: 1),
+                    "no label column \"\(label)\" in the header (line 1, \(header.count) fields)")
             }
             return index
         }
@@ -157,25 +184,36 @@ public struct CSVTable: Sendable {
             let row = records[record]
             let line = startLines[record]
             guard row.count == header.count else {
-                let column = row.count > header.count ? columnPosition(record, header.count) : position(starts[record] + lineLength(starts[record]))
+                let column =
+                    row.count > header.count
+                    ? columnPosition(record, header.count) : position(starts[record] + lineLength(starts[record]))
                 throw DatasetError(column, "row has \(row.count) fields; the header has \(header.count)")
             }
             let id = row[idIndex]
-            guard !id.isEmpty else { throw DatasetError(columnPosition(record, idIndex), "empty id in column \"\(idColumn)\"") }
+            guard !id.isEmpty else {
+                throw DatasetError(columnPosition(record, idIndex), "empty id in column \"\(idColumn)\"")
+            }
             if let first = ids.updateValue(line, forKey: id) {
-                throw DatasetError(columnPosition(record, idIndex),
-                                   "the id in column \"\(idColumn)\" repeats the id of line \(first); "
-                                   + "ids must be unique")
+                throw DatasetError(
+                    columnPosition(record, idIndex),
+                    "the id in column \"\(idColumn)\" repeats the id of line \(first); "
+                        + "ids must be unique")
             }
             if let labelIndex, row[labelIndex].isEmpty {
                 throw DatasetError(columnPosition(record, labelIndex), "empty label in column \"\(labelColumn!)\"")
             }
             for (column, value) in row.enumerated() {
-                if value.isEmpty { missing[column] += 1 } else if numeric[column] && Double(value) == nil { numeric[column] = false }
+                if value.isEmpty {
+                    missing[column] += 1
+                } else if numeric[column] && Double(value) == nil {
+                    numeric[column] = false
+                }
             }
             lines.append(line)
         }
-        let columns = header.indices.map { DatasetColumn(name: header[$0], type: numeric[$0] ? "number" : "string", missing: missing[$0]) }
+        let columns = header.indices.map {
+            DatasetColumn(name: header[$0], type: numeric[$0] ? "number" : "string", missing: missing[$0])
+        }
         return CSVTable(header: header, rows: Array(records.dropFirst()), lines: lines, columns: columns)
     }
 
@@ -234,8 +272,10 @@ public enum DatasetFile {
     /// descriptor, so a link changed between the resolution and the open is refused, not followed.
     /// - Throws: ``DatasetError`` when the file is outside the roots, cannot be read, is not a
     ///   regular file, or is larger than `limit`. The message names paths only, never content.
-    public static func read(path: String, digest: Digest, roots: DatasetRoots,
-                            limit: Int = 1 << 30) throws -> DatasetFingerprint {
+    public static func read(
+        path: String, digest: Digest, roots: DatasetRoots,
+        limit: Int = 1 << 30
+    ) throws -> DatasetFingerprint {
         // O_NONBLOCK: opening a FIFO must not hang the request; only regular files are read.
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
         guard descriptor >= 0 else {
@@ -262,14 +302,19 @@ public enum DatasetFile {
         }
         guard roots.contains(resolved: resolved) else {
             let target = resolved == path ? "" : " resolves to \(resolved), which"
-            throw DatasetError(nil, "\(path)\(target) is outside the dataset roots (\(roots)); "
-                               + "move the file under one of them or add its directory to [datasets] roots "
-                               + "in arcad's configuration")
+            throw DatasetError(
+                nil,
+                "\(path)\(target) is outside the dataset roots (\(roots)); "
+                    + "move the file under one of them or add its directory to [datasets] roots "
+                    + "in arcad's configuration")
         }
         let data: Data
-        do { data = try handle.read(upToCount: limit + 1) ?? Data() } catch { throw DatasetError(nil, "\(path): cannot read: \(error.localizedDescription)") }
+        do { data = try handle.read(upToCount: limit + 1) ?? Data() } catch {
+            throw DatasetError(nil, "\(path): cannot read: \(error.localizedDescription)")
+        }
         guard data.count <= limit else { throw DatasetError(nil, "\(path) is over \(limit) bytes") }
-        return DatasetFingerprint(digest: try digest.hex(data), sizeBytes: data.count, data: data,
-                                  resolvedPath: resolved)
+        return DatasetFingerprint(
+            digest: try digest.hex(data), sizeBytes: data.count, data: data,
+            resolvedPath: resolved)
     }
 }

@@ -261,7 +261,9 @@ public final class JobStore: AuditHighWaterMark, Sendable {
         do {
             database = try DatabasePool(path: path, configuration: configuration)
             let check = try database.read { try String.fetchAll($0, sql: "PRAGMA quick_check") }
-            guard check == ["ok"] else { throw StoreError("\(path) fails SQLite's quick_check: \(check.prefix(3).joined(separator: "; "))") }
+            guard check == ["ok"] else {
+                throw StoreError("\(path) fails SQLite's quick_check: \(check.prefix(3).joined(separator: "; "))")
+            }
             try Self.migrator.migrate(database)
         } catch let error as StoreError {
             throw error
@@ -370,7 +372,9 @@ public final class JobStore: AuditHighWaterMark, Sendable {
     /// Changes a job with `change` and records its new state as an event when it changed, in one
     /// transaction. Returns the job as stored, or nil when there is no such job.
     @discardableResult
-    public func update(job id: Int64, message: String? = nil, _ change: @Sendable (inout JobRecord) -> Void) throws -> JobRecord? {
+    public func update(
+        job id: Int64, message: String? = nil, _ change: @Sendable (inout JobRecord) -> Void
+    ) throws -> JobRecord? {
         try database.write { db in
             guard var job = try JobRecord.fetchOne(db, key: id) else { return nil }
             let before = job.state
@@ -411,8 +415,12 @@ public final class JobStore: AuditHighWaterMark, Sendable {
         }
     }
 
-    public func dataset(_ name: String) throws -> DatasetRecord? { try database.read { try DatasetRecord.fetchOne($0, key: name) } }
-    public func datasets() throws -> [DatasetRecord] { try database.read { try DatasetRecord.order(Column("name")).fetchAll($0) } }
+    public func dataset(_ name: String) throws -> DatasetRecord? {
+        try database.read { try DatasetRecord.fetchOne($0, key: name) }
+    }
+    public func datasets() throws -> [DatasetRecord] {
+        try database.read { try DatasetRecord.order(Column("name")).fetchAll($0) }
+    }
 
     public func insert(grant: GrantRecord) throws -> GrantRecord {
         try database.write { db in
@@ -464,8 +472,15 @@ public final class JobStore: AuditHighWaterMark, Sendable {
     /// Rows of `dataset` read for `partner` since `since` (metered, plus running jobs' counts).
     public func rowsRead(dataset: String, partner: String, since: Date) throws -> Int {
         try database.read { db in
-            let metered = try Double.fetchOne(db, sql: "SELECT COALESCE(SUM(amount), 0) FROM usage WHERE dataset = ? AND partner = ? AND metric = 'rowsRead' AND time >= ?",
-                                              arguments: [dataset, partner, since]) ?? 0
+            let metered =
+                try Double.fetchOne(
+                    db,
+                    sql:
+                        """
+                        SELECT COALESCE(SUM(amount), 0) FROM usage WHERE dataset = ? AND partner = ? AND metric = \
+                        'rowsRead' AND time >= ?
+                        """,
+                    arguments: [dataset, partner, since]) ?? 0
             return Int(metered)
         }
     }
@@ -484,13 +499,16 @@ public final class JobStore: AuditHighWaterMark, Sendable {
 
     public func recordHighWaterMark(seq: Int, hash: String) throws {
         try database.write { db in
-            try db.execute(sql: """
-                INSERT INTO auditMark (id, seq, hash, time) VALUES (1, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, time = excluded.time
-                """, arguments: [seq, hash, Date()])
+            try db.execute(
+                sql: """
+                    INSERT INTO auditMark (id, seq, hash, time) VALUES (1, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, time = excluded.time
+                    """, arguments: [seq, hash, Date()])
         }
     }
 
     /// `PRAGMA integrity_check`'s answer: `["ok"]` for a sound file.
-    public func integrityCheck() throws -> [String] { try database.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") } }
+    public func integrityCheck() throws -> [String] {
+        try database.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") }
+    }
 }

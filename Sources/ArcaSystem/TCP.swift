@@ -80,7 +80,8 @@ public enum TCP {
             }
             _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
             setNoDelay(descriptor)
-            let remote = withUnsafePointer(to: &storage) { name(of: UnsafeRawPointer($0)) } ?? TCPAddress(host: "?", port: 0)
+            let remote =
+                withUnsafePointer(to: &storage) { name(of: UnsafeRawPointer($0)) } ?? TCPAddress(host: "?", port: 0)
             return (descriptor, remote)
         }
     }

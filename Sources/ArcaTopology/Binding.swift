@@ -14,7 +14,9 @@ extension HwlocTopology {
     /// - Throws: ``BindingError`` when this topology is not the running system (binding there would
     ///   silently do nothing), when `pus` is empty, or with the errno hwloc reports.
     public func bindCurrentThread(to pus: [Int]) throws {
-        guard isThisSystem else { throw BindingError("cannot bind on a topology loaded from \(Self.describe(source)): it is not this machine") }
+        guard isThisSystem else {
+            throw BindingError("cannot bind on a topology loaded from \(Self.describe(source)): it is not this machine")
+        }
         guard !pus.isEmpty else { throw BindingError("cannot bind a thread to an empty set of PUs") }
         let set = bitmap(pus)
         defer { hwloc_bitmap_free(set) }
@@ -29,7 +31,9 @@ extension HwlocTopology {
     /// starts its executors (which bind their own threads) and its server threads (which inherit).
     /// - Throws: ``BindingError`` as ``bindCurrentThread(to:)``.
     public func bindProcess(to pus: [Int]) throws {
-        guard isThisSystem else { throw BindingError("cannot bind on a topology loaded from \(Self.describe(source)): it is not this machine") }
+        guard isThisSystem else {
+            throw BindingError("cannot bind on a topology loaded from \(Self.describe(source)): it is not this machine")
+        }
         guard !pus.isEmpty else { throw BindingError("cannot bind the process to an empty set of PUs") }
         let set = bitmap(pus)
         defer { hwloc_bitmap_free(set) }
@@ -68,20 +72,25 @@ public final class NodeBoundBuffer: @unchecked Sendable {
     /// - Throws: ``BindingError`` when the topology is not this system, the node is unknown, or
     ///   hwloc cannot allocate there.
     public init(byteCount: Int, node: Int, topology: HwlocTopology) throws {
-        guard topology.isThisSystem else { throw BindingError("cannot bind memory on a topology that is not this machine") }
+        guard topology.isThisSystem else {
+            throw BindingError("cannot bind memory on a topology that is not this machine")
+        }
         guard byteCount > 0 else { throw BindingError("a node-bound buffer needs at least one byte") }
         let set = topology.bitmap([node])
         defer { hwloc_bitmap_free(set) }
         let flags = Int32(HWLOC_MEMBIND_BYNODESET.rawValue)
         guard let pointer = hwloc_alloc_membind(topology.handle, byteCount, set, HWLOC_MEMBIND_BIND, flags) else {
-            throw BindingError("hwloc_alloc_membind of \(byteCount) bytes on NUMA node \(node) failed: \(Errno.current)")
+            throw BindingError(
+                "hwloc_alloc_membind of \(byteCount) bytes on NUMA node \(node) failed: \(Errno.current)")
         }
         self.node = node
         self.byteCount = byteCount
         self.topology = topology
         self.base = pointer
         let page = Int(getpagesize())
-        for offset in stride(from: 0, to: byteCount, by: page) { pointer.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self) }
+        for offset in stride(from: 0, to: byteCount, by: page) {
+            pointer.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self)
+        }
     }
 
     deinit { hwloc_free(topology.handle, base, byteCount) }

@@ -1,4 +1,5 @@
 import CNUMA
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +13,9 @@ extension Topology {
             let hwloc = try HwlocTopology(.system)
             return (hwloc.snapshot(), hwloc, nil)
         } catch {
-            return (fallback(), nil, "hwloc could not load the topology (\(error)); assuming one NUMA node, threads unbound")
+            return (
+                fallback(), nil, "hwloc could not load the topology (\(error)); assuming one NUMA node, threads unbound"
+            )
         }
     }
 
@@ -24,7 +27,9 @@ extension Topology {
         return Topology(
             source: "fallback", isThisSystem: true,
             packages: [.init(osIndex: nil, pus: pus, numaNodes: [0])],
-            numaNodes: [.init(osIndex: 0, memoryBytes: pages > 0 ? UInt64(pages * pageSize) : nil, pus: pus, subtype: nil)],
+            numaNodes: [
+                .init(osIndex: 0, memoryBytes: pages > 0 ? UInt64(pages * pageSize) : nil, pus: pus, subtype: nil)
+            ],
             cores: pus.map { .init(osIndex: nil, pus: [$0], package: nil, numaNode: 0) },
             pciDevices: [],
             allowed: .init(pus: pus, numaNodes: [0]))
@@ -42,8 +47,9 @@ public enum NUMAMemory {
     /// - Throws: ``TopologyError`` with the errno.
     public static func node(of address: UnsafeRawPointer) throws -> Int {
         var node: Int32 = -1
-        let status = get_mempolicy(&node, nil, 0, UnsafeMutableRawPointer(mutating: address),
-                                   UInt32(MPOL_F_NODE | MPOL_F_ADDR))
+        let status = get_mempolicy(
+            &node, nil, 0, UnsafeMutableRawPointer(mutating: address),
+            UInt32(MPOL_F_NODE | MPOL_F_ADDR))
         guard status == 0 else { throw TopologyError("get_mempolicy", "address \(address)") }
         return Int(node)
     }

@@ -1,5 +1,6 @@
 import ArcaSystem
 import CHwloc
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -120,8 +121,9 @@ public final class HwlocTopology: @unchecked Sendable {
         }
         if cores.isEmpty {  // some virtual machines report PUs only
             cores = objects(HWLOC_OBJ_PU).map { pu in
-                Topology.Core(osIndex: nil, pus: indexes(pu.pointee.cpuset), package: nil,
-                              numaNode: nodeHolding(pu.pointee.cpuset))
+                Topology.Core(
+                    osIndex: nil, pus: indexes(pu.pointee.cpuset), package: nil,
+                    numaNode: nodeHolding(pu.pointee.cpuset))
             }
         }
         let cpuNodes = Set(numaNodes.filter { !$0.pus.isEmpty }.map(\.osIndex))
@@ -130,22 +132,24 @@ public final class HwlocTopology: @unchecked Sendable {
         while let device = pci {
             defer { pci = hwloc_get_next_pcidev(handle, device) }
             guard let attr = device.pointee.attr?.pointee.pcidev,
-                  let kind = Topology.PCIDevice.Kind(classId: Int(attr.class_id)) else { continue }
+                let kind = Topology.PCIDevice.Kind(classId: Int(attr.class_id))
+            else { continue }
             let ancestor = hwloc_get_non_io_ancestor_obj(handle, device)
             let local = ancestor.map { indexes($0.pointee.nodeset) } ?? []
             let localWithCPUs = local.filter(cpuNodes.contains)
-            pciDevices.append(Topology.PCIDevice(
-                busId: hexPadded(Int(attr.domain), 4) + ":" + hexPadded(Int(attr.bus), 2) + ":"
-                    + hexPadded(Int(attr.dev), 2) + "." + String(Int(attr.func), radix: 16),
-                kind: kind,
-                classId: Int(attr.class_id),
-                vendorId: Int(attr.vendor_id),
-                deviceId: Int(attr.device_id),
-                vendorName: info(device, "PCIVendor"),
-                deviceName: info(device, "PCIDevice"),
-                osDevices: osDevices(under: device),
-                numaNode: localWithCPUs.count == 1 ? localWithCPUs[0] : nil,
-                localNUMANodes: local))
+            pciDevices.append(
+                Topology.PCIDevice(
+                    busId: hexPadded(Int(attr.domain), 4) + ":" + hexPadded(Int(attr.bus), 2) + ":"
+                        + hexPadded(Int(attr.dev), 2) + "." + String(Int(attr.func), radix: 16),
+                    kind: kind,
+                    classId: Int(attr.class_id),
+                    vendorId: Int(attr.vendor_id),
+                    deviceId: Int(attr.device_id),
+                    vendorName: info(device, "PCIVendor"),
+                    deviceName: info(device, "PCIDevice"),
+                    osDevices: osDevices(under: device),
+                    numaNode: localWithCPUs.count == 1 ? localWithCPUs[0] : nil,
+                    localNUMANodes: local))
         }
         return Topology(
             source: sourceName,

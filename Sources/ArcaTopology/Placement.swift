@@ -40,8 +40,10 @@ public struct PlacementConfig: Sendable, Equatable {
     /// The network interface that carries the party link (e.g. `ens1f0`); `nil`: every NIC is planned.
     public var partyInterface: String?
 
-    public init(policy: PlacementPolicy = .bestEffort, reservedCores: Int? = nil, excludedNodes: [Int] = [],
-                pinned: [WorkloadClass: [Int]] = [:], partyInterface: String? = nil) {
+    public init(
+        policy: PlacementPolicy = .bestEffort, reservedCores: Int? = nil, excludedNodes: [Int] = [],
+        pinned: [WorkloadClass: [Int]] = [:], partyInterface: String? = nil
+    ) {
         self.policy = policy; self.reservedCores = reservedCores; self.excludedNodes = excludedNodes
         self.pinned = pinned; self.partyInterface = partyInterface
     }
@@ -103,7 +105,8 @@ extension Topology {
             if !pus.isEmpty { nodePUs[node.osIndex] = pus }
         }
         // Management keeps whole cores, taken from the lowest usable node.
-        let usableCores = cores.filter { core in core.pus.contains { pu in nodePUs.values.contains { $0.contains(pu) } } }
+        let usableCores = cores.filter { core in core.pus.contains { pu in nodePUs.values.contains { $0.contains(pu) } }
+        }
         let reserveCount = min(config.reservedCores ?? (usableCores.count >= 4 ? 1 : 0), max(0, usableCores.count - 1))
         let reservedPUs = usableCores.sorted { ($0.pus.first ?? 0) < ($1.pus.first ?? 0) }.prefix(reserveCount)
             .flatMap { $0.pus.filter(allowedPUs.contains) }.sorted()
@@ -122,16 +125,21 @@ extension Topology {
             if !cpuNodes.contains(node) { return "is a CPU-less memory node" }
             return "has no usable PU"
         }
-        func place(_ workloadClass: WorkloadClass, device: String?, name: String?, preferred: [Int], what: String) -> PlacementPlan.Entry {
-            var entry = PlacementPlan.Entry(workloadClass: workloadClass, device: device, deviceName: name, numaNode: nil,
-                                            pus: allPUs, reason: "", refused: false)
+        func place(
+            _ workloadClass: WorkloadClass, device: String?, name: String?, preferred: [Int], what: String
+        ) -> PlacementPlan.Entry {
+            var entry = PlacementPlan.Entry(
+                workloadClass: workloadClass, device: device, deviceName: name, numaNode: nil,
+                pus: allPUs, reason: "", refused: false)
             func refuse(_ reason: String) -> PlacementPlan.Entry {
                 entry.pus = []; entry.refused = true; entry.reason = reason; return entry
             }
             if let pinned = config.pinned[workloadClass] {
                 let nodes = pinned.filter { nodePUs[$0] != nil }
                 guard !nodes.isEmpty else {
-                    return refuse("pinned to node(s) \(pinned) by the config, but " + pinned.map { "node \($0) \(why($0))" }.joined(separator: ", "))
+                    return refuse(
+                        "pinned to node(s) \(pinned) by the config, but "
+                            + pinned.map { "node \($0) \(why($0))" }.joined(separator: ", "))
                 }
                 let chosen = config.policy == .singleNUMANode ? [nodes[0]] : nodes
                 entry.numaNode = chosen.count == 1 ? chosen[0] : nil
@@ -151,7 +159,8 @@ extension Topology {
                     entry.numaNode = first; entry.pus = nodePUs[first]!
                     entry.reason = "\(what) has no known NUMA locality; single-numa-node uses node \(first)"
                 } else if workloadClass == .cpu {
-                    entry.reason = "CPU fallback work spreads over nodes \(usableNodes) by load"
+                    entry.reason =
+                        "CPU fallback work spreads over nodes \(usableNodes) by load"
                         + (config.policy == .singleNUMANode ? ", one node per batch" : "")
                 } else {
                     entry.reason = "\(what) has no known NUMA locality; any usable PU"
@@ -162,10 +171,12 @@ extension Topology {
             if usable.isEmpty {
                 let reasons = preferred.map { "node \($0) \(why($0))" }.joined(separator: ", ")
                 if config.policy == .bestEffort {
-                    entry.reason = "\(what) is local to node(s) \(preferred), but \(reasons); best-effort runs it on any usable PU"
+                    entry.reason =
+                        "\(what) is local to node(s) \(preferred), but \(reasons); best-effort runs it on any usable PU"
                     return entry
                 }
-                return refuse("\(what) is local to node(s) \(preferred), but \(reasons); \(config.policy.rawValue) refuses it")
+                return refuse(
+                    "\(what) is local to node(s) \(preferred), but \(reasons); \(config.policy.rawValue) refuses it")
             }
             let chosen = config.policy == .singleNUMANode ? [usable[0]] : usable
             entry.numaNode = chosen.count == 1 ? chosen[0] : nil
@@ -179,41 +190,57 @@ extension Topology {
 
         var entries: [PlacementPlan.Entry] = []
         for device in pciDevices where device.kind != .network {
-            entries.append(place(.he, device: device.busId, name: device.deviceName ?? device.osDevices.first,
-                                 preferred: locality(device), what: "\(device.kind.rawValue) \(device.busId)"))
+            entries.append(
+                place(
+                    .he, device: device.busId, name: device.deviceName ?? device.osDevices.first,
+                    preferred: locality(device), what: "\(device.kind.rawValue) \(device.busId)"))
         }
         for device in extraDevices {
-            entries.append(place(.he, device: device.id, name: device.name, preferred: device.numaNode.map { [$0] } ?? [],
-                                 what: "device \(device.id)"))
+            entries.append(
+                place(
+                    .he, device: device.id, name: device.name, preferred: device.numaNode.map { [$0] } ?? [],
+                    what: "device \(device.id)"))
         }
         let nics = pciDevices.filter { $0.kind == .network }
         if let interface = config.partyInterface {
             if let nic = nics.first(where: { $0.osDevices.contains(interface) }) {
-                entries.append(place(.mpc, device: nic.busId, name: interface, preferred: locality(nic), what: "NIC \(interface) (\(nic.busId))"))
+                entries.append(
+                    place(
+                        .mpc, device: nic.busId, name: interface, preferred: locality(nic),
+                        what: "NIC \(interface) (\(nic.busId))"))
             } else {
-                entries.append(.init(workloadClass: .mpc, device: nil, deviceName: interface, numaNode: nil, pus: allPUs,
-                                     reason: "party link interface \(interface) is not a PCI NIC hwloc knows; any usable PU", refused: false))
+                entries.append(
+                    .init(
+                        workloadClass: .mpc, device: nil, deviceName: interface, numaNode: nil, pus: allPUs,
+                        reason: "party link interface \(interface) is not a PCI NIC hwloc knows; any usable PU",
+                        refused: false))
             }
         } else {
             for nic in nics {
-                entries.append(place(.mpc, device: nic.busId, name: nic.osDevices.first, preferred: locality(nic),
-                                     what: "NIC \(nic.osDevices.first ?? nic.busId) (\(nic.busId))"))
+                entries.append(
+                    place(
+                        .mpc, device: nic.busId, name: nic.osDevices.first, preferred: locality(nic),
+                        what: "NIC \(nic.osDevices.first ?? nic.busId) (\(nic.busId))"))
             }
             if nics.isEmpty {
-                entries.append(place(.mpc, device: nil, name: nil, preferred: [], what: "the party link (no NIC known)"))
+                entries.append(
+                    place(.mpc, device: nil, name: nil, preferred: [], what: "the party link (no NIC known)"))
             }
         }
         entries.append(place(.cpu, device: nil, name: nil, preferred: [], what: "CPU fallback work"))
         let managementNode = Set(reservedPUs.compactMap { pu in numaNodes.first { $0.pus.contains(pu) }?.osIndex })
-        entries.append(.init(
-            workloadClass: .management, device: nil, deviceName: nil,
-            numaNode: managementNode.count == 1 ? managementNode.first : nil,
-            pus: reservedPUs.isEmpty ? allPUs : reservedPUs,
-            reason: reservedPUs.isEmpty ? "no core reserved (\(usableCores.count) usable core(s)); management shares the usable PUs"
-                                        : "\(reserveCount) reserved core(s): PUs \(reservedPUs)",
-            refused: false))
-        return PlacementPlan(policy: config.policy,
-                             executors: usableNodes.map { .init(numaNode: $0, pus: nodePUs[$0]!) },
-                             reservedPUs: reservedPUs, entries: entries)
+        entries.append(
+            .init(
+                workloadClass: .management, device: nil, deviceName: nil,
+                numaNode: managementNode.count == 1 ? managementNode.first : nil,
+                pus: reservedPUs.isEmpty ? allPUs : reservedPUs,
+                reason: reservedPUs.isEmpty
+                    ? "no core reserved (\(usableCores.count) usable core(s)); management shares the usable PUs"
+                    : "\(reserveCount) reserved core(s): PUs \(reservedPUs)",
+                refused: false))
+        return PlacementPlan(
+            policy: config.policy,
+            executors: usableNodes.map { .init(numaNode: $0, pus: nodePUs[$0]!) },
+            reservedPUs: reservedPUs, entries: entries)
     }
 }

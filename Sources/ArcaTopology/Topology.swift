@@ -82,9 +82,9 @@ extension Topology.PCIDevice.Kind {
     /// (storage, bridges, USB, …). PCI Code and ID Assignment Specification, rev. 1.11, §1.
     public init?(classId: Int) {
         switch classId >> 8 {
-        case 0x03: self = .gpu             // display controller: VGA, 3D
-        case 0x12: self = .accelerator     // processing accelerator
-        case 0x02: self = .network         // network controller: Ethernet, InfiniBand
+        case 0x03: self = .gpu  // display controller: VGA, 3D
+        case 0x12: self = .accelerator  // processing accelerator
+        case 0x02: self = .network  // network controller: Ethernet, InfiniBand
         default:
             if classId == 0x0b40 { self = .accelerator } else { return nil }  // co-processor
         }

@@ -1,7 +1,7 @@
 import ArcaAccel
 import ArcaCrypto
-import ArcaHE
 import ArcaExecutors
+import ArcaHE
 import ArcaTopology
 import Foundation
 
@@ -29,8 +29,9 @@ func benchProofs(_ arguments: [String]) async throws {
     let publicKey = key.publicKey
     let djn = try DJNObfuscator(key: publicKey, privateKey: key)
     let binding = ZeroOneProof.Binding(context: "arca-bench proofs")
-    print("0/1 proofs, Paillier-\(bits), batch \(batch), median of \(runs); CPU fallback on \(cores) thread(s);",
-          OpenSSLLibrary.version)
+    print(
+        "0/1 proofs, Paillier-\(bits), batch \(batch), median of \(runs); CPU fallback on \(cores) thread(s);",
+        OpenSSLLibrary.version)
 
     func rate(_ body: () async throws -> Void) async rethrows -> Double {
         var samples: [Double] = []

@@ -1,6 +1,7 @@
 // arca-bench: micro-benchmarks of Arca's runtime pieces, for release builds.
 //
-//   swift build -c release --scratch-path .build-release --product arca-bench && .build-release/release/arca-bench executor
+// swift build -c release --scratch-path .build-release --product arca-bench && .build-release/release/arca-bench
+// executor
 //
 // `executor`: the cost of placement — submitting a unit of work to a NUMA executor and getting its
 // result back (one at a time: median and p99 in µs), and the throughput of an empty task stream
@@ -14,13 +15,15 @@
 // executors), and each OpenCL device that passes its self-test (PoCL here); medians of 5 batches.
 import ArcaAccel
 import ArcaCrypto
-import ArcaMath
 import ArcaExecutors
-import ArcaTopology
+import ArcaMath
 import ArcaSystem
+import ArcaTopology
 import Foundation
 
-func percentile(_ sorted: [Double], _ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
 
 func benchExecutor() async throws {
     let hwloc = try HwlocTopology(.system)
@@ -29,7 +32,12 @@ func benchExecutor() async throws {
     let pool = ExecutorPool(plan: plan, topology: hwloc, capacity: 4096, whenFull: .wait)
     defer { pool.shutdown() }
     let executor = pool.executors[0]
-    print("machine: \(topology.numaNodes.count) NUMA node(s), \(topology.allowed.pus.count) allowed PUs; executors: \(pool.executors.map { "node \($0.numaNode) × \($0.threads) threads, bound \($0.isBound)" })")
+    print(
+        """
+        machine: \(topology.numaNodes.count) NUMA node(s), \(topology.allowed.pus.count) allowed PUs; executors: \
+        \(pool.executors.map { "node \($0.numaNode) × \($0.threads) threads, bound \($0.isBound)" })
+        """
+    )
 
     // Round trip, one at a time.
     for _ in 0..<2_000 { _ = try await executor.submit { _ in 0 } }  // warm-up
@@ -43,8 +51,15 @@ func benchExecutor() async throws {
         taskTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start2) / 1000)
     }
     executorTimes.sort(); taskTimes.sort()
-    print(String(format: "round trip, one at a time (µs): executor median %.2f p99 %.2f | Task.detached baseline median %.2f p99 %.2f",
-                 percentile(executorTimes, 0.5), percentile(executorTimes, 0.99), percentile(taskTimes, 0.5), percentile(taskTimes, 0.99)))
+    print(
+        String(
+            format:
+                """
+                round trip, one at a time (µs): executor median %.2f p99 %.2f | Task.detached baseline median \
+                %.2f p99 %.2f
+                """,
+            percentile(executorTimes, 0.5), percentile(executorTimes, 0.99), percentile(taskTimes, 0.5),
+            percentile(taskTimes, 0.99)))
 
     // Throughput of an empty task stream through the pool (CPU class: spread by load over all nodes).
     let count = 200_000
@@ -69,8 +84,14 @@ func benchExecutor() async throws {
         taskRates.append(try await stream { await Task.detached { 1 }.value })
     }
     poolRates.sort(); taskRates.sort()
-    print(String(format: "empty task stream, 64 submitters, 5 runs (tasks/s, median): executor pool %.0f | Task.detached baseline %.0f | ratio %.2f",
-                 poolRates[2], taskRates[2], poolRates[2] / taskRates[2]))
+    print(
+        String(
+            format:
+                """
+                empty task stream, 64 submitters, 5 runs (tasks/s, median): executor pool %.0f | Task.detached \
+                baseline %.0f | ratio %.2f
+                """,
+            poolRates[2], taskRates[2], poolRates[2] / taskRates[2]))
 }
 
 /// `ntt`: the CPU fallback NTT, forward and inverse, one thread, in ns and cycles per butterfly
@@ -78,13 +99,17 @@ func benchExecutor() async throws {
 /// clock `/proc/cpuinfo` reports.
 func benchNTT() {
     let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-    let mhz = cpuinfo.split(separator: "\n").first { $0.hasPrefix("cpu MHz") }
+    let mhz =
+        cpuinfo.split(separator: "\n").first { $0.hasPrefix("cpu MHz") }
         .flatMap { Double($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) } ?? 0
-    print(String(format: """
-        one thread, median of 15 samples of ≥ 2^22 coefficients each; time from clock_gettime: the thread's CPU time \
-        (CLOCK_THREAD_CPUTIME_ID, immune to being descheduled on a shared machine) and wall time (CLOCK_MONOTONIC); \
-        cycles = CPU ns × %.0f MHz, the "cpu MHz" of /proc/cpuinfo (the nominal/TSC rate on this VM, not a measured core clock)
-        """, mhz))
+    print(
+        String(
+            format: """
+                one thread, median of 15 samples of ≥ 2^22 coefficients each; time from clock_gettime: \
+                the thread's CPU time (CLOCK_THREAD_CPUTIME_ID, immune to being descheduled on a shared machine) \
+                and wall time (CLOCK_MONOTONIC); cycles = CPU ns × %.0f MHz, the "cpu MHz" of /proc/cpuinfo \
+                (the nominal/TSC rate on this VM, not a measured core clock)
+                """, mhz))
     print("degree  prime  forward cycles/bfly  (wall)  ns/bfly   inverse cycles/bfly  (wall)  ns/bfly")
     func clock(_ id: clockid_t) -> Double {
         var time = timespec()
@@ -113,16 +138,20 @@ func benchNTT() {
             }
             let forward = measure { plan.forward(&$0) }
             let inverse = measure { plan.inverse(&$0) }
-            print(String(format: "2^%-5d %-6d %-20.2f %-7.2f %-9.3f %-20.2f %-7.2f %.3f", logN, bits,
-                         forward.cpu * mhz / 1000, forward.wall * mhz / 1000, forward.cpu,
-                         inverse.cpu * mhz / 1000, inverse.wall * mhz / 1000, inverse.cpu))
+            print(
+                String(
+                    format: "2^%-5d %-6d %-20.2f %-7.2f %-9.3f %-20.2f %-7.2f %.3f", logN, bits,
+                    forward.cpu * mhz / 1000, forward.wall * mhz / 1000, forward.cpu,
+                    inverse.cpu * mhz / 1000, inverse.wall * mhz / 1000, inverse.cpu))
         }
     }
 }
 
 enum BenchError: Error { case differs }
 
-func pad(_ text: String, _ width: Int = 44) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
+func pad(_ text: String, _ width: Int = 44) -> String {
+    text + String(repeating: " ", count: max(0, width - text.count))
+}
 
 func benchModExp(_ arguments: [String]) async throws {
     let numbers = arguments.compactMap { Int($0) }
@@ -130,14 +159,20 @@ func benchModExp(_ arguments: [String]) async throws {
     let batch = numbers.count > 2 ? numbers[2] : 32
     let hwloc = try HwlocTopology(.system)
     let topology = hwloc.snapshot()
-    let pool = ExecutorPool(plan: topology.plan(PlacementConfig(reservedCores: 0)), topology: hwloc, capacity: 4096, whenFull: .wait)
+    let pool = ExecutorPool(
+        plan: topology.plan(PlacementConfig(reservedCores: 0)), topology: hwloc, capacity: 4096, whenFull: .wait)
     defer { pool.shutdown() }
     let threads = pool.executors.reduce(0) { $0 + $1.threads }
     let modulus = BigNumber(randomBits: bits, odd: true)
     let bases = (0..<batch).map { _ in BigNumber(randomBelow: modulus) }
     let exponents = (0..<batch).map { _ in BigNumber(randomBits: exponentBits) }
     let expected = try zip(bases, exponents).map { try BigNumber.modExpConstantTime($0, $1, modulus) }
-    print("modexp: \(bits)-bit modulus, \(exponentBits)-bit exponents, batch \(batch), median of 5 batches; OpenSSL \(OpenSSLLibrary.version)")
+    print(
+        """
+        modexp: \(bits)-bit modulus, \(exponentBits)-bit exponents, batch \(batch), median of 5 batches; OpenSSL \
+        \(OpenSSLLibrary.version)
+        """
+    )
     func rate(_ body: () async throws -> [BigNumber]) async throws -> (Double, Double) {
         guard try await body() == expected else { throw BenchError.differs }  // warm-up and check
         var samples: [Double] = []
@@ -149,24 +184,41 @@ func benchModExp(_ arguments: [String]) async throws {
         let median = Timing.median(samples)
         return (Double(batch) / median, median)
     }
-    let (openSSL, openSSLSeconds) = try await rate { try zip(bases, exponents).map { try BigNumber.modExpConstantTime($0, $1, modulus) } }
+    let (openSSL, openSSLSeconds) = try await rate {
+        try zip(bases, exponents).map { try BigNumber.modExpConstantTime($0, $1, modulus) }
+    }
     print(pad("OpenSSL, one thread") + String(format: " %10.1f modexps/s  %8.3f s/batch", openSSL, openSSLSeconds))
     let cpu = CPUDevice(pool: pool)
-    let (fallback, fallbackSeconds) = try await rate { try await cpu.modExp(bases: bases, exponents: exponents, modulus: modulus) }
-    print(pad("CPU fallback, \(threads) executor threads")
-          + String(format: " %10.1f modexps/s  %8.3f s/batch  %.2f× OpenSSL one thread", fallback, fallbackSeconds, fallback / openSSL))
+    let (fallback, fallbackSeconds) = try await rate {
+        try await cpu.modExp(bases: bases, exponents: exponents, modulus: modulus)
+    }
+    print(
+        pad("CPU fallback, \(threads) executor threads")
+            + String(
+                format: " %10.1f modexps/s  %8.3f s/batch  %.2f× OpenSSL one thread", fallback, fallbackSeconds,
+                fallback / openSSL))
     let inventory = DeviceInventory.discover(topology: topology)
     let registry = await DeviceRegistry(inventory: inventory, pool: pool, calibrate: false)
     for descriptor in inventory.devices where descriptor.backend == .opencl {
         guard let device = registry.device(descriptor.id) as? OpenCLComputeDevice else {
-            print("\(descriptor.id) (\(descriptor.name)): not used: \(registry.healthByDevice[descriptor.id]?.reason ?? "unknown")")
+            print(
+                """
+                \(descriptor.id) (\(descriptor.name)): not used: \
+                \(registry.healthByDevice[descriptor.id]?.reason ?? "unknown")
+                """
+            )
             continue
         }
-        let (onDevice, deviceSeconds) = try await rate { try await device.modExp(bases: bases, exponents: exponents, modulus: modulus) }
+        let (onDevice, deviceSeconds) = try await rate {
+            try await device.modExp(bases: bases, exponents: exponents, modulus: modulus)
+        }
         let group = device.workGroupSizes["modexp"].map { $0 == 0 ? "driver's choice" : String($0) } ?? "?"
-        print(pad("\(descriptor.name) (\(descriptor.driverVersion))")
-              + String(format: " %10.1f modexps/s  %8.3f s/batch  %.2f× OpenSSL one thread", onDevice, deviceSeconds, onDevice / openSSL)
-              + ", work-group \(group)")
+        print(
+            pad("\(descriptor.name) (\(descriptor.driverVersion))")
+                + String(
+                    format: " %10.1f modexps/s  %8.3f s/batch  %.2f× OpenSSL one thread", onDevice, deviceSeconds,
+                    onDevice / openSSL)
+                + ", work-group \(group)")
     }
 }
 
@@ -183,7 +235,8 @@ case "paillier":
 case "proofs":
     try await benchProofs(Array(arguments.dropFirst()))
 default:
-    print("usage: arca-bench executor | ntt | modexp [modulus bits] [exponent bits] [batch]"
-          + " | paillier [--bits N] [--batch B] [--python PATH] | proofs [--bits N] [--batch B] [--runs R]")
+    print(
+        "usage: arca-bench executor | ntt | modexp [modulus bits] [exponent bits] [batch]"
+            + " | paillier [--bits N] [--batch B] [--python PATH] | proofs [--bits N] [--batch B] [--runs R]")
     exit(64)
 }

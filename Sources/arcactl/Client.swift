@@ -9,7 +9,14 @@ import NIOHTTP1
 
 /// Options every command shares: where the daemon is, how long to wait, how to print.
 struct ConnectionOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("arcad's socket (default: $ARCA_SOCKET, else /run/arca/arcad.sock for root, $XDG_RUNTIME_DIR/arca/arcad.sock otherwise).", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            """
+            arcad's socket (default: $ARCA_SOCKET, else /run/arca/arcad.sock for root, \
+            $XDG_RUNTIME_DIR/arca/arcad.sock otherwise).
+            """,
+            valueName: "path"))
     var socket: String?
 
     @Option(name: .long, help: ArgumentHelp("Seconds to wait for the daemon's answer.", valueName: "seconds"))
@@ -19,7 +26,9 @@ struct ConnectionOptions: ParsableArguments {
     var json = false
 
     func validate() throws {
-        guard timeout >= 0.1, timeout <= 3600 else { throw ValidationError("--timeout must be from 0.1 to 3600 seconds") }
+        guard timeout >= 0.1, timeout <= 3600 else {
+            throw ValidationError("--timeout must be from 0.1 to 3600 seconds")
+        }
     }
 
     var socketPath: String { API.socketPath(flag: socket, environment: ProcessInfo.processInfo.environment) }
@@ -50,15 +59,18 @@ enum Failure: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .daemonError(let status, let code, let message): return "arcad answered \(status) \(code): \(message)"
-        case .notRunning(let s), .permissionDenied(let s), .versionMismatch(let s), .timedOut(let s), .protocolError(let s), .badInput(let s): return s
+        case .notRunning(let s), .permissionDenied(let s), .versionMismatch(let s), .timedOut(let s),
+            .protocolError(let s), .badInput(let s):
+            return s
         }
     }
 
     static let exitCodeHelp = """
-    Exit codes: 0 success; 1 arcad answered with an error; 3 arcad is not running on the socket; \
-    4 permission denied on the socket; 5 arcad speaks another API version; 6 no answer within \
-    --timeout; 7 the answer could not be read; 8 an input (a topology file, a bench run id) cannot be used; 64 bad command line.
-    """
+        Exit codes: 0 success; 1 arcad answered with an error; 3 arcad is not running on the socket; \
+        4 permission denied on the socket; 5 arcad speaks another API version; 6 no answer within \
+        --timeout; 7 the answer could not be read; 8 an input (a topology file, a bench run id) cannot \
+        be used; 64 bad command line.
+        """
 }
 
 /// A client of API v1 on arcad's Unix socket (AsyncHTTPClient over `http+unix`).
@@ -110,7 +122,9 @@ struct APIClient {
         try? await client.shutdown()
         do {
             (response, data) = try outcome.get()
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+        } catch let error as HTTPClientError
+            where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
+        {
             throw Failure.timedOut("arcad on \(socket) did not answer within \(options.timeout) s")
         } catch {
             throw Failure.protocolError("request to arcad on \(socket) failed: \(error)")
@@ -120,13 +134,17 @@ struct APIClient {
             throw Failure.protocolError("arcad on \(socket) refused the request as malformed HTTP (400)")
         }
         guard version == String(API.version) else {
-            throw Failure.versionMismatch("the server on \(socket) speaks API version \(version ?? "unknown"); this arcactl speaks \(API.version)")
+            throw Failure.versionMismatch(
+                "the server on \(socket) speaks API version \(version ?? "unknown"); this arcactl speaks \(API.version)"
+            )
         }
         guard (200..<300).contains(Int(response.status.code)) else {
             if let failure = try? JSONDecoder().decode(ErrorResponse.self, from: data) {
-                throw Failure.daemonError(status: Int(response.status.code), code: failure.error.code, message: failure.error.message)
+                throw Failure.daemonError(
+                    status: Int(response.status.code), code: failure.error.code, message: failure.error.message)
             }
-            throw Failure.daemonError(status: Int(response.status.code), code: "unknown", message: String(decoding: data, as: UTF8.self))
+            throw Failure.daemonError(
+                status: Int(response.status.code), code: "unknown", message: String(decoding: data, as: UTF8.self))
         }
         return data
     }
@@ -138,7 +156,8 @@ struct APIClient {
         guard descriptor >= 0 else { return }
         defer { close(descriptor) }
         // A listener whose backlog is full would block connect() without end: bound it.
-        var limit = timeval(tv_sec: Int(options.timeout), tv_usec: Int((options.timeout - options.timeout.rounded(.down)) * 1e6))
+        var limit = timeval(
+            tv_sec: Int(options.timeout), tv_usec: Int((options.timeout - options.timeout.rounded(.down)) * 1e6))
         setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         var info = stat()
         if stat(path, &info) == 0 && info.st_mode & S_IFMT != S_IFSOCK {
@@ -164,7 +183,8 @@ struct APIClient {
         case EAGAIN, EINPROGRESS:
             throw Failure.timedOut("arcad on \(path) did not accept the connection within \(options.timeout) s")
         case EACCES, EPERM:
-            throw Failure.permissionDenied("permission denied on \(path): ask to be added to the socket's group (arca-view), or use sudo")
+            throw Failure.permissionDenied(
+                "permission denied on \(path): ask to be added to the socket's group (arca-view), or use sudo")
         default:
             throw Failure.notRunning("cannot connect to arcad on \(path): \(reason)")
         }

@@ -12,20 +12,20 @@ struct Arcad: AsyncParsableCommand {
         commandName: "arcad",
         abstract: "The Arca appliance daemon: serves the management API on a local Unix socket.",
         discussion: """
-        Runs in the foreground. Without --config it uses the embedded defaults (the same text as \
-        /etc/arca/arcad.toml in the image). The socket is --socket, else $ARCA_SOCKET, else the \
-        config's [server] socket, else /run/arca/arcad.sock for root and \
-        $XDG_RUNTIME_DIR/arca/arcad.sock otherwise; it is created with mode 0660.
+            Runs in the foreground. Without --config it uses the embedded defaults (the same text as \
+            /etc/arca/arcad.toml in the image). The socket is --socket, else $ARCA_SOCKET, else the \
+            config's [server] socket, else /run/arca/arcad.sock for root and \
+            $XDG_RUNTIME_DIR/arca/arcad.sock otherwise; it is created with mode 0660.
 
-        SIGTERM or SIGINT: stop accepting, finish in-flight requests, remove the socket, exit 0.
+            SIGTERM or SIGINT: stop accepting, finish in-flight requests, remove the socket, exit 0.
 
-        Exit codes: 0 clean shutdown; 1 cannot serve (another arcad holds the socket, something else \
-        listens on it, the path is not a socket, the directory cannot be made or is not arcad's own: \
-        owned by another user, or writable by group or others); 2 bad configuration \
-        (file, key and reason printed); 64 bad command line. Without XDG_RUNTIME_DIR a non-root \
-        arcad uses /tmp/arca-UID/arcad.sock. SIGHUP is ignored (there is nothing to reload yet). \
-        PATH.lock stays beside the socket: it is the claim, and must not be removed while arcad runs.
-        """,
+            Exit codes: 0 clean shutdown; 1 cannot serve (another arcad holds the socket, something else \
+            listens on it, the path is not a socket, the directory cannot be made or is not arcad's own: \
+            owned by another user, or writable by group or others); 2 bad configuration \
+            (file, key and reason printed); 64 bad command line. Without XDG_RUNTIME_DIR a non-root \
+            arcad uses /tmp/arca-UID/arcad.sock. SIGHUP is ignored (there is nothing to reload yet). \
+            PATH.lock stays beside the socket: it is the claim, and must not be removed while arcad runs.
+            """,
         version: API.arcaVersion)
 
     @Option(name: .long, help: ArgumentHelp("TOML configuration file, over the embedded defaults.", valueName: "file"))
@@ -45,10 +45,14 @@ struct Arcad: AsyncParsableCommand {
             FileHandle.standardError.write(Data("arcad: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        let path = ManagementSocket.resolvePath(flag: socket, environment: ProcessInfo.processInfo.environment, config: settings)
+        let path = ManagementSocket.resolvePath(
+            flag: socket, environment: ProcessInfo.processInfo.environment, config: settings)
         if checkConfig {
             guard path.utf8.count < 108 else {
-                FileHandle.standardError.write(Data("arcad: socket path \(path) is \(path.utf8.count) bytes; a Unix socket path must be under 108\n".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        "arcad: socket path \(path) is \(path.utf8.count) bytes; a Unix socket path must be under 108\n"
+                            .utf8))
                 throw ExitCode(2)
             }
             print("config \(settings.source): ok")
@@ -60,17 +64,37 @@ struct Arcad: AsyncParsableCommand {
             let known = Set(topology.numaNodes.map(\.osIndex))
             var warnings = warning.map { [$0] } ?? []
             warnings += RolePolicy(viewGroup: settings.viewGroup, adminGroup: settings.adminGroup).problems
-            if plan.executors.isEmpty { warnings.append("no usable NUMA node on this machine: every unit of work would be refused") }
-            for node in Set(placement.excludedNodes + placement.pinned.values.flatMap { $0 }) where !known.contains(node) {
+            if plan.executors.isEmpty {
+                warnings.append("no usable NUMA node on this machine: every unit of work would be refused")
+            }
+            for node in Set(placement.excludedNodes + placement.pinned.values.flatMap { $0 })
+            where !known.contains(node) {
                 warnings.append("node \(node) does not exist on this machine")
             }
-            if let interface = placement.partyInterface, !topology.pciDevices.contains(where: { $0.osDevices.contains(interface) }) {
-                warnings.append("party_interface \(interface) is not a PCI NIC hwloc knows here; MPC work would run on any usable PU")
+            if let interface = placement.partyInterface,
+                !topology.pciDevices.contains(where: { $0.osDevices.contains(interface) })
+            {
+                warnings.append(
+                    """
+                    party_interface \(interface) is not a PCI NIC hwloc knows here; MPC work would run on any \
+                    usable PU
+                    """
+                )
             }
             if let reserved = placement.reservedCores, reserved > 0, plan.reservedPUs.count < reserved {
-                warnings.append("reserved_cores = \(reserved) leaves too few cores; \(topology.cores.count > 1 ? "at most \(topology.cores.count - 1) can be reserved" : "none can be reserved")")
+                let most =
+                    topology.cores.count > 1
+                    ? "at most \(topology.cores.count - 1) can be reserved" : "none can be reserved"
+                warnings.append("reserved_cores = \(reserved) leaves too few cores; \(most)")
             }
-            for entry in plan.entries where entry.refused { warnings.append("placement refuses \(entry.workloadClass.rawValue) work for \(entry.device ?? "any device"): \(entry.reason)") }
+            for entry in plan.entries where entry.refused {
+                warnings.append(
+                    """
+                    placement refuses \(entry.workloadClass.rawValue) work for \(entry.device ?? "any device"): \
+                    \(entry.reason)
+                    """
+                )
+            }
             for warning in warnings { print("warning: \(warning)") }
             return
         }

@@ -3,6 +3,7 @@ import ArcaMath
 import ArcaOpenCL
 import Foundation
 import Testing
+
 @testable import ArcaAccel
 
 /// Work-group sizes tuned per device and kept; batches checked against the device's memory. On PoCL.
@@ -41,7 +42,9 @@ struct DeviceLimitsTests {
         var onDevice = input, expected = input
         try second.forward(&onDevice)
         expected.withUnsafeMutableBufferPointer { all in
-            for p in 0..<3 { plans[0].forward(UnsafeMutableBufferPointer(rebasing: all[(p * 2048)..<((p + 1) * 2048)])) }
+            for p in 0..<3 {
+                plans[0].forward(UnsafeMutableBufferPointer(rebasing: all[(p * 2048)..<((p + 1) * 2048)]))
+            }
         }
         #expect(onDevice == expected)
         let modexp2 = try OpenCLModExp(context: context, loader: loader)
@@ -49,31 +52,43 @@ struct DeviceLimitsTests {
         // 5 bases in work-groups of 2: the global size is rounded up and the extra work-item does nothing.
         let modulus = BigNumber(randomBits: 1024, odd: true)
         let bases = (0..<5).map { _ in BigNumber(randomBelow: modulus) }, exponent = BigNumber(randomBits: 200)
-        #expect(try modexp2.run(bases: bases, exponents: [exponent], modulus: modulus) == bases.map { try BigNumber.modExpConstantTime($0, exponent, modulus) })
+        #expect(
+            try modexp2.run(bases: bases, exponents: [exponent], modulus: modulus)
+                == bases.map { try BigNumber.modExpConstantTime($0, exponent, modulus) })
     }
 
     @Test func pocLRefusesABufferOverItsLargestAllocation() throws {
         let context = try OpenCLNTTTests.firstDevice()
         #expect(context.maxAllocationBytes > 0 && context.globalMemoryBytes >= context.maxAllocationBytes)
         // Device-only (no host copy): PoCL checks the size before allocating anything.
-        let error = #expect(throws: OpenCLError.self) { try context.buffer(count: Int(context.maxAllocationBytes / 8) + 1) }
+        let error = #expect(throws: OpenCLError.self) {
+            try context.buffer(count: Int(context.maxAllocationBytes / 8) + 1)
+        }
         #expect(error?.status == OpenCLError.invalidBufferSize)
         #expect(error?.description.contains("CL_DEVICE_MAX_MEM_ALLOC_SIZE \(context.maxAllocationBytes) bytes") == true)
     }
 
     @Test func batchesAreCheckedAgainstTheDeviceLimitsBeforeAnyBuffer() throws {
         let context = try OpenCLNTTTests.firstDevice()
-        #expect(DeviceMemoryLimits(context) == DeviceMemoryLimits(largestBuffer: context.maxAllocationBytes, total: context.globalMemoryBytes))
+        #expect(
+            DeviceMemoryLimits(context)
+                == DeviceMemoryLimits(largestBuffer: context.maxAllocationBytes, total: context.globalMemoryBytes))
         let modexp = try OpenCLModExp(context: context)
-        let modulus = BigNumber(randomBits: 4096, odd: true)  // 64 limbs: (20 × 64 + 2) × 8 = 10256 scratch bytes per base
+        // 64 limbs: (20 × 64 + 2) × 8 = 10256 scratch bytes per base
+        let modulus = BigNumber(randomBits: 4096, odd: true)
         let bases = (0..<3).map { _ in BigNumber(randomBelow: modulus) }
         let tight = DeviceMemoryLimits(largestBuffer: 3 * 10256 - 1, total: 1 << 30)
-        let error = #expect(throws: DeviceMemoryError.self) { try modexp.run(bases: bases, exponents: [BigNumber(words: [3])], modulus: modulus, limits: tight) }
+        let error = #expect(throws: DeviceMemoryError.self) {
+            try modexp.run(bases: bases, exponents: [BigNumber(words: [3])], modulus: modulus, limits: tight)
+        }
         #expect(error?.description.contains("30768-byte scratch buffer") == true, "\(error?.description ?? "")")
         let total = DeviceMemoryLimits(largestBuffer: 1 << 30, total: 3 * 10256)
-        #expect(throws: DeviceMemoryError.self) { try modexp.run(bases: bases, exponents: [BigNumber(words: [3])], modulus: modulus, limits: total) }
+        #expect(throws: DeviceMemoryError.self) {
+            try modexp.run(bases: bases, exponents: [BigNumber(words: [3])], modulus: modulus, limits: total)
+        }
         let roomy = DeviceMemoryLimits(largestBuffer: 3 * 10256, total: 1 << 20)
-        #expect(try modexp.run(bases: bases, exponents: [BigNumber(words: [3])], modulus: modulus, limits: roomy)
+        #expect(
+            try modexp.run(bases: bases, exponents: [BigNumber(words: [3])], modulus: modulus, limits: roomy)
                 == bases.map { try BigNumber.modExpConstantTime($0, BigNumber(words: [3]), modulus) })
     }
 }

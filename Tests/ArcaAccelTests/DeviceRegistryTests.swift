@@ -3,6 +3,7 @@ import ArcaMath
 import ArcaTopology
 import Foundation
 import Testing
+
 @testable import ArcaAccel
 
 /// The registry on PoCL: self-test, choice of device, and every fallback re-running on the CPU with
@@ -31,7 +32,8 @@ struct DeviceRegistryTests {
         #expect(onDevice == onCPU)
         let modulus = BigNumber(randomBits: 1024, odd: true)
         let bases = (0..<3).map { _ in BigNumber(randomBelow: modulus) }
-        let (result, servedModexp) = try await registry.modExp(bases: bases, exponents: [BigNumber(randomBits: 160)], modulus: modulus, preferred: id)
+        let (result, servedModexp) = try await registry.modExp(
+            bases: bases, exponents: [BigNumber(randomBits: 160)], modulus: modulus, preferred: id)
         #expect(servedModexp.device == id)
         #expect(result.count == 3)
     }
@@ -42,11 +44,14 @@ struct DeviceRegistryTests {
         let small = plans(256)  // below the kernels' 2^10
         let input = random(256, below: small[0].modulus.value)
         var values = input, expected = input
-        #expect(try await registry.ntt(&values, plans: small, inverse: false, preferred: id) == .init(device: "cpu", fallback: nil))
+        #expect(
+            try await registry.ntt(&values, plans: small, inverse: false, preferred: id)
+                == .init(device: "cpu", fallback: nil))
         small[0].forward(&expected)
         #expect(values == expected)
         let modulus = BigNumber(randomBits: 512, odd: true)  // below 1024 bits
-        let (_, served) = try await registry.modExp(bases: [BigNumber(words: [7])], exponents: [BigNumber(words: [65537])], modulus: modulus, preferred: id)
+        let (_, served) = try await registry.modExp(
+            bases: [BigNumber(words: [7])], exponents: [BigNumber(words: [65537])], modulus: modulus, preferred: id)
         #expect(served.device == "cpu")
         #expect(registry.healthByDevice[id]?.fallbacks.isEmpty == true)
     }
@@ -54,10 +59,13 @@ struct DeviceRegistryTests {
     @Test func deviceFailingItsSelfTestIsNotUsedAndSaysWhy() async throws {
         let broken = try brokenKernels()
         defer { try? FileManager.default.removeItem(atPath: broken) }
-        let registry = await DeviceRegistry(inventory: Self.inventory(), pool: nil, calibrate: false, loader: ProgramLoader(sourceDirectory: broken))
+        let registry = await DeviceRegistry(
+            inventory: Self.inventory(), pool: nil, calibrate: false, loader: ProgramLoader(sourceDirectory: broken))
         let (id, health) = try #require(registry.healthByDevice.first)
         #expect(health.status == .failedSelfTest)
-        #expect(health.reason?.contains("CL_BUILD_PROGRAM_FAILURE") == true && health.reason?.contains("not_a_function") == true, "the build log is kept")
+        #expect(
+            health.reason?.contains("CL_BUILD_PROGRAM_FAILURE") == true
+                && health.reason?.contains("not_a_function") == true, "the build log is kept")
         let plans = plans(1024)
         let input = random(1024, below: plans[0].modulus.value)
         var values = input, expected = input
@@ -81,7 +89,9 @@ struct DeviceRegistryTests {
         case .invalidSource: device.loader = ProgramLoader(sourceDirectory: directory)
         case .invalidOption: device.loader = ProgramLoader(buildOptions: "-cl-std=CL1.2 -cl-no-such-option")
         }
-        let expectedReason = broken == .invalidSource ? "build failed: CL_BUILD_PROGRAM_FAILURE" : "build failed: CL_INVALID_BUILD_OPTIONS"
+        let expectedReason =
+            broken == .invalidSource
+            ? "build failed: CL_BUILD_PROGRAM_FAILURE" : "build failed: CL_INVALID_BUILD_OPTIONS"
         for degree in [1024, 2048, 8192] {  // a new degree is a new program load
             let plans = plans(degree)
             let input = random(2 * degree, below: plans[0].modulus.value)
@@ -89,14 +99,18 @@ struct DeviceRegistryTests {
             let served = try await registry.ntt(&values, plans: plans, inverse: false, preferred: id)
             #expect(served == .init(device: "cpu", fallback: expectedReason))
             expected.withUnsafeMutableBufferPointer { all in
-                for p in 0..<2 { plans[0].forward(UnsafeMutableBufferPointer(rebasing: all[(p * degree)..<((p + 1) * degree)])) }
+                for p in 0..<2 {
+                    plans[0].forward(UnsafeMutableBufferPointer(rebasing: all[(p * degree)..<((p + 1) * degree)]))
+                }
             }
             #expect(values == expected, "the CPU re-run gives the same answer")
         }
         let health = try #require(registry.healthByDevice[id])
         #expect(health.status == .quarantined && health.since != nil)
         #expect(health.fallbacks == [expectedReason: 3])
-        if broken == .invalidOption { #expect(health.reason?.contains("-cl-no-such-option") == true, "\(health.reason ?? "")") }
+        if broken == .invalidOption {
+            #expect(health.reason?.contains("-cl-no-such-option") == true, "\(health.reason ?? "")")
+        }
         // A quarantined device gets no more work, even when asked for.
         var values = random(4096, below: plans(4096)[0].modulus.value)
         #expect(try await registry.ntt(&values, plans: plans(4096), inverse: false, preferred: id).device == "cpu")
@@ -109,13 +123,16 @@ struct DeviceRegistryTests {
         let cache = NSTemporaryDirectory() + "arca-launch-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: cache) }
         let inventory = Self.inventory()
-        let registry = await DeviceRegistry(inventory: inventory, pool: nil, calibrate: false, loader: ProgramLoader(cacheDirectory: cache))
+        let registry = await DeviceRegistry(
+            inventory: inventory, pool: nil, calibrate: false, loader: ProgramLoader(cacheDirectory: cache))
         let (id, health) = try #require(registry.healthByDevice.first)
         #expect(health.status == .ok, "\(health.reason ?? "")")
         let maximum = try #require(inventory.devices.first { $0.id == id }?.maxWorkGroupSize)
         // The self-test tuned both programs and kept their sizes in the cache directory.
         let tuned = WorkGroupSizes.read(directory: cache)
-        #expect(tuned.keys.contains { $0.contains("|ntt_forward_stage|") } && tuned.keys.contains { $0.contains("|modexp_fixed_window|") }, "\(tuned)")
+        #expect(
+            tuned.keys.contains { $0.contains("|ntt_forward_stage|") }
+                && tuned.keys.contains { $0.contains("|modexp_fixed_window|") }, "\(tuned)")
         let invalid = 2 * maximum
         let data = try JSONEncoder().encode(tuned.mapValues { _ in invalid })
         try data.write(to: URL(fileURLWithPath: cache + "/" + WorkGroupSizes.fileName))
@@ -151,27 +168,33 @@ struct DeviceRegistryTests {
         for _ in 0..<2 {
             let bases = (0..<4).map { _ in BigNumber(randomBelow: modulus) }
             let exponents = (0..<4).map { _ in BigNumber(randomBits: 256) }
-            let (result, served) = try await registry.modExp(bases: bases, exponents: exponents, modulus: modulus, preferred: id)
+            let (result, served) = try await registry.modExp(
+                bases: bases, exponents: exponents, modulus: modulus, preferred: id)
             #expect(served == .init(device: "cpu", fallback: "batch beyond device memory"))
             #expect(try result == zip(bases, exponents).map { try BigNumber.modExpConstantTime($0, $1, modulus) })
         }
         let plans = plans(1024)  // 4 polynomials: 32 KiB of coefficients
         let input = random(4 * 1024, below: plans[0].modulus.value)
         var values = input, expected = input
-        #expect(try await registry.ntt(&values, plans: plans, inverse: false, preferred: id) == .init(device: "cpu", fallback: "batch beyond device memory"))
+        #expect(
+            try await registry.ntt(&values, plans: plans, inverse: false, preferred: id)
+                == .init(device: "cpu", fallback: "batch beyond device memory"))
         _ = try await registry.ntt(&expected, plans: plans, inverse: false, preferred: "cpu")
         #expect(values == expected)
         let health = try #require(registry.healthByDevice[id])
         #expect(health.status == .quarantined)
         #expect(health.fallbacks == ["batch beyond device memory": 3])
-        #expect(health.reason?.contains("largest allocation of 16384 bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE)") == true, "\(health.reason ?? "")")
+        #expect(
+            health.reason?.contains("largest allocation of 16384 bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE)") == true,
+            "\(health.reason ?? "")")
     }
 
     func brokenKernels() throws -> String {
         let directory = NSTemporaryDirectory() + "arca-broken-kernels-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for name in ["ntt.cl", "modexp.cl"] {
-            try "__kernel void k(__global ulong *a) { a[0] = not_a_function(a[1]); }".write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
+            try "__kernel void k(__global ulong *a) { a[0] = not_a_function(a[1]); }".write(
+                toFile: directory + "/" + name, atomically: true, encoding: .utf8)
         }
         return directory
     }

@@ -2,6 +2,7 @@ import ArcaCrypto
 import ArcaOpenCL
 import Foundation
 import Testing
+
 @testable import ArcaAccel
 
 /// The OpenCL modexp kernel against known answers (Python's pow) and against OpenSSL on random inputs.
@@ -9,19 +10,24 @@ import Testing
 struct ModExpTests {
     struct Vectors: Decodable {
         struct Group: Decodable { var modulusBits: Int; var tests: [Case] }
-        struct Case: Decodable { var tcId: Int; var base: String; var exponent: String; var modulus: String; var expected: String }
+        struct Case: Decodable {
+            var tcId: Int; var base: String; var exponent: String; var modulus: String; var expected: String
+        }
         var testGroups: [Group]
     }
 
     static func vectors() throws -> Vectors {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Vectors/modexp.json")
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Vectors/modexp.json")
         return try JSONDecoder().decode(Vectors.self, from: Data(contentsOf: url))
     }
 
     @Test func openSSLMatchesKnownAnswers() throws {
         for group in try Self.vectors().testGroups {
             for test in group.tests {
-                let result = try BigNumber.modExpConstantTime(BigNumber(decimal: test.base)!, BigNumber(decimal: test.exponent)!, BigNumber(decimal: test.modulus)!)
+                let result = try BigNumber.modExpConstantTime(
+                    BigNumber(decimal: test.base)!, BigNumber(decimal: test.exponent)!,
+                    BigNumber(decimal: test.modulus)!)
                 #expect(result.description == test.expected, "tcId \(test.tcId), \(group.modulusBits) bits")
             }
         }
@@ -32,8 +38,9 @@ struct ModExpTests {
         for group in try Self.vectors().testGroups {
             // One launch per test (each has its own modulus); per-base exponents.
             for test in group.tests {
-                let result = try modexp.run(bases: [BigNumber(decimal: test.base)!], exponents: [BigNumber(decimal: test.exponent)!],
-                                            modulus: BigNumber(decimal: test.modulus)!)
+                let result = try modexp.run(
+                    bases: [BigNumber(decimal: test.base)!], exponents: [BigNumber(decimal: test.exponent)!],
+                    modulus: BigNumber(decimal: test.modulus)!)
                 #expect(result.map(\.description) == [test.expected], "tcId \(test.tcId), \(group.modulusBits) bits")
             }
         }
@@ -53,6 +60,8 @@ struct ModExpTests {
     }
 
     @Test func evenModulusIsRefusedByTheCPUPath() {
-        #expect(throws: CryptoError.self) { try BigNumber.modExpConstantTime(BigNumber(words: [3]), BigNumber(words: [5]), BigNumber(words: [10])) }
+        #expect(throws: CryptoError.self) {
+            try BigNumber.modExpConstantTime(BigNumber(words: [3]), BigNumber(words: [5]), BigNumber(words: [10]))
+        }
     }
 }

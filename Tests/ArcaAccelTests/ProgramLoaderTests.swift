@@ -3,6 +3,7 @@ import ArcaMath
 import ArcaOpenCL
 import Foundation
 import Testing
+
 @testable import ArcaAccel
 
 /// Programs built from source and cached on disk, or loaded from binaries PoCL itself produced.
@@ -14,7 +15,9 @@ struct ProgramLoaderTests {
         return path
     }
 
-    func forward(_ ntt: OpenCLNTT, _ input: [UInt64]) throws -> [UInt64] { var v = input; try ntt.forward(&v); return v }
+    func forward(_ ntt: OpenCLNTT, _ input: [UInt64]) throws -> [UInt64] {
+        var v = input; try ntt.forward(&v); return v
+    }
 
     @Test func builtOnceThenLoadedFromTheCache() throws {
         let cache = try temporary()
@@ -59,8 +62,14 @@ struct ProgramLoaderTests {
         #expect(try forward(ntt, input) == expected)
         let modexp = try OpenCLModExp(context: context, loader: loader)
         #expect(modexp.origin == .prebuilt)
-        let modulus = BigNumber(randomBits: 1024, odd: true), base = BigNumber(randomBelow: modulus), exponent = BigNumber(randomBits: 100)
-        #expect(try modexp.run(bases: [base], exponents: [exponent], modulus: modulus) == [BigNumber.modExpConstantTime(base, exponent, modulus)])
-        #expect(throws: OpenCLError.self) { try ProgramLoader(prebuiltDirectory: prebuilt + "/missing").load("ntt", context: context) }
+        let modulus = BigNumber(randomBits: 1024, odd: true), base = BigNumber(randomBelow: modulus),
+            exponent = BigNumber(randomBits: 100)
+        #expect(
+            try modexp.run(bases: [base], exponents: [exponent], modulus: modulus) == [
+                BigNumber.modExpConstantTime(base, exponent, modulus)
+            ])
+        #expect(throws: OpenCLError.self) {
+            try ProgramLoader(prebuiltDirectory: prebuilt + "/missing").load("ntt", context: context)
+        }
     }
 }

@@ -1,27 +1,39 @@
-@testable import ArcaAudit
 import ArcaCrypto
 import Foundation
 import Testing
+
+@testable import ArcaAudit
 
 @Suite("Appliance keys through OpenSSL: Ed25519 and SM2")
 struct SigningKeyTests {
     /// RFC 8032, section 7.1, TEST 1 (empty message) and TEST 2 (one byte, 0x72).
     @Test func rfc8032Vectors() throws {
         let vectors: [(seed: String, publicKey: String, message: String, signature: String)] = [
-            ("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
-             "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
-             "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"),
-            ("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
-             "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
-             "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"),
+            (
+                "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+                "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
+                "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+                    + "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+            ),
+            (
+                "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+                "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
+                "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+                    + "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"
+            ),
         ]
         for vector in vectors {
             let key = try SigningKey(seed: try #require(hexBytes(vector.seed)))
             #expect(hexString(key.publicKey) == vector.publicKey)
             let message = try #require(hexBytes(vector.message))
             #expect(hexString(try key.sign(message)) == vector.signature)
-            #expect(SigningKey.verify(signature: try #require(hexBytes(vector.signature)), message: message, publicKey: key.publicKey))
-            #expect(!SigningKey.verify(signature: try #require(hexBytes(vector.signature)), message: message + [0], publicKey: key.publicKey))
+            #expect(
+                SigningKey.verify(
+                    signature: try #require(hexBytes(vector.signature)), message: message, publicKey: key.publicKey))
+            #expect(
+                !SigningKey.verify(
+                    signature: try #require(hexBytes(vector.signature)), message: message + [0],
+                    publicKey: key.publicKey))
         }
     }
 
@@ -35,12 +47,16 @@ struct SigningKeyTests {
         let message = Array("arca-audit-head sm3 7 abc".utf8)
         let signature = try key.sign(message)
         #expect(SigningKey.verify(signature: signature, message: message, publicKey: key.publicKey, algorithm: .sm2))
-        #expect(!SigningKey.verify(signature: signature, message: message + [1], publicKey: key.publicKey, algorithm: .sm2))
-        #expect(!SigningKey.verify(signature: signature, message: message, publicKey: key.publicKey, algorithm: .ed25519))
+        #expect(
+            !SigningKey.verify(signature: signature, message: message + [1], publicKey: key.publicKey, algorithm: .sm2))
+        #expect(
+            !SigningKey.verify(signature: signature, message: message, publicKey: key.publicKey, algorithm: .ed25519))
         // Read back from the file: the same key, and it verifies what the first one signed.
         let again = try SigningKey.loadOrCreate(path: path, algorithm: .sm2)
         #expect(again.publicKey == key.publicKey)
-        #expect(SigningKey.verify(signature: try again.sign(message), message: message, publicKey: key.publicKey, algorithm: .sm2))
+        #expect(
+            SigningKey.verify(
+                signature: try again.sign(message), message: message, publicKey: key.publicKey, algorithm: .sm2))
         // The key's scheme is fixed: asking the file for Ed25519 is refused, naming both.
         #expect(throws: CryptoError.self) { try SigningKey.loadOrCreate(path: path, algorithm: .ed25519) }
     }
@@ -61,12 +77,18 @@ struct SigningKeyTests {
 
 @Suite("The hash-chained audit log")
 struct AuditLogTests {
-    func makeLog(_ digest: Digest = .sha256, entries: Int = 8, checkpointEvery: Int = 3, signature: SignatureAlgorithm = .ed25519) throws -> (AuditLog, String) {
+    func makeLog(
+        _ digest: Digest = .sha256, entries: Int = 8, checkpointEvery: Int = 3, signature: SignatureAlgorithm = .ed25519
+    ) throws -> (AuditLog, String) {
         let directory = NSTemporaryDirectory() + "arca-audit-" + UUID().uuidString
-        let log = try AuditLog(directory: directory, keyPath: directory + "/appliance.key", digest: digest, checkpointEvery: checkpointEvery, signature: signature)
+        let log = try AuditLog(
+            directory: directory, keyPath: directory + "/appliance.key", digest: digest,
+            checkpointEvery: checkpointEvery, signature: signature)
         for index in 0..<entries {
-            try log.append(AuditRecord(action: "test.\(index)", actor: AuditActor(uid: 1000 + index, gid: 100, pid: 42, user: "u\(index)"),
-                                       result: "ok", job: index, datasets: ["d"], detail: "entry \(index) — ünïcode"))
+            try log.append(
+                AuditRecord(
+                    action: "test.\(index)", actor: AuditActor(uid: 1000 + index, gid: 100, pid: 42, user: "u\(index)"),
+                    result: "ok", job: index, datasets: ["d"], detail: "entry \(index) — ünïcode"))
         }
         return (log, directory)
     }
@@ -92,7 +114,8 @@ struct AuditLogTests {
         // Checked with another key, nothing verifies.
         let other = try SigningKey.generate(signature)
         let data = try Data(contentsOf: URL(fileURLWithPath: log.logPath))
-        let forged = AuditLog.verify(log: data, head: log.head(), publicKey: other.publicKey, digest: digest, algorithm: signature)
+        let forged = AuditLog.verify(
+            log: data, head: log.head(), publicKey: other.publicKey, digest: digest, algorithm: signature)
         #expect(!forged.ok && forged.firstBadEntry == 1 && forged.reason?.contains("signature") == true, "\(forged)")
     }
 
@@ -122,7 +145,8 @@ struct AuditLogTests {
 
         try write(Array(original.dropLast(2)), log)
         check = log.verify()
-        #expect(!check.ok && check.firstBadEntry == original.count - 1 && check.reason?.contains("cut") == true, "\(check)")
+        #expect(
+            !check.ok && check.firstBadEntry == original.count - 1 && check.reason?.contains("cut") == true, "\(check)")
 
         // A rewritten chain (every hash recomputed by someone without the key) still fails: the
         // checkpoints' signatures and the head no longer match.
@@ -137,7 +161,8 @@ struct AuditLogTests {
         try handle.seekToEnd()
         try handle.write(contentsOf: Data("{\"seq\":99,\"tim".utf8))
         try handle.close()
-        let reopened = try AuditLog(directory: directory, keyPath: directory + "/appliance.key", digest: .sha256, checkpointEvery: 3)
+        let reopened = try AuditLog(
+            directory: directory, keyPath: directory + "/appliance.key", digest: .sha256, checkpointEvery: 3)
         let check = reopened.verify()
         #expect(check.ok, "\(check)")
         #expect(try lines(reopened).contains { $0.contains("audit.recover") && $0.contains("torn") })
@@ -155,9 +180,10 @@ struct AuditLogTests {
         let breaks = try lines(reopened).enumerated().filter { $0.element.contains("\"action\":\"audit.break\"") }
         #expect(breaks.count == 1 && breaks[0].element.contains("audit.head is missing"))
         var check = reopened.verify()
-        #expect(!check.ok && check.firstBadEntry == breaks[0].offset + 1
+        #expect(
+            !check.ok && check.firstBadEntry == breaks[0].offset + 1
                 && check.reason?.hasPrefix("audit.break") == true,
-                "\(check)")
+            "\(check)")
         #expect(check.recordedBreaks == [breaks[0].offset + 1] && !check.unrecordedProblem)
         #expect(reopened.startupProblems.contains { $0.contains("recorded a break") })
         // Opened again: still reported, not recorded twice.

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArcaCrypto
 
 /// ``AEAD``'s own contract: boxes round-trip, carry a fresh IV, and any change refuses to open.
@@ -25,8 +26,9 @@ struct AEADTests {
 
     enum Tamper: String, CaseIterable, Sendable { case iv, ciphertext, tag, associatedData, key }
 
-    @Test("a changed IV, ciphertext, tag, associated data or key fails to open",
-          arguments: AEAD.allCases, Tamper.allCases)
+    @Test(
+        "a changed IV, ciphertext, tag, associated data or key fails to open",
+        arguments: AEAD.allCases, Tamper.allCases)
     func tampered(_ aead: AEAD, _ tamper: Tamper) throws {
         let aad = Array("header".utf8)
         var box = try aead.seal(Array("a private key".utf8), key: Self.key, associatedData: aad)
@@ -40,8 +42,9 @@ struct AEADTests {
         }
         let error = #expect(throws: CryptoError.self) { try aead.open(box, key: openKey, associatedData: openAAD) }
         #expect(error?.function == "AEAD.open")
-        #expect(error.map { "\($0)" } == "AEAD.open failed: the \(aead.rawValue) tag does not verify: "
-            + "wrong key, or the sealed data was altered")
+        #expect(
+            error.map { "\($0)" } == "AEAD.open failed: the \(aead.rawValue) tag does not verify: "
+                + "wrong key, or the sealed data was altered")
     }
 
     @Test("missing associated data fails to open", arguments: AEAD.allCases)

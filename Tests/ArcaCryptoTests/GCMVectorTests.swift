@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArcaCrypto
 
 /// SM4-GCM and AES-GCM against published vectors (`Vectors/`, see README.md there), through the public
@@ -11,22 +12,25 @@ struct GCMVectorTests {
     @Test("SM4-GCM through AEAD.sm4gcm", arguments: try Vectors.aead("sm4_gcm_test.json", keySize: 128))
     func sm4AEAD(_ vector: AEADCase) throws { try checkAEAD(.sm4gcm, vector) }
 
-    @Test("SM4-GCM through GaloisCounterMode over SM4-ECB",
-          arguments: try Vectors.aead("sm4_gcm_test.json", keySize: 128))
+    @Test(
+        "SM4-GCM through GaloisCounterMode over SM4-ECB",
+        arguments: try Vectors.aead("sm4_gcm_test.json", keySize: 128))
     func sm4Composed(_ vector: AEADCase) throws { try checkComposed("SM4-ECB", vector) }
 
     /// NIST CAVP gcmEncryptExtIV256 and the GCM specification's AES-256 cases, plus tampered copies.
     @Test("AES-256-GCM through AEAD.aes256gcm", arguments: try Vectors.aead("aes_gcm_test.json", keySize: 256))
     func aes256AEAD(_ vector: AEADCase) throws { try checkAEAD(.aes256gcm, vector) }
 
-    @Test("AES-256-GCM through GaloisCounterMode over AES-256-ECB",
-          arguments: try Vectors.aead("aes_gcm_test.json", keySize: 256))
+    @Test(
+        "AES-256-GCM through GaloisCounterMode over AES-256-ECB",
+        arguments: try Vectors.aead("aes_gcm_test.json", keySize: 256))
     func aes256Composed(_ vector: AEADCase) throws { try checkComposed("AES-256-ECB", vector) }
 
     /// NIST CAVP gcmDecrypt128 (two SUCCESS, two FAIL) and spec cases 1-2. ``AEAD`` has no AES-128; these
     /// check the composed GCM with a second key size.
-    @Test("AES-128-GCM through GaloisCounterMode over AES-128-ECB",
-          arguments: try Vectors.aead("aes_gcm_test.json", keySize: 128))
+    @Test(
+        "AES-128-GCM through GaloisCounterMode over AES-128-ECB",
+        arguments: try Vectors.aead("aes_gcm_test.json", keySize: 128))
     func aes128Composed(_ vector: AEADCase) throws { try checkComposed("AES-128-ECB", vector) }
 
     func checkAEAD(_ aead: AEAD, _ vector: AEADCase) throws {

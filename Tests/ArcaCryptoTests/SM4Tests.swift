@@ -1,12 +1,15 @@
 import Testing
+
 @testable import ArcaCrypto
 
 /// SM4 itself (GB/T 32907-2016), one block at a time through ``BlockCipher`` (libcrypto's SM4-ECB).
 @Suite("SM4 block cipher")
 struct SM4Tests {
     /// Appendix A of the standard: the example block, encrypted once and 1,000,000 times.
-    @Test("GB/T 32907-2016 known answers", arguments: try Vectors.load("sm4_block_test.json", as: BlockCase.self)
-        .testGroups.flatMap(\.tests))
+    @Test(
+        "GB/T 32907-2016 known answers",
+        arguments: try Vectors.load("sm4_block_test.json", as: BlockCase.self)
+            .testGroups.flatMap(\.tests))
     func knownAnswer(_ vector: BlockCase) throws {
         let sm4 = try BlockCipher("SM4-ECB", key: [UInt8](hex: vector.key))
         var block = [UInt8](hex: vector.msg)

@@ -12,7 +12,8 @@ struct AuditBreakTests {
         let fixture = try JobFixture()
         let daemon = try fixture.start()
         try fixture.registerBreast()
-        #expect(try fixture.ctl(["dataset", "grant", "breast", "--partner", "local", "--purpose", "stats"]).status == 0)
+        #expect(
+            try fixture.ctl(["dataset", "grant", "breast", "--partner", "local", "--purpose", "stats"]).status == 0)
         #expect(try fixture.ctl(["audit", "verify"]).status == 0)
         #expect(daemon.stop() == 0)
         return fixture
@@ -25,24 +26,29 @@ struct AuditBreakTests {
 
     /// Starts the daemon and checks that verify fails naming one `audit.break` entry containing `finding`,
     /// that status says so, and that a second start neither heals it nor records it again.
-    func expectRecordedBreak(_ fixture: JobFixture, _ finding: String,
-                             sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectRecordedBreak(
+        _ fixture: JobFixture, _ finding: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         for start in 1...2 {
             let daemon = try fixture.start()
             let result = try fixture.ctl(["audit", "verify"])
             let breaks = try lines(fixture).enumerated().filter { $0.element.contains("\"action\":\"audit.break\"") }
-            #expect(breaks.count == 1, "start \(start): one audit.break entry, got \(breaks.count)",
-                    sourceLocation: sourceLocation)
+            #expect(
+                breaks.count == 1, "start \(start): one audit.break entry, got \(breaks.count)",
+                sourceLocation: sourceLocation)
             let entry = (breaks.first?.offset ?? -2) + 1
-            #expect(result.status == 9
+            #expect(
+                result.status == 9
                     && result.stderr.contains("first bad entry \(entry) (line \(entry)): audit.break")
                     && result.stderr.contains(finding), "start \(start): \(result.stderr)",
-                    sourceLocation: sourceLocation)
+                sourceLocation: sourceLocation)
             #expect(breaks.first?.element.contains(finding) == true, "\(breaks)", sourceLocation: sourceLocation)
             let status = try fixture.json(StatusResponse.self, ["status"])
-            #expect(status.health.status == "degraded"
+            #expect(
+                status.health.status == "degraded"
                     && status.health.messages.contains { $0.contains("audit.break") || $0.contains(finding) },
-                    "\(status.health.messages)", sourceLocation: sourceLocation)
+                "\(status.health.messages)", sourceLocation: sourceLocation)
             // The log goes on after the break, and the break stays in it.
             let grant = try fixture.ctl(["dataset", "grant", "breast", "--partner", "local", "--purpose", "p\(start)"])
             #expect(grant.status == 0, sourceLocation: sourceLocation)
@@ -83,19 +89,22 @@ struct AuditBreakTests {
         try FileManager.default.removeItem(atPath: key)
         let daemon = try fixture.start()
         let status = try fixture.json(StatusResponse.self, ["status"])
-        #expect(status.health.status == "degraded"
+        #expect(
+            status.health.status == "degraded"
                 && status.health.messages.contains {
                     $0.contains("appliance key \(key) is missing") && $0.contains("makes no new key")
                 },
-                "\(status.health.messages)")
+            "\(status.health.messages)")
         let verify = try fixture.ctl(["audit", "verify"])
-        #expect(verify.status == 1 && verify.stderr.contains("appliance key"),
-                "no audit service without its key: \(verify.stderr)")
+        #expect(
+            verify.status == 1 && verify.stderr.contains("appliance key"),
+            "no audit service without its key: \(verify.stderr)")
         #expect(try fixture.ctl(["dataset", "list"]).status == 1, "no job, dataset or grant without the audit log")
         #expect(daemon.stop() == 0)
         #expect(!FileManager.default.fileExists(atPath: key), "no new key was made")
-        #expect(try Data(contentsOf: URL(fileURLWithPath: fixture.state + "/audit/audit.log")) == log,
-                "the log is left as it was")
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: fixture.state + "/audit/audit.log")) == log,
+            "the log is left as it was")
 
         // The key put back: the log verifies as before, with no break.
         try saved.write(to: URL(fileURLWithPath: key))
@@ -114,7 +123,8 @@ struct AuditBreakTests {
         let oldEntries = try lines(fixture).count
         // More entries after the copy was taken: the store now knows a later end of the log.
         let daemon = try fixture.start()
-        #expect(try fixture.ctl(["dataset", "grant", "breast", "--partner", "other", "--purpose", "stats"]).status == 0)
+        #expect(
+            try fixture.ctl(["dataset", "grant", "breast", "--partner", "other", "--purpose", "stats"]).status == 0)
         #expect(daemon.stop() == 0)
         #expect(try lines(fixture).count > oldEntries + 1)
         // The older pair verifies by itself...

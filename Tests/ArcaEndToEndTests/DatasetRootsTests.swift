@@ -24,7 +24,8 @@ struct DatasetRootsTests {
         let daemon = try fixture.start()
 
         let direct = try add(fixture, "d1", outside + "/secret.csv")
-        #expect(direct.status == 1 && direct.stderr.contains("\(outside)/secret.csv is outside the dataset roots")
+        #expect(
+            direct.status == 1 && direct.stderr.contains("\(outside)/secret.csv is outside the dataset roots")
                 && direct.stderr.contains("[datasets] roots"), "\(direct.stderr)")
         // A link inside a root to a file outside, a link to a directory outside, and `..`.
         try #require(symlink(outside + "/secret.csv", fixture.directory + "/link.csv") == 0)
@@ -32,20 +33,25 @@ struct DatasetRootsTests {
         #expect(link.status == 1 && link.stderr.contains("secret.csv is outside the dataset roots"), "\(link.stderr)")
         // arcactl resolves the link itself; arcad does too, whatever the client sends.
         let body = #"{"name":"d2","path":"\#(fixture.directory)/link.csv","idColumn":"id"}"#
-        let raw = try RawHTTP.exchange(fixture.socket, "POST /v1/datasets HTTP/1.1\r\nHost: l\r\n"
-                                       + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
-                                       + body)
-        #expect(raw.status == 400 && raw.body.contains("link.csv resolves to \(outside)/secret.csv, which is outside"),
-                "\(raw.body)")
+        let raw = try RawHTTP.exchange(
+            fixture.socket,
+            "POST /v1/datasets HTTP/1.1\r\nHost: l\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+                + body)
+        #expect(
+            raw.status == 400 && raw.body.contains("link.csv resolves to \(outside)/secret.csv, which is outside"),
+            "\(raw.body)")
         try #require(symlink(outside, fixture.directory + "/elsewhere") == 0)
         let viaDirectory = try add(fixture, "d3", fixture.directory + "/elsewhere/secret.csv")
-        #expect(viaDirectory.status == 1 && viaDirectory.stderr.contains("outside the dataset roots"),
-                "\(viaDirectory.stderr)")
+        #expect(
+            viaDirectory.status == 1 && viaDirectory.stderr.contains("outside the dataset roots"),
+            "\(viaDirectory.stderr)")
         let dotDot = fixture.directory + "/../" + (outside as NSString).lastPathComponent + "/secret.csv"
         let traversal = try add(fixture, "d4", dotDot)
         #expect(traversal.status == 1 && traversal.stderr.contains("outside the dataset roots"), "\(traversal.stderr)")
-        #expect(try fixture.json(DatasetListResponse.self, ["dataset", "list"]).datasets.isEmpty,
-                "nothing is registered")
+        #expect(
+            try fixture.json(DatasetListResponse.self, ["dataset", "list"]).datasets.isEmpty,
+            "nothing is registered")
 
         // Inside a root, through a link that stays inside: registered under the resolved path.
         try write(Self.rows, fixture.directory + "/inside.csv")
@@ -71,9 +77,11 @@ struct DatasetRootsTests {
         try write("id,45873.25,45873.25\nc-1001,1,2\n", fixture.directory + "/twice.csv")
         try write("id,income\nc-1001,45873.25\nc-1001,61200.50\n", fixture.directory + "/repeated.csv")
         var messages: [String] = []
-        for (file, expected) in [("headless.csv", "no id column \"id\" in the header (line 1, 3 fields)"),
-                                 ("twice.csv", "header fields 2 and 3 have the same name"),
-                                 ("repeated.csv", "repeated.csv:3:1: the id in column \"id\" repeats the id of line")] {
+        for (file, expected) in [
+            ("headless.csv", "no id column \"id\" in the header (line 1, 3 fields)"),
+            ("twice.csv", "header fields 2 and 3 have the same name"),
+            ("repeated.csv", "repeated.csv:3:1: the id in column \"id\" repeats the id of line"),
+        ] {
             let result = try add(fixture, "x", fixture.directory + "/" + file)
             #expect(result.status == 1 && result.stderr.contains(expected), "\(result.stderr)")
             messages.append(result.stderr)

@@ -6,9 +6,13 @@ import Testing
 /// (or in `$ARCA_BIN_DIR`), each daemon on its own temporary socket.
 enum Harness {
     static let binDirectory: URL = {
-        if let directory = ProcessInfo.processInfo.environment["ARCA_BIN_DIR"] { return URL(fileURLWithPath: directory) }
+        if let directory = ProcessInfo.processInfo.environment["ARCA_BIN_DIR"] {
+            return URL(fileURLWithPath: directory)
+        }
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("arcad").path), directory.path != "/" {
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("arcad").path),
+            directory.path != "/"
+        {
             directory.deleteLastPathComponent()
         }
         return directory
@@ -16,7 +20,8 @@ enum Harness {
 
     static func executable(_ name: String) throws -> URL {
         let url = binDirectory.appendingPathComponent(name)
-        try #require(FileManager.default.isExecutableFile(atPath: url.path), "\(url.path) is not built: run `swift build` first")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: url.path), "\(url.path) is not built: run `swift build` first")
         return url
     }
 
@@ -32,7 +37,9 @@ enum Harness {
 
     /// Runs a program to completion, with `timeout` as a guard against hangs. Output goes to files, not
     /// pipes: a daemon started meanwhile by a parallel test may inherit a pipe's write end and hold it.
-    static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 60) throws -> Result {
+    static func run(
+        _ executable: URL, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 60
+    ) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -41,7 +48,9 @@ enum Harness {
         let outPath = base + ".out", errPath = base + ".err"
         FileManager.default.createFile(atPath: outPath, contents: nil)
         FileManager.default.createFile(atPath: errPath, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: outPath); try? FileManager.default.removeItem(atPath: errPath) }
+        defer {
+            try? FileManager.default.removeItem(atPath: outPath); try? FileManager.default.removeItem(atPath: errPath)
+        }
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         process.standardOutput = out
@@ -50,11 +59,15 @@ enum Harness {
         try? out.close(); try? err.close()
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { process.terminate(); Issue.record("\(executable.lastPathComponent) \(arguments) did not finish in \(timeout) s") }
+        if process.isRunning {
+            process.terminate();
+            Issue.record("\(executable.lastPathComponent) \(arguments) did not finish in \(timeout) s")
+        }
         process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        return Result(
+            status: process.terminationStatus,
+            stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
     }
 
     static func arcactl(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
@@ -73,8 +86,11 @@ final class Daemon {
     /// kernel cache, bench history — is a temporary one, not /var/lib/arca.
     /// `launcher` runs arcad through another program that execs it in place (same pid), e.g.
     /// `setpriv --reuid=USER --regid=GROUP --init-groups --`.
-    init(socket: String? = nil, arguments: [String] = [], environment: [String: String] = [:], isolatedState: Bool = true,
-         launcher: [String] = []) throws {
+    init(
+        socket: String? = nil, arguments: [String] = [], environment: [String: String] = [:],
+        isolatedState: Bool = true,
+        launcher: [String] = []
+    ) throws {
         directory = try Harness.temporaryDirectory()
         self.socket = socket ?? directory + "/arcad.sock"
         log = directory + "/arcad.log"
@@ -139,7 +155,9 @@ enum RawHTTP {
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
         let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         try #require(status == 0, "connect \(path): \(String(cString: strerror(errno)))")
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
@@ -167,7 +185,8 @@ enum RawHTTP {
             let text = String(decoding: data, as: UTF8.self)
             if let split = text.range(of: "\r\n\r\n") {
                 let head = text[..<split.lowerBound].lowercased()
-                let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                let length =
+                    head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
                     .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
                 if text[split.upperBound...].utf8.count >= length { break }
             }

@@ -67,7 +67,10 @@ struct HostileGuestTests {
         defer { pair.daemonB?.stop() }
         let channel = try await link.openJob(
             peer: "bank-b", kind: "iv", dataset: "host", purpose: "iv",
-            options: ["suite": .string("ecdh-25519"), "binning": .string("quantile"), "bins": .int(10), "role": .string("host")])
+            options: [
+                "suite": .string("ecdh-25519"), "binning": .string("quantile"), "bins": .int(10),
+                "role": .string("host"),
+            ])
         let rows = try await align(channel)
         #expect(rows.count == 569)
         let nonce = try await channel.receive(control: NonceMessage.self, timeout: .seconds(120)).nonce
@@ -127,7 +130,10 @@ struct HostileGuestTests {
         defer { pair.daemonB?.stop() }
         let channel = try await link.openJob(
             peer: "bank-b", kind: "iv", dataset: "host", purpose: "iv",
-            options: ["suite": .string("ecdh-25519"), "binning": .string("quantile"), "bins": .int(10), "role": .string("host")])
+            options: [
+                "suite": .string("ecdh-25519"), "binning": .string("quantile"), "bins": .int(10),
+                "role": .string("host"),
+            ])
         _ = try await align(channel)
         _ = try await channel.receive(control: NonceMessage.self, timeout: .seconds(120))
         let key = try PaillierPrivateKey.generate(bits: 512)
@@ -146,7 +152,10 @@ struct HostileGuestTests {
         await #expect { () async throws in
             _ = try await link.openJob(
                 peer: "bank-b", kind: "iv", dataset: "host", purpose: "iv",
-                options: ["suite": .string("ecdh-25519"), "binning": .string("quantile"), "bins": .int(51), "role": .string("host")])
+                options: [
+                    "suite": .string("ecdh-25519"), "binning": .string("quantile"), "bins": .int(51),
+                    "role": .string("host"),
+                ])
         } throws: { "\($0)".hasSuffix("refused: limits.exceeded") }
     }
 }

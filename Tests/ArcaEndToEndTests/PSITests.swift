@@ -19,16 +19,25 @@ final class PartyPair {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
     static func makeIdentity(_ name: String, in directory: String) throws {
-        let result = try Harness.run(URL(fileURLWithPath: "/usr/bin/openssl"),
-                                     ["req", "-x509", "-newkey", "ed25519", "-nodes", "-days", "2", "-subj", "/CN=\(name)",
-                                      "-keyout", directory + "/\(name).key", "-out", directory + "/\(name).pem"])
+        let result = try Harness.run(
+            URL(fileURLWithPath: "/usr/bin/openssl"),
+            [
+                "req", "-x509", "-newkey", "ed25519", "-nodes", "-days", "2", "-subj", "/CN=\(name)",
+                "-keyout", directory + "/\(name).key", "-out", directory + "/\(name).pem",
+            ])
         try #require(result.status == 0, "openssl req: \(result.stderr)")
     }
 
@@ -57,10 +66,12 @@ final class PartyPair {
 
             """
         }
-        a = try JobFixture(extraConfig: party("bank-a", portA, "bank-b", portB, "bank-b"), openCL: openCL,
-                           datasetRoots: [directory])
-        b = try JobFixture(extraConfig: party("bank-b", portB, "bank-a", portA, bPinsForA ?? "bank-a"),
-                           datasetRoots: [directory])
+        a = try JobFixture(
+            extraConfig: party("bank-a", portA, "bank-b", portB, "bank-b"), openCL: openCL,
+            datasetRoots: [directory])
+        b = try JobFixture(
+            extraConfig: party("bank-b", portB, "bank-a", portA, bPinsForA ?? "bank-a"),
+            datasetRoots: [directory])
     }
 
     func start() throws {
@@ -70,20 +81,26 @@ final class PartyPair {
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
 
-    /// Registers `file` (under the test data, or an absolute path) as `name` on `side` and grants it to its peer for psi.
-    func register(_ side: JobFixture, _ name: String, file: String, idColumn: String = "id", grant: Bool = true) throws {
+    /// Registers `file` (under the test data, or an absolute path) as `name` on `side` and grants it to its peer for
+    /// psi.
+    func register(_ side: JobFixture, _ name: String, file: String, idColumn: String = "id", grant: Bool = true) throws
+    {
         let path = file.hasPrefix("/") ? file : JobFixture.data + "/" + file
         let added = try side.ctl(["dataset", "add", name, "--file", path, "--id-column", idColumn, "--timeout", "120"])
         try #require(added.status == 0, "dataset add \(name): \(added.stderr)")
         if grant {
-            let granted = try side.ctl(["dataset", "grant", name, "--partner", side === a ? "bank-b" : "bank-a", "--purpose", "psi"])
+            let granted = try side.ctl([
+                "dataset", "grant", name, "--partner", side === a ? "bank-b" : "bank-a", "--purpose", "psi",
+            ])
             try #require(granted.status == 0, "grant \(name): \(granted.stderr)")
         }
     }
 
     /// Writes a psi spec for bank-a and submits it there.
-    func submit(dataset: String, peerDataset: String, suite: String, resultTo: String = "both", duplicates: String? = nil,
-                extra: String = "") throws -> JobResponse {
+    func submit(
+        dataset: String, peerDataset: String, suite: String, resultTo: String = "both", duplicates: String? = nil,
+        extra: String = ""
+    ) throws -> JobResponse {
         let path = directory + "/psi-\(UUID().uuidString.prefix(6)).toml"
         try """
         kind = "psi"
@@ -102,7 +119,8 @@ final class PartyPair {
 
     /// bank-b's responder job for bank-a's latest job (the newest psi job on bank-b).
     func responderJob(after known: Set<Int> = []) throws -> JobResponse? {
-        try b.json(JobListResponse.self, ["job", "list"]).jobs.filter { $0.kind == "psi" && !known.contains($0.id) }.max { $0.id < $1.id }
+        try b.json(JobListResponse.self, ["job", "list"]).jobs.filter { $0.kind == "psi" && !known.contains($0.id) }.max
+        { $0.id < $1.id }
     }
 
     func result(_ side: JobFixture, _ id: Int) throws -> [String] {
@@ -130,16 +148,22 @@ struct PSITests {
             let done = try pair.a.wait(job: job.id, timeout: 120) { ["succeeded", "failed"].contains($0.state) }
             try #require(done.state == "succeeded", "\(suite): \(done.reason ?? "")")
             #expect(done.counters["psi.matched"] == 569)
-            #expect(done.counters["psi.hashed"] == 569 && done.counters["psi.sent"] == 569 && done.counters["psi.received"] == 569)
+            #expect(
+                done.counters["psi.hashed"] == 569 && done.counters["psi.sent"] == 569
+                    && done.counters["psi.received"] == 569)
             let rows = try pair.result(pair.a, job.id)
             #expect(rows.count == 570 && rows[0] == "id,y,x0,x1,x2,x3,x4,x5,x6,x7,x8,x9", "\(suite)")
             let responder = try #require(try pair.responderJob(after: seen))
             seen.insert(responder.id)
             let theirs = try pair.b.wait(job: responder.id, timeout: 60) { ["succeeded", "failed"].contains($0.state) }
-            #expect(theirs.state == "succeeded" && theirs.partner == "bank-a" && theirs.submittedBy == "partner bank-a", "\(theirs.reason ?? "")")
+            #expect(
+                theirs.state == "succeeded" && theirs.partner == "bank-a" && theirs.submittedBy == "partner bank-a",
+                "\(theirs.reason ?? "")")
             let hostRows = try pair.result(pair.b, responder.id)
             #expect(hostRows.count == 570 && hostRows[0].hasPrefix("id,x0,x1"))
-            if suite == "dh-modp2048" { #expect(done.counters.keys.contains { $0.hasPrefix("modexp.") }, "\(done.counters)") }
+            if suite == "dh-modp2048" {
+                #expect(done.counters.keys.contains { $0.hasPrefix("modexp.") }, "\(done.counters)")
+            }
         }
         // Both sides metered and audited the jobs.
         let usageB = try pair.b.json(UsageResponse.self, ["usage", "--partner", "bank-a"])
@@ -154,7 +178,8 @@ struct PSITests {
         try pair.register(pair.a, "credit-guest", file: "default_credit_hetero_guest.csv")
         try pair.register(pair.b, "credit-host", file: "default_credit_hetero_host.csv")
         for suite in Self.suites {
-            let job = try pair.submit(dataset: "credit-guest", peerDataset: "credit-host", suite: suite, resultTo: "local")
+            let job = try pair.submit(
+                dataset: "credit-guest", peerDataset: "credit-host", suite: suite, resultTo: "local")
             let done = try pair.a.wait(job: job.id, timeout: 300) { ["succeeded", "failed"].contains($0.state) }
             try #require(done.state == "succeeded", "\(suite): \(done.reason ?? "")")
             #expect(done.counters["psi.matched"] == 30000, "\(suite)")
@@ -165,12 +190,15 @@ struct PSITests {
     @Test func partialAndEmptyIntersectionsGiveExactlyTheRightRows() throws {
         let pair = try PartyPair()
         try pair.start()
-        let host = try String(contentsOfFile: JobFixture.data + "/breast_hetero_host.csv", encoding: .utf8).split(separator: "\n")
+        let host = try String(contentsOfFile: JobFixture.data + "/breast_hetero_host.csv", encoding: .utf8).split(
+            separator: "\n")
         // Partial: every third host row (190 ids); empty: the host ids with a prefix no guest id has.
         let partial = [host[0]] + host.dropFirst().enumerated().filter { $0.offset % 3 == 0 }.map(\.element)
         let disjoint = [host[0]] + host.dropFirst().map { "x" + $0 }
-        try (partial.joined(separator: "\n") + "\n").write(toFile: pair.directory + "/partial.csv", atomically: true, encoding: .utf8)
-        try (disjoint.joined(separator: "\n") + "\n").write(toFile: pair.directory + "/disjoint.csv", atomically: true, encoding: .utf8)
+        try (partial.joined(separator: "\n") + "\n").write(
+            toFile: pair.directory + "/partial.csv", atomically: true, encoding: .utf8)
+        try (disjoint.joined(separator: "\n") + "\n").write(
+            toFile: pair.directory + "/disjoint.csv", atomically: true, encoding: .utf8)
         try pair.register(pair.a, "breast-guest", file: "breast_hetero_guest.csv")
         try pair.register(pair.b, "partial", file: pair.directory + "/partial.csv")
         try pair.register(pair.b, "disjoint", file: pair.directory + "/disjoint.csv")
@@ -182,10 +210,15 @@ struct PSITests {
         #expect(rows.count == expectedIds.count + 1)
         #expect(Set(rows.dropFirst().map { String($0.split(separator: ",")[0]) }) == expectedIds)
         // The guest's own rows, in its file's order, unchanged.
-        let guest = try String(contentsOfFile: JobFixture.data + "/breast_hetero_guest.csv", encoding: .utf8).split(separator: "\n").map(String.init)
-        #expect(Array(rows.dropFirst()) == guest.dropFirst().filter { expectedIds.contains(String($0.split(separator: ",")[0])) })
+        let guest = try String(contentsOfFile: JobFixture.data + "/breast_hetero_guest.csv", encoding: .utf8).split(
+            separator: "\n"
+        ).map(String.init)
+        #expect(
+            Array(rows.dropFirst())
+                == guest.dropFirst().filter { expectedIds.contains(String($0.split(separator: ",")[0])) })
 
-        let empty = try pair.submit(dataset: "breast-guest", peerDataset: "disjoint", suite: "ecdh-25519", resultTo: "local")
+        let empty = try pair.submit(
+            dataset: "breast-guest", peerDataset: "disjoint", suite: "ecdh-25519", resultTo: "local")
         let emptyDone = try pair.a.wait(job: empty.id, timeout: 120) { ["succeeded", "failed"].contains($0.state) }
         try #require(emptyDone.state == "succeeded", "\(emptyDone.reason ?? "")")
         #expect(try pair.result(pair.a, empty.id) == [guest[0]])
@@ -201,13 +234,19 @@ struct PSITests {
         try pair.start()
         try pair.register(pair.a, "repeated", file: "breast_hetero_guest_repeated_id.csv", idColumn: "mock_id")
         try pair.register(pair.b, "breast-host", file: "breast_hetero_host.csv")
-        let rejected = try pair.submit(dataset: "repeated", peerDataset: "breast-host", suite: "ecdh-25519", duplicates: "reject", extra: "id_column = \"id\"")
+        let rejected = try pair.submit(
+            dataset: "repeated", peerDataset: "breast-host", suite: "ecdh-25519", duplicates: "reject",
+            extra: "id_column = \"id\"")
         let failed = try pair.a.wait(job: rejected.id, timeout: 60) { ["succeeded", "failed"].contains($0.state) }
         #expect(failed.state == "failed")
-        #expect(failed.reason?.contains("repeat an id of column id") == true && failed.reason?.contains("on lines") == true, "\(failed.reason ?? "")")
+        #expect(
+            failed.reason?.contains("repeat an id of column id") == true && failed.reason?.contains("on lines") == true,
+            "\(failed.reason ?? "")")
         #expect(failed.counters["psi.sent"] == nil, "nothing is sent before the local checks pass")
 
-        let deduped = try pair.submit(dataset: "repeated", peerDataset: "breast-host", suite: "ecdh-25519", duplicates: "dedupe", extra: "id_column = \"id\"")
+        let deduped = try pair.submit(
+            dataset: "repeated", peerDataset: "breast-host", suite: "ecdh-25519", duplicates: "dedupe",
+            extra: "id_column = \"id\"")
         let done = try pair.a.wait(job: deduped.id, timeout: 120) { ["succeeded", "failed"].contains($0.state) }
         try #require(done.state == "succeeded", "\(done.reason ?? "")")
         #expect(done.counters["psi.sent"] == 569 && done.counters["psi.matched"] == 569)
@@ -222,7 +261,9 @@ struct PSITests {
         let job = try pair.submit(dataset: "breast-guest", peerDataset: "breast-host", suite: "ecdh-25519")
         let done = try pair.a.wait(job: job.id, timeout: 60) { ["succeeded", "failed"].contains($0.state) }
         #expect(done.state == "failed")
-        #expect(done.reason?.contains("peer bank-b refused") == true && done.reason?.contains("grant") == true, "\(done.reason ?? "")")
+        #expect(
+            done.reason?.contains("peer bank-b refused") == true && done.reason?.contains("grant") == true,
+            "\(done.reason ?? "")")
         let auditB = try pair.b.json(AuditEntriesResponse.self, ["audit", "show"]).entries.joined(separator: "\n")
         #expect(auditB.contains("\"refused\"") && auditB.contains("bank-a"))
     }
@@ -251,7 +292,9 @@ struct PSITests {
         try pair.register(pair.a, "credit-guest", file: "default_credit_hetero_guest.csv")
         try pair.register(pair.b, "credit-host", file: "default_credit_hetero_host.csv")
         let job = try pair.submit(dataset: "credit-guest", peerDataset: "credit-host", suite: "dh-modp2048")
-        _ = try pair.a.wait(job: job.id, timeout: 120) { ($0.counters["psi.sent"] ?? 0) > 0 || ["succeeded", "failed"].contains($0.state) }
+        _ = try pair.a.wait(job: job.id, timeout: 120) {
+            ($0.counters["psi.sent"] ?? 0) > 0 || ["succeeded", "failed"].contains($0.state)
+        }
         let responder = try #require(try pair.responderJob())
         kill(pair.daemonB!.process.processIdentifier, SIGKILL)
         pair.daemonB!.process.waitUntilExit()

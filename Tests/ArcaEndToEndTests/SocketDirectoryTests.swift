@@ -19,11 +19,13 @@ struct SocketDirectoryTests {
         try #require(mkdir(shared, 0o777) == 0 && chmod(shared, 0o777) == 0)
         let refused = try Harness.run(Harness.executable("arcad"), ["--socket", shared + "/arcad.sock"], timeout: 30)
         #expect(refused.status == 1, "\(refused.stderr)")
-        #expect(refused.stderr.contains("the socket directory \(shared) is owned by")
+        #expect(
+            refused.stderr.contains("the socket directory \(shared) is owned by")
                 && refused.stderr.contains("mode 777") && refused.stderr.contains("others can write"),
-                "\(refused.stderr)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: shared).isEmpty,
-                "nothing is made in a refused directory")
+            "\(refused.stderr)")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: shared).isEmpty,
+            "nothing is made in a refused directory")
 
         // Group-writable is refused too; sticky /tmp itself is no socket directory.
         try #require(chmod(shared, 0o770) == 0)
@@ -31,7 +33,8 @@ struct SocketDirectoryTests {
         #expect(group.status == 1 && group.stderr.contains("mode 770"), "\(group.stderr)")
         let tmp = "/tmp/arca-e2e-\(UUID().uuidString.prefix(8)).sock"
         let inTmp = try Harness.run(Harness.executable("arcad"), ["--socket", tmp], timeout: 30)
-        #expect(inTmp.status == 1 && inTmp.stderr.contains("the socket directory /tmp is owned by root")
+        #expect(
+            inTmp.status == 1 && inTmp.stderr.contains("the socket directory /tmp is owned by root")
                 && inTmp.stderr.contains("mode 1777"), "\(inTmp.stderr)")
         #expect(!FileManager.default.fileExists(atPath: tmp) && !FileManager.default.fileExists(atPath: tmp + ".lock"))
 
@@ -40,8 +43,9 @@ struct SocketDirectoryTests {
         let daemon = try Daemon(socket: made + "/arcad.sock")
         #expect(mode(made)?.mode == 0o750)
         #expect(mode(made + "/arcad.sock")?.mode == 0o660)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: made).sorted() == ["arcad.sock", "arcad.sock.lock"],
-                "the private bind directory is gone once the socket is in place")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: made).sorted() == ["arcad.sock", "arcad.sock.lock"],
+            "the private bind directory is gone once the socket is in place")
         #expect(daemon.stop() == 0)
     }
 
@@ -54,7 +58,8 @@ struct SocketDirectoryTests {
         let nobody = try #require(getpwnam("nobody")).pointee.pw_uid
         try #require(chown(foreign, nobody, 0) == 0)
         let refused = try Harness.run(Harness.executable("arcad"), ["--socket", foreign + "/arcad.sock"], timeout: 30)
-        #expect(refused.status == 1
+        #expect(
+            refused.status == 1
                 && refused.stderr.contains("\(foreign) is owned by nobody (uid \(nobody)), mode 755")
                 && refused.stderr.contains("must be owned by arcad's user"), "\(refused.stderr)")
     }
@@ -75,8 +80,9 @@ struct SocketDirectoryTests {
         unlink(socket)
         try #require(symlink(target, socket + ".lock") == 0)
         let atLock = try Harness.run(Harness.executable("arcad"), ["--socket", socket], timeout: 30)
-        #expect(atLock.status == 1 && atLock.stderr.contains("lock file \(socket).lock: it is a symbolic link"),
-                "\(atLock.stderr)")
+        #expect(
+            atLock.status == 1 && atLock.stderr.contains("lock file \(socket).lock: it is a symbolic link"),
+            "\(atLock.stderr)")
         unlink(socket + ".lock")
         #expect(mode(target)! == before)
 
@@ -120,7 +126,8 @@ final class Swapper: @unchecked Sendable {
         while !lock.withLock({ stopped }) {
             var info = stat()
             if lstat(socket, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK,
-               unlink(socket) == 0, symlink(target, socket) == 0 {
+                unlink(socket) == 0, symlink(target, socket) == 0
+            {
                 lock.withLock { didSwap = true }
             }
             usleep(200)

@@ -1,6 +1,7 @@
 import ArcaTopology
 import Foundation
 import Testing
+
 @testable import ArcaExecutors
 
 /// Executors on this machine, checked against what the kernel says, not against Arca's bookkeeping.
@@ -40,7 +41,8 @@ struct ExecutorTests {
 
     @Test func bindingToOnePUIsWhatTheKernelEnforces() async throws {
         let last = try #require(machine.allowed.pus.last)
-        let executor = NUMAExecutor(numaNode: 0, pus: [last], capacity: 4, whenFull: .wait, topology: topology, threads: 1)
+        let executor = NUMAExecutor(
+            numaNode: 0, pus: [last], capacity: 4, whenFull: .wait, topology: topology, threads: 1)
         defer { executor.shutdown() }
         let (affinity, pu) = try await executor.submit { _ in (try KernelThreadView.affinity(), sched_getcpu_()) }
         #expect(affinity == [last])
@@ -57,10 +59,13 @@ struct ExecutorTests {
     }
 
     @Test func fullQueueRejectsWithAClearError() async throws {
-        let executor = NUMAExecutor(numaNode: 0, pus: try node0PUs(), capacity: 1, whenFull: .reject, topology: topology, threads: 1)
+        let executor = NUMAExecutor(
+            numaNode: 0, pus: try node0PUs(), capacity: 1, whenFull: .reject, topology: topology, threads: 1)
         defer { executor.shutdown() }
         let gate = Gate()
-        async let first: Int = executor.submit { _ in gate.wait(); return 1 }
+        async let first: Int = executor.submit { _ in
+            gate.wait(); return 1
+        }
         try await waitUntil { executor.statistics.running == 1 }
         async let second: Int = executor.submit { _ in 2 }
         try await waitUntil { executor.statistics.queueDepth == 1 }
@@ -73,11 +78,16 @@ struct ExecutorTests {
     }
 
     @Test func fullQueueMakesTheSubmitterWaitAndLosesNothing() async throws {
-        let executor = NUMAExecutor(numaNode: 0, pus: try node0PUs(), capacity: 2, whenFull: .wait, topology: topology, threads: 1)
+        let executor = NUMAExecutor(
+            numaNode: 0, pus: try node0PUs(), capacity: 2, whenFull: .wait, topology: topology, threads: 1)
         defer { executor.shutdown() }
         let gate = Gate()
         let results = try await withThrowingTaskGroup(of: Int.self) { group in
-            group.addTask { try await executor.submit { _ in gate.wait(); return 0 } }
+            group.addTask {
+                try await executor.submit { _ in
+                    gate.wait(); return 0
+                }
+            }
             try await waitUntil { executor.statistics.running == 1 }
             for value in 1...20 { group.addTask { try await executor.submit { _ in value } } }
             try await waitUntil { executor.statistics.queueDepth == 2 }
@@ -120,7 +130,8 @@ final class Gate: @unchecked Sendable {
 /// The CPU the calling thread runs on, from `/proc/thread-self/stat` field 39 (the kernel's view).
 func sched_getcpu_() -> Int? {
     guard let stat = try? String(contentsOfFile: "/proc/thread-self/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return nil }
+        let close = stat.lastIndex(of: ")")
+    else { return nil }
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     return fields.count > 36 ? Int(fields[36]) : nil  // field 39 overall; fields after "comm" start at 3
 }

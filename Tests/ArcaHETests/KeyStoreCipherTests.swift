@@ -1,6 +1,7 @@
 import ArcaCrypto
 import Foundation
 import Testing
+
 @testable import ArcaHE
 
 /// `[he] seal_cipher` accepts both AEADs; each must seal a private key and open it in a restarted store.

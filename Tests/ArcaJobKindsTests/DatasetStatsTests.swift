@@ -1,6 +1,7 @@
-@testable import ArcaJobKinds
 import ArcaRuntime
 import Testing
+
+@testable import ArcaJobKinds
 
 @Suite("dataset-stats")
 struct DatasetStatsTests {

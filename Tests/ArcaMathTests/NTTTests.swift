@@ -1,9 +1,12 @@
 import Testing
+
 @testable import ArcaMath
 
 @Suite("CPU NTT")
 struct NTTTests {
-    static let grid: [(Int, Int)] = [(1 << 4, 30), (1 << 10, 50), (1 << 10, 60), (1 << 12, 62 - 1), (1 << 14, 60), (1 << 17, 50)]
+    static let grid: [(Int, Int)] = [
+        (1 << 4, 30), (1 << 10, 50), (1 << 10, 60), (1 << 12, 62 - 1), (1 << 14, 60), (1 << 17, 50),
+    ]
 
     @Test(arguments: grid)
     func inverseOfForwardIsIdentity(_ degree: Int, _ bits: Int) throws {
@@ -44,7 +47,9 @@ struct NTTTests {
         for k in 0..<degree {
             let x = modulus.power(psi, UInt64(2 * k + 1))
             var sum: UInt64 = 0, power: UInt64 = 1
-            for coefficient in a { sum = modulus.add(sum, modulus.multiply(coefficient, power)); power = modulus.multiply(power, x) }
+            for coefficient in a {
+                sum = modulus.add(sum, modulus.multiply(coefficient, power)); power = modulus.multiply(power, x)
+            }
             #expect(values[bitReverse(k, bits: 4)] == sum)
         }
     }

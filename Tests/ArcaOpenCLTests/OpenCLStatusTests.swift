@@ -1,5 +1,5 @@
-import Testing
 import ArcaOpenCL
+import Testing
 
 /// ``OpenCLStatus``: each named status against its number in `CL/cl.h` (OpenCL 1.2 §A) and
 /// `CL/cl_ext.h`, typed here independently of the wrapper's table.

@@ -1,5 +1,5 @@
-import Testing
 import ArcaOpenCL
+import Testing
 
 /// The real stack: the ICD loader, PoCL's CPU device (`pocl-opencl-icd`), a program built from source, a
 /// kernel run on it. Needs at least one OpenCL device, as `make test` does.

@@ -1,8 +1,10 @@
-@testable import ArcaPSI
-@testable import ArcaParty
 import ArcaCrypto
 import Foundation
+import Synchronization
 import Testing
+
+@testable import ArcaPSI
+@testable import ArcaParty
 
 /// A self-signed Ed25519 certificate and key made with the openssl CLI in a temporary directory.
 struct TestIdentity {
@@ -12,7 +14,10 @@ struct TestIdentity {
         certificate = directory + "/\(name).pem"; key = directory + "/\(name).key"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["req", "-x509", "-newkey", "ed25519", "-nodes", "-days", "2", "-subj", "/CN=\(name)", "-keyout", key, "-out", certificate]
+        process.arguments = [
+            "req", "-x509", "-newkey", "ed25519", "-nodes", "-days", "2", "-subj", "/CN=\(name)", "-keyout", key,
+            "-out", certificate,
+        ]
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -28,26 +33,36 @@ func temporaryDirectory() throws -> String {
 }
 
 /// Two links on loopback, `a` listening and calling `b`, each pinning the other.
-func linkedPair(directory: String, maxFrameBytes: Int = 1 << 20, bPinsCertificateOf other: TestIdentity? = nil,
-                host: String = "127.0.0.1") throws -> (PartyLink, PartyLink) {
+func linkedPair(
+    directory: String, maxFrameBytes: Int = 1 << 20, bPinsCertificateOf other: TestIdentity? = nil,
+    host: String = "127.0.0.1"
+) throws -> (PartyLink, PartyLink) {
     let a = try TestIdentity("bank-a", in: directory), b = try TestIdentity("bank-b", in: directory)
     let bracketed = host.contains(":") ? "[\(host)]" : host
-    let linkB = try PartyLink(settings: PartySettings(name: "bank-b", listen: "\(bracketed):0", certificateFile: b.certificate, keyFile: b.key,
-                                                      maxFrameBytes: maxFrameBytes, heartbeatSeconds: 10,
-                                                      peers: [PartyPeer(name: "bank-a", address: "127.0.0.1:1", certificateFile: (other ?? a).certificate)]),
-                              audit: nil)
+    let linkB = try PartyLink(
+        settings: PartySettings(
+            name: "bank-b", listen: "\(bracketed):0", certificateFile: b.certificate, keyFile: b.key,
+            maxFrameBytes: maxFrameBytes, heartbeatSeconds: 10,
+            peers: [PartyPeer(name: "bank-a", address: "127.0.0.1:1", certificateFile: (other ?? a).certificate)]),
+        audit: nil)
     try linkB.start { _, _, channel in channel.abort("no jobs here") }
-    let linkA = try PartyLink(settings: PartySettings(name: "bank-a", listen: nil, certificateFile: a.certificate, keyFile: a.key,
-                                                      maxFrameBytes: maxFrameBytes, heartbeatSeconds: 10,
-                                                      peers: [PartyPeer(name: "bank-b", address: "\(bracketed):\(linkB.listeningPort!)", certificateFile: b.certificate)]),
-                              audit: nil)
+    let linkA = try PartyLink(
+        settings: PartySettings(
+            name: "bank-a", listen: nil, certificateFile: a.certificate, keyFile: a.key,
+            maxFrameBytes: maxFrameBytes, heartbeatSeconds: 10,
+            peers: [
+                PartyPeer(
+                    name: "bank-b", address: "\(bracketed):\(linkB.listeningPort!)", certificateFile: b.certificate)
+            ]),
+        audit: nil)
     return (linkA, linkB)
 }
 
 @Suite("party link and PSI")
 struct PartyTests {
     @Test func x25519FirstStageEqualsPythonCryptography() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Vectors/x25519_first_stage.tsv")
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Vectors/x25519_first_stage.tsv")
         let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
         let key = try X25519Key(scalar: Array(hex: String(lines[0].dropFirst("# private key ".count))))
         let deriver = try key.deriver()
@@ -73,7 +88,9 @@ struct PartyTests {
         let (a, b) = try linkedPair(directory: directory)
         defer { b.stop() }
         let status = await a.probe("bank-b")
-        #expect(status.state == "up", "\(status.lastError ?? ""); bank-b refused: \(b.refusals); bank-b's channels ended: \(b.endings)")
+        #expect(
+            status.state == "up",
+            "\(status.lastError ?? ""); bank-b refused: \(b.refusals); bank-b's channels ended: \(b.endings)")
     }
 
     /// The link listens and dials over IPv6 as over IPv4 (`[::1]:port`).
@@ -112,29 +129,39 @@ struct PartyTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let a = try TestIdentity("bank-a", in: directory), b = try TestIdentity("bank-b", in: directory)
-        let linkB = try PartyLink(settings: PartySettings(name: "bank-b", listen: "127.0.0.1:0", certificateFile: b.certificate, keyFile: b.key,
-                                                          heartbeatSeconds: 10, peers: [PartyPeer(name: "bank-a", address: "127.0.0.1:1", certificateFile: a.certificate)]),
-                                  audit: nil)
+        let linkB = try PartyLink(
+            settings: PartySettings(
+                name: "bank-b", listen: "127.0.0.1:0", certificateFile: b.certificate, keyFile: b.key,
+                heartbeatSeconds: 10,
+                peers: [PartyPeer(name: "bank-a", address: "127.0.0.1:1", certificateFile: a.certificate)]),
+            audit: nil)
         // B's side: ids 3000..<9000 (an odd size: batches of 4096 and a partial one).
         let bIds = (3000..<9000).map { Array("id-\($0)".utf8) }
         let bResult = Mutex<[Int]?>(nil)
         try linkB.start { _, _, channel in
-            let outcome = try? await PSIProtocol.run(channel: channel, ids: bIds, suite: suite, receivesResult: true, peerReceivesResult: true,
-                                                     registry: nil, compute: { try $0() })
+            let outcome = try? await PSIProtocol.run(
+                channel: channel, ids: bIds, suite: suite, receivesResult: true, peerReceivesResult: true,
+                registry: nil, compute: { try $0() })
             bResult.withLock { $0 = outcome?.matched }
         }
         defer { linkB.stop() }
-        let linkA = try PartyLink(settings: PartySettings(name: "bank-a", listen: nil, certificateFile: a.certificate, keyFile: a.key, heartbeatSeconds: 10,
-                                                          peers: [PartyPeer(name: "bank-b", address: "127.0.0.1:\(linkB.listeningPort!)", certificateFile: b.certificate)]),
-                                  audit: nil)
+        let linkA = try PartyLink(
+            settings: PartySettings(
+                name: "bank-a", listen: nil, certificateFile: a.certificate, keyFile: a.key, heartbeatSeconds: 10,
+                peers: [
+                    PartyPeer(
+                        name: "bank-b", address: "127.0.0.1:\(linkB.listeningPort!)", certificateFile: b.certificate)
+                ]),
+            audit: nil)
         let count = suite == .dhMODP2048 ? 1500 : 5000
         let aIds = (0..<count).map { Array("id-\($0 * 2)".utf8) }  // even ids 0 … 2(count-1)
         let channel = try await linkA.connect(to: "bank-b")
         try channel.send(control: PartyOpen(type: "job"))
         let outcome: PSIOutcome
         do {
-            outcome = try await PSIProtocol.run(channel: channel, ids: aIds, suite: suite, receivesResult: true, peerReceivesResult: true,
-                                                registry: nil, compute: { try $0() })
+            outcome = try await PSIProtocol.run(
+                channel: channel, ids: aIds, suite: suite, receivesResult: true, peerReceivesResult: true,
+                registry: nil, compute: { try $0() })
         } catch {
             Issue.record("\(error); bank-b refused: \(linkB.refusals); bank-b's channels ended: \(linkB.endings)")
             throw error
@@ -147,5 +174,3 @@ struct PartyTests {
         #expect(theirs?.count == expected.count)
     }
 }
-
-import Synchronization

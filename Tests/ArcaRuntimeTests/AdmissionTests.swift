@@ -1,11 +1,12 @@
 import ArcaAudit
 import ArcaCrypto
 import ArcaExecutors
-@testable import ArcaRuntime
 import ArcaStore
 import ArcaTopology
 import Foundation
 import Testing
+
+@testable import ArcaRuntime
 
 /// A kind that reads its dataset and returns at once: what admission is checked against.
 struct ReadingKind: JobKind {
@@ -28,13 +29,16 @@ struct AdmissionTests {
     init() throws {
         directory = NSTemporaryDirectory() + "arca-admission-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let audit = try AuditLog(directory: directory + "/audit", keyPath: directory + "/audit/appliance.key", digest: .sha256)
+        let audit = try AuditLog(
+            directory: directory + "/audit", keyPath: directory + "/audit/appliance.key", digest: .sha256)
         let store = try JobStore(path: directory + "/arca.db")
         let machine = try HwlocTopology(.system)
-        pool = ExecutorPool(plan: machine.snapshot().plan(PlacementConfig()), topology: machine, capacity: 16, whenFull: .wait)
-        runtime = try JobRuntime(store: store, audit: audit, pool: pool, kinds: [ReadingKind()],
-                                 resultsDirectory: directory + "/results", digest: .sha256, maxRunning: 1,
-                                 datasetRoots: DatasetRoots([directory]))
+        pool = ExecutorPool(
+            plan: machine.snapshot().plan(PlacementConfig()), topology: machine, capacity: 16, whenFull: .wait)
+        runtime = try JobRuntime(
+            store: store, audit: audit, pool: pool, kinds: [ReadingKind()],
+            resultsDirectory: directory + "/results", digest: .sha256, maxRunning: 1,
+            datasetRoots: DatasetRoots([directory]))
         csv = directory + "/rows.csv"
         try Data("id,x\n1,10\n2,20\n3,30\n".utf8).write(to: URL(fileURLWithPath: csv))
         _ = try runtime.registerDataset(name: "rows", path: csv, idColumn: "id", labelColumn: nil, actor: actor)
@@ -65,20 +69,25 @@ struct AdmissionTests {
         defer { done() }
         #expect(refusal(spec(dataset: "missing")) == .dataset)
         #expect(refusal(spec()) == .grantPartner)
-        _ = try runtime.grant(dataset: "rows", partner: "bank-b", purpose: "psi", maxRows: nil, per: nil, expiresAt: nil, actor: actor)
+        _ = try runtime.grant(
+            dataset: "rows", partner: "bank-b", purpose: "psi", maxRows: nil, per: nil, expiresAt: nil, actor: actor)
         #expect(refusal(spec()) == .grantPurpose)
-        let grant = try runtime.grant(dataset: "rows", partner: "bank-b", purpose: "stats", maxRows: nil, per: nil,
-                                      expiresAt: nil, actor: actor)
+        let grant = try runtime.grant(
+            dataset: "rows", partner: "bank-b", purpose: "stats", maxRows: nil, per: nil,
+            expiresAt: nil, actor: actor)
         _ = try runtime.revoke(grant: grant.id!, actor: actor)
         #expect(refusal(spec()) == .grantRevoked)
-        _ = try runtime.grant(dataset: "rows", partner: "bank-b", purpose: "stats", maxRows: nil, per: nil,
-                              expiresAt: Date(timeIntervalSinceNow: -60), actor: actor)
+        _ = try runtime.grant(
+            dataset: "rows", partner: "bank-b", purpose: "stats", maxRows: nil, per: nil,
+            expiresAt: Date(timeIntervalSinceNow: -60), actor: actor)
         #expect(refusal(spec()) == .grantExpired)
-        _ = try runtime.grant(dataset: "rows", partner: "bank-b", purpose: "stats", maxRows: 2, per: "day",
-                              expiresAt: nil, actor: actor)
+        _ = try runtime.grant(
+            dataset: "rows", partner: "bank-b", purpose: "stats", maxRows: 2, per: "day",
+            expiresAt: nil, actor: actor)
         #expect(refusal(spec()) == .grantQuota, "3 rows against a quota of 2 per day")
-        _ = try runtime.grant(dataset: "rows", partner: "bank-c", purpose: "stats", maxRows: nil, per: nil,
-                              expiresAt: nil, actor: actor)
+        _ = try runtime.grant(
+            dataset: "rows", partner: "bank-c", purpose: "stats", maxRows: nil, per: nil,
+            expiresAt: nil, actor: actor)
         try Data("id,x\n1,10\n2,20\n3,31\n".utf8).write(to: URL(fileURLWithPath: csv))
         #expect(refusal(spec(partner: "bank-c")) == .datasetChanged)
         // Every refusal is in the audit log with its rule.
@@ -90,19 +99,22 @@ struct AdmissionTests {
 
     @Test func aQuotaCountsRowsOfJobsStillQueued() throws {
         defer { done() }
-        _ = try runtime.grant(dataset: "rows", partner: "bank-b", purpose: "stats", maxRows: 4, per: "day",
-                              expiresAt: nil, actor: actor)
+        _ = try runtime.grant(
+            dataset: "rows", partner: "bank-b", purpose: "stats", maxRows: 4, per: "day",
+            expiresAt: nil, actor: actor)
         _ = try runtime.submit(specText: spec(), actor: actor)
         #expect(refusal(spec()) == .grantQuota, "3 admitted + 3 more is over 4")
     }
 
     @Test func aPeerMayOpenOnlyKindsThatSaySo() throws {
         defer { done() }
-        _ = try runtime.grant(dataset: "rows", partner: "bank-b", purpose: "stats", maxRows: nil, per: nil,
-                              expiresAt: nil, actor: actor)
+        _ = try runtime.grant(
+            dataset: "rows", partner: "bank-b", purpose: "stats", maxRows: nil, per: nil,
+            expiresAt: nil, actor: actor)
         #expect(throws: JobRuntimeError.self) {
-            try runtime.submitOpened(kind: "read", dataset: "rows", purpose: "stats", partner: "bank-b", session: "s",
-                                     options: [:])
+            try runtime.submitOpened(
+                kind: "read", dataset: "rows", purpose: "stats", partner: "bank-b", session: "s",
+                options: [:])
         }
     }
 

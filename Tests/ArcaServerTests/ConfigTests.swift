@@ -1,15 +1,19 @@
-@testable import ArcaServer
 import Foundation
 import Testing
 
+@testable import ArcaServer
+
 @Suite("arcad configuration")
 struct ConfigTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     @Test func imageConfigIsTheEmbeddedDefaults() throws {
-        let file = try String(contentsOf: Self.repository.appendingPathComponent("Image/etc/arca/arcad.toml"), encoding: .utf8)
+        let file = try String(
+            contentsOf: Self.repository.appendingPathComponent("Image/etc/arca/arcad.toml"), encoding: .utf8)
         #expect(file == ArcadConfig.embeddedDefaults)
-        let parsed = try ArcadConfig.load(file: Self.repository.appendingPathComponent("Image/etc/arca/arcad.toml").path)
+        let parsed = try ArcadConfig.load(
+            file: Self.repository.appendingPathComponent("Image/etc/arca/arcad.toml").path)
         var defaults = ArcadConfig.defaults
         defaults.source = parsed.source
         #expect(parsed == defaults)
@@ -35,34 +39,46 @@ struct ConfigTests {
         }
         let peerFields = ["party.peers.name", "party.peers.address", "party.peers.certificate"]
         let documented = written.filter { !peerFields.contains($0) }
-        #expect(Set(documented) == Set(names), "defaults only: \(Set(documented).subtracting(names)); keys only: \(Set(names).subtracting(documented))")
-        #expect(ArcadConfig.defaults.effectiveValues(socket: "/run/arca/arcad.sock").map { String($0.prefix { $0 != " " }) } == names)
+        #expect(
+            Set(documented) == Set(names),
+            "defaults only: \(Set(documented).subtracting(names)); keys only: \(Set(names).subtracting(documented))")
+        #expect(
+            ArcadConfig.defaults.effectiveValues(socket: "/run/arca/arcad.sock").map { String($0.prefix { $0 != " " }) }
+                == names)
         // Every key is read by the parser: setting it to a value of no type it takes names it.
         for name in names {
             let parts = name.split(separator: ".")
             let text = "[\(parts[0])]\n\(parts[1]) = 1.5\n"
-            #expect(throws: ConfigError.self, "\(name)") { _ = try ArcadConfig.parse(text, source: "t.toml", base: .defaults) }
+            #expect(throws: ConfigError.self, "\(name)") {
+                _ = try ArcadConfig.parse(text, source: "t.toml", base: .defaults)
+            }
         }
     }
 
     @Test func fileOverridesDefaultsKeyByKey() throws {
-        let config = try ArcadConfig.parse("[log]\nlevel = \"debug\"\n[server]\nsocket = \"/tmp/x.sock\"\n", source: "t.toml", base: .defaults)
+        let config = try ArcadConfig.parse(
+            "[log]\nlevel = \"debug\"\n[server]\nsocket = \"/tmp/x.sock\"\n", source: "t.toml", base: .defaults)
         #expect(config.logLevel == .debug && config.socketPath == "/tmp/x.sock")
         #expect(config.maxBodyBytes == ArcadConfig.defaults.maxBodyBytes)
     }
 
     @Test func datasetRootsDefaultAndOverride() throws {
         #expect(ArcadConfig.defaults.datasetRoots == ["/var/lib/arca/datasets", "/srv/arca/datasets"])
-        let config = try ArcadConfig.parse("[datasets]\nroots = [\"/data/a\", \"/data/b\"]\n", source: "t.toml",
-                                           base: .defaults)
+        let config = try ArcadConfig.parse(
+            "[datasets]\nroots = [\"/data/a\", \"/data/b\"]\n", source: "t.toml",
+            base: .defaults)
         #expect(config.datasetRoots == ["/data/a", "/data/b"])
         let none = try ArcadConfig.parse("[datasets]\nroots = []\n", source: "t.toml", base: .defaults)
         #expect(none.datasetRoots.isEmpty)
     }
 
     @Test func jobAuditAndRoleKeys() throws {
-        let config = try ArcadConfig.parse("[jobs]\nmax_running = 4\n[audit]\ndigest = \"sm3\"\ncheckpoint_every = 8\n[roles]\nview_group = \"ops\"\nadmin_group = \"ops-admin\"\n",
-                                           source: "t.toml", base: .defaults)
+        let config = try ArcadConfig.parse(
+            """
+            [jobs]\nmax_running = 4\n[audit]\ndigest = \"sm3\"\ncheckpoint_every = 8\n[roles]\nview_group = \
+            \"ops\"\nadmin_group = \"ops-admin\"\n
+            """,
+            source: "t.toml", base: .defaults)
         #expect(config.maxRunningJobs == 4 && config.auditDigest == .sm3 && config.auditCheckpointEvery == 8)
         #expect(config.viewGroup == "ops" && config.adminGroup == "ops-admin")
         #expect(ArcadConfig.defaults.viewGroup == "arca-view" && ArcadConfig.defaults.adminGroup == "arca-admin")
@@ -86,17 +102,23 @@ struct ConfigTests {
         ("[datasets]\nroots = \"/srv\"\n", "datasets.roots", "an array of absolute paths"),
     ])
     func badValuesNameKeyAndReason(_ text: String, _ key: String, _ reason: String) throws {
-        let error = try #require(throws: ConfigError.self) { try ArcadConfig.parse(text, source: "bad.toml", base: .defaults) }
+        let error = try #require(throws: ConfigError.self) {
+            try ArcadConfig.parse(text, source: "bad.toml", base: .defaults)
+        }
         #expect(error.file == "bad.toml" && error.key == key)
         #expect(error.reason.contains(reason), "\(error)")
     }
 
     @Test func syntaxErrorNamesLine() throws {
-        let error = try #require(throws: ConfigError.self) { try ArcadConfig.parse("[server]\nmax_body_bytes = = 3\n", source: "bad.toml", base: .defaults) }
+        let error = try #require(throws: ConfigError.self) {
+            try ArcadConfig.parse("[server]\nmax_body_bytes = = 3\n", source: "bad.toml", base: .defaults)
+        }
         #expect(error.description.contains("bad.toml") && error.reason.contains("line 2"), "\(error)")
     }
 
-    @Test(arguments: [("/nonexistent/arcad.toml", "no such file"), ("/tmp", "is a directory"), ("/dev/zero", "over 1 MiB")])
+    @Test(arguments: [
+        ("/nonexistent/arcad.toml", "no such file"), ("/tmp", "is a directory"), ("/dev/zero", "over 1 MiB"),
+    ])
     func unusableFilesSayWhy(_ path: String, _ reason: String) {
         let error = #expect(throws: ConfigError.self) { try ArcadConfig.load(file: path) }
         #expect(error?.reason.contains(reason) == true, "\(String(describing: error))")
@@ -117,7 +139,8 @@ struct ConfigTests {
         config.socketPath = "/c"
         #expect(ManagementSocket.resolvePath(flag: nil, environment: [:], config: config) == "/c")
         config.socketPath = nil
-        let fallback = ManagementSocket.resolvePath(flag: nil, environment: ["XDG_RUNTIME_DIR": "/run/user/7"], config: config)
+        let fallback = ManagementSocket.resolvePath(
+            flag: nil, environment: ["XDG_RUNTIME_DIR": "/run/user/7"], config: config)
         #expect(fallback == (geteuid() == 0 ? "/run/arca/arcad.sock" : "/run/user/7/arca/arcad.sock"))
     }
 }
@@ -125,11 +148,16 @@ struct ConfigTests {
 @Suite("The image")
 struct ImageTests {
     @Test func systemdUnitVerifies() throws {
-        let analyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let analyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
         try #require(analyze != nil, "systemd-analyze is not installed (make test installs the systemd package)")
         // The unit names /usr/bin/arcad; point it at a real executable so that verify checks the rest.
-        let unit = try String(contentsOf: ConfigTests.repository.appendingPathComponent("Image/systemd/arcad.service"), encoding: .utf8)
-        #expect(unit.contains("ProtectSystem=strict") && unit.contains("NoNewPrivileges=yes") && unit.contains("CapabilityBoundingSet=\n"))
+        let unit = try String(
+            contentsOf: ConfigTests.repository.appendingPathComponent("Image/systemd/arcad.service"), encoding: .utf8)
+        #expect(
+            unit.contains("ProtectSystem=strict") && unit.contains("NoNewPrivileges=yes")
+                && unit.contains("CapabilityBoundingSet=\n"))
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("arca-unit-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }

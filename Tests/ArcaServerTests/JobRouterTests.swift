@@ -1,10 +1,11 @@
 import ArcaAPI
-@testable import ArcaServer
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
+@testable import ArcaServer
 
 /// Jobs, datasets, grants, usage and audit through the router, every answer checked against the
 /// OpenAPI document. In process there are no socket credentials: the router runs as arcad's own user.
@@ -15,14 +16,18 @@ struct JobRouterTests {
     let document: OpenAPIDocument
     init() throws { document = try OpenAPIDocument() }
 
-    func request(_ state: DaemonState, _ method: HTTPRequest.Method, _ uri: String, body: String? = nil,
-                 documentedAs path: String? = nil) async throws -> (status: Int, json: [String: Any]) {
+    func request(
+        _ state: DaemonState, _ method: HTTPRequest.Method, _ uri: String, body: String? = nil,
+        documentedAs path: String? = nil
+    ) async throws -> (status: Int, json: [String: Any]) {
         let app = Application(router: buildRouter(state: state))
         let response = try await app.test(.router) { client in
             try await client.execute(uri: uri, method: method, body: body.map { ByteBuffer(string: $0) })
         }
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
-        let schema = try document.responseSchema(method.rawValue, path ?? String(uri.split(separator: "?")[0]), status: response.status.code)
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
+        let schema = try document.responseSchema(
+            method.rawValue, path ?? String(uri.split(separator: "?")[0]), status: response.status.code)
         let problems = try document.violations(json, schema)
         #expect(problems.isEmpty, "\(method) \(uri) → \(response.status.code) breaks the OpenAPI document: \(problems)")
         return (response.status.code, json)
@@ -35,13 +40,18 @@ struct JobRouterTests {
         // The test data are links into the repository's data/: that is where they resolve.
         config.datasetRoots = [ConfigTests.repository.appendingPathComponent("data").path]
         defer { try? FileManager.default.removeItem(atPath: config.stateDirectory) }
-        let state = await DaemonState.discover(config: config, socketPath: "/tmp/job-router-test.sock", logLevel: LogLevelSwitch(.info))
+        let state = await DaemonState.discover(
+            config: config, socketPath: "/tmp/job-router-test.sock", logLevel: LogLevelSwitch(.info))
 
-        var (code, json) = try await request(state, .post, "/v1/datasets", body: #"{"name":"guest","path":"\#(Self.guest)","idColumn":"id","labelColumn":"y"}"#)
+        var (code, json) = try await request(
+            state, .post, "/v1/datasets",
+            body: #"{"name":"guest","path":"\#(Self.guest)","idColumn":"id","labelColumn":"y"}"#)
         #expect(code == 201 && json["rows"] as? Int == 569)
-        (code, json) = try await request(state, .post, "/v1/datasets", body: #"{"name":"guest","path":"\#(Self.guest)","idColumn":"id"}"#)
+        (code, json) = try await request(
+            state, .post, "/v1/datasets", body: #"{"name":"guest","path":"\#(Self.guest)","idColumn":"id"}"#)
         #expect(code == 409)
-        (code, json) = try await request(state, .post, "/v1/datasets", body: #"{"name":"other","path":"\#(Self.guest)","idColumn":"nope"}"#)
+        (code, json) = try await request(
+            state, .post, "/v1/datasets", body: #"{"name":"other","path":"\#(Self.guest)","idColumn":"nope"}"#)
         #expect(code == 400 && (json["error"] as? [String: Any])?["code"] as? String == "badDataset")
         (code, _) = try await request(state, .get, "/v1/datasets")
         #expect(code == 200)
@@ -50,19 +60,29 @@ struct JobRouterTests {
         (code, _) = try await request(state, .get, "/v1/datasets/nope", documentedAs: "/v1/datasets/{name}")
         #expect(code == 404)
 
-        (code, json) = try await request(state, .post, "/v1/grants", body: #"{"dataset":"guest","partner":"local","purpose":"stats","maxRows":100000,"per":"day","expiresAt":"2999-01-01"}"#)
+        (code, json) = try await request(
+            state, .post, "/v1/grants",
+            body: #"{"dataset":"guest","partner":"local","purpose":"stats","maxRows":100000,"per":"day","#
+                + #""expiresAt":"2999-01-01"}"#
+        )
         #expect(code == 201 && json["active"] as? Bool == true)
-        (code, _) = try await request(state, .post, "/v1/grants", body: #"{"dataset":"nope","partner":"local","purpose":"stats"}"#)
+        (code, _) = try await request(
+            state, .post, "/v1/grants", body: #"{"dataset":"nope","partner":"local","purpose":"stats"}"#)
         #expect(code == 404)
-        (code, _) = try await request(state, .post, "/v1/grants", body: #"{"dataset":"guest","partner":"local","purpose":"stats","expiresAt":"soon"}"#)
+        (code, _) = try await request(
+            state, .post, "/v1/grants",
+            body: #"{"dataset":"guest","partner":"local","purpose":"stats","expiresAt":"soon"}"#)
         #expect(code == 400)
         (code, _) = try await request(state, .get, "/v1/grants?dataset=guest")
         #expect(code == 200)
-        (code, json) = try await request(state, .post, "/v1/grants", body: #"{"dataset":"guest","partner":"other","purpose":"psi"}"#)
+        (code, json) = try await request(
+            state, .post, "/v1/grants", body: #"{"dataset":"guest","partner":"other","purpose":"psi"}"#)
         let revocable = try #require(json["id"] as? Int)
-        (code, json) = try await request(state, .post, "/v1/grants/\(revocable)/revoke", documentedAs: "/v1/grants/{id}/revoke")
+        (code, json) = try await request(
+            state, .post, "/v1/grants/\(revocable)/revoke", documentedAs: "/v1/grants/{id}/revoke")
         #expect(code == 200 && json["active"] as? Bool == false && json["revokedBy"] is String)
-        (code, _) = try await request(state, .post, "/v1/grants/\(revocable)/revoke", documentedAs: "/v1/grants/{id}/revoke")
+        (code, _) = try await request(
+            state, .post, "/v1/grants/\(revocable)/revoke", documentedAs: "/v1/grants/{id}/revoke")
         #expect(code == 409)
         (code, _) = try await request(state, .post, "/v1/grants/999/revoke", documentedAs: "/v1/grants/{id}/revoke")
         #expect(code == 404)
@@ -73,7 +93,9 @@ struct JobRouterTests {
         let id = try #require(json["id"] as? Int)
         (code, json) = try await request(state, .post, "/v1/jobs", body: #"{"spec":"kind = 1"}"#)
         #expect(code == 400 && (json["error"] as? [String: Any])?["code"] as? String == "badSpec")
-        (code, json) = try await request(state, .post, "/v1/jobs", body: #"{"spec":"\#(spec.replacingOccurrences(of: "purpose = \\\"stats", with: "purpose = \\\"psi"))"}"#)
+        (code, json) = try await request(
+            state, .post, "/v1/jobs",
+            body: #"{"spec":"\#(spec.replacingOccurrences(of: "purpose = \\\"stats", with: "purpose = \\\"psi"))"}"#)
         #expect(code == 403 && (json["error"] as? [String: Any])?["code"] as? String == "refused")
 
         for _ in 0..<600 {

@@ -33,7 +33,8 @@ struct OpenAPIDocument {
         let item = try #require(paths[path] as? [String: Any], "no path \(path) in the document")
         let operation = try #require(item[method.lowercased()] as? [String: Any], "no \(method) \(path)")
         let responses = try #require(operation["responses"] as? [String: Any])
-        var response = try #require(responses[String(status)] as? [String: Any], "\(method) \(path) does not document \(status)")
+        var response = try #require(
+            responses[String(status)] as? [String: Any], "\(method) \(path) does not document \(status)")
         if let ref = response["$ref"] as? String { response = try resolve(ref) }
         let content = try #require(response["content"] as? [String: Any])
         let json = try #require(content["application/json"] as? [String: Any])
@@ -51,9 +52,14 @@ struct OpenAPIDocument {
     /// The places where `value` breaks `schema`; empty when it conforms.
     func violations(_ value: Any, _ schema: [String: Any], at path: String = "$") throws -> [String] {
         if let ref = schema["$ref"] as? String { return try violations(value, resolve(ref), at: path) }
-        let known: Set = ["type", "properties", "required", "additionalProperties", "items", "enum", "minimum", "description", "title"]
+        let known: Set = [
+            "type", "properties", "required", "additionalProperties", "items", "enum", "minimum", "description",
+            "title",
+        ]
         let unknown = Set(schema.keys).subtracting(known)
-        guard unknown.isEmpty else { return ["\(path): schema uses keywords the checker does not know: \(unknown.sorted())"] }
+        guard unknown.isEmpty else {
+            return ["\(path): schema uses keywords the checker does not know: \(unknown.sorted())"]
+        }
         var problems: [String] = []
         let types = (schema["type"] as? [String]) ?? (schema["type"] as? String).map { [$0] } ?? []
         let actual = jsonType(value)
@@ -63,7 +69,9 @@ struct OpenAPIDocument {
         if let options = schema["enum"] as? [Any], !options.contains(where: { "\($0)" == "\(value)" }) {
             problems.append("\(path): \(value) is not one of \(options)")
         }
-        if let minimum = schema["minimum"] as? Double, let number = value as? NSNumber, actual != "null", number.doubleValue < minimum {
+        if let minimum = schema["minimum"] as? Double, let number = value as? NSNumber, actual != "null",
+            number.doubleValue < minimum
+        {
             problems.append("\(path): \(number) is below \(minimum)")
         }
         if let object = value as? [String: Any], actual == "object" {
@@ -72,7 +80,9 @@ struct OpenAPIDocument {
                 problems.append("\(path): missing required key \(key)")
             }
             if schema["additionalProperties"] as? Bool == false {
-                for key in object.keys where properties[key] == nil { problems.append("\(path): undocumented key \(key)") }
+                for key in object.keys where properties[key] == nil {
+                    problems.append("\(path): undocumented key \(key)")
+                }
             }
             for (key, child) in object {
                 if let childSchema = (properties[key] ?? schema["additionalProperties"]) as? [String: Any] {
@@ -81,7 +91,9 @@ struct OpenAPIDocument {
             }
         }
         if let array = value as? [Any], actual == "array", let items = schema["items"] as? [String: Any] {
-            for (index, element) in array.enumerated() { problems += try violations(element, items, at: "\(path)[\(index)]") }
+            for (index, element) in array.enumerated() {
+                problems += try violations(element, items, at: "\(path)[\(index)]")
+            }
         }
         return problems
     }

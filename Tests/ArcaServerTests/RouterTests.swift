@@ -1,12 +1,13 @@
 import ArcaAPI
 import ArcaAccel
 import ArcaMath
-@testable import ArcaServer
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
+@testable import ArcaServer
 
 /// The API through the application builder, every answer checked against the OpenAPI document.
 @Suite("API v1 routes")
@@ -16,20 +17,27 @@ struct RouterTests {
         config.stateDirectory = NSTemporaryDirectory() + "arca-router-state-" + UUID().uuidString
         return config
     }
-    static let sharedState = Task { await DaemonState.discover(config: config(), socketPath: "/tmp/router-test.sock", logLevel: LogLevelSwitch(.info)) }
+    static let sharedState = Task {
+        await DaemonState.discover(
+            config: config(), socketPath: "/tmp/router-test.sock", logLevel: LogLevelSwitch(.info))
+    }
     let document: OpenAPIDocument
 
     init() throws { document = try OpenAPIDocument() }
 
     /// Sends a request to the router, checks the version header and the body against the document's
     /// schema for `documentedAs` (method, path) and the answer's status, and returns the JSON.
-    func request(_ method: HTTPRequest.Method, _ uri: String, body: String? = nil, headers: HTTPFields = [:],
-                 documentedAs: (String, String)? = nil) async throws -> (status: Int, json: [String: Any], headers: HTTPFields) {
+    func request(
+        _ method: HTTPRequest.Method, _ uri: String, body: String? = nil, headers: HTTPFields = [:],
+        documentedAs: (String, String)? = nil
+    ) async throws -> (status: Int, json: [String: Any], headers: HTTPFields) {
         let app = Application(router: buildRouter(state: await Self.sharedState.value))
         let response = try await app.test(.router) { client in
-            try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+            try await client.execute(
+                uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
         }
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
         #expect(response.headers[HTTPField.Name(API.versionHeader)!] == "1")
         #expect(response.headers[.contentType] == "application/json")
         let (docMethod, docPath) = documentedAs ?? (method.rawValue, uri)
@@ -71,10 +79,12 @@ struct RouterTests {
     }
 
     @Test func loggingLevelCanBeReadAndSet() async throws {
-        let state = await DaemonState.discover(config: Self.config(), socketPath: "/tmp/router-test-2.sock", logLevel: LogLevelSwitch(.info))
+        let state = await DaemonState.discover(
+            config: Self.config(), socketPath: "/tmp/router-test-2.sock", logLevel: LogLevelSwitch(.info))
         let app = Application(router: buildRouter(state: state))
         try await app.test(.router) { client in
-            let set = try await client.execute(uri: "/v1/logging", method: .put, body: ByteBuffer(string: #"{"level":"debug"}"#))
+            let set = try await client.execute(
+                uri: "/v1/logging", method: .put, body: ByteBuffer(string: #"{"level":"debug"}"#))
             #expect(set.status == .ok)
             #expect(state.logLevel.current == .debug)
             let get = try await client.execute(uri: "/v1/logging", method: .get)
@@ -84,7 +94,8 @@ struct RouterTests {
     }
 
     @Test func benchNTTAndModexpSideBySide() async throws {
-        let (code, json, _) = try await request(.post, "/v1/bench", body: #"{"op":"ntt","degree":1024,"limbs":1,"batch":2,"repetitions":1}"#)
+        let (code, json, _) = try await request(
+            .post, "/v1/bench", body: #"{"op":"ntt","degree":1024,"limbs":1,"batch":2,"repetitions":1}"#)
         #expect(code == 200)
         let results = try #require(json["results"] as? [[String: Any]])
         #expect(results.last?["device"] as? String == "cpu")
@@ -92,7 +103,9 @@ struct RouterTests {
         // The work-group size each device's kernels ran with (tuned at first use and kept).
         let groups = (json["environment"] as? [String: String])?["workGroupSizes"] ?? ""
         #expect(groups.hasPrefix("ocl-") && groups.contains("ntt "), "\(groups)")
-        let (code2, json2, _) = try await request(.post, "/v1/bench", body: #"{"op":"modexp","modulusBits":1024,"exponentBits":64,"batch":2,"repetitions":1}"#)
+        let (code2, json2, _) = try await request(
+            .post, "/v1/bench", body: #"{"op":"modexp","modulusBits":1024,"exponentBits":64,"batch":2,"repetitions":1}"#
+        )
         #expect(code2 == 200)
         #expect((json2["openSSLSingleThreadPerSecond"] as? Double ?? 0) > 0)
         #expect(json2["saved"] as? Bool == true)
@@ -103,14 +116,17 @@ struct RouterTests {
     }
 
     @Test func aSecondBenchWhileOneRunsIsRefusedWith409() async throws {
-        let state = await DaemonState.discover(config: Self.config(), socketPath: "/tmp/router-test-6.sock", logLevel: LogLevelSwitch(.info))
+        let state = await DaemonState.discover(
+            config: Self.config(), socketPath: "/tmp/router-test-6.sock", logLevel: LogLevelSwitch(.info))
         state.benchRunning.withLock { $0 = true }  // as while another client's bench runs
         let app = Application(router: buildRouter(state: state))
         try await app.test(.router) { client in
-            let bench = try await client.execute(uri: "/v1/bench", method: .post, body: ByteBuffer(string: #"{"op":"ntt","degree":1024}"#))
+            let bench = try await client.execute(
+                uri: "/v1/bench", method: .post, body: ByteBuffer(string: #"{"op":"ntt","degree":1024}"#))
             #expect(bench.status == .conflict)
             #expect(String(buffer: bench.body).contains("another bench is running"))
-            let bad = try await client.execute(uri: "/v1/bench", method: .post, body: ByteBuffer(string: #"{"op":"ntt","degree":1000}"#))
+            let bad = try await client.execute(
+                uri: "/v1/bench", method: .post, body: ByteBuffer(string: #"{"op":"ntt","degree":1000}"#))
             #expect(bad.status == .badRequest, "a bad request is refused as such even while a bench runs")
         }
     }
@@ -119,12 +135,19 @@ struct RouterTests {
         var config = Self.config()
         config.queueCapacity = 1
         config.whenFull = .reject
-        let state = await DaemonState.discover(config: config, socketPath: "/tmp/router-test-5.sock", logLevel: LogLevelSwitch(.info))
-        #expect(state.registry.healthByDevice.values.allSatisfy { $0.status == .ok }, "a queue-full is not a self-test failure")
+        let state = await DaemonState.discover(
+            config: config, socketPath: "/tmp/router-test-5.sock", logLevel: LogLevelSwitch(.info))
+        #expect(
+            state.registry.healthByDevice.values.allSatisfy { $0.status == .ok },
+            "a queue-full is not a self-test failure")
         let app = Application(router: buildRouter(state: state))
         try await app.test(.router) { client in
-            let bench = try await client.execute(uri: "/v1/bench", method: .post,
-                                                 body: ByteBuffer(string: #"{"op":"modexp","modulusBits":1024,"exponentBits":64,"batch":4,"repetitions":1,"device":"cpu"}"#))
+            let bench = try await client.execute(
+                uri: "/v1/bench", method: .post,
+                body: ByteBuffer(
+                    string: #"{"op":"modexp","modulusBits":1024,"exponentBits":64,"batch":4,"repetitions":1,"#
+                        + #""device":"cpu"}"#
+                ))
             #expect(bench.status == .ok, "\(String(buffer: bench.body))")
         }
     }
@@ -132,12 +155,16 @@ struct RouterTests {
     @Test func workWithNoExecutorIsRefusedWith503() async throws {
         var config = Self.config()
         config.placement.excludedNodes = [0]  // this machine's only node
-        let state = await DaemonState.discover(config: config, socketPath: "/tmp/router-test-4.sock", logLevel: LogLevelSwitch(.info))
+        let state = await DaemonState.discover(
+            config: config, socketPath: "/tmp/router-test-4.sock", logLevel: LogLevelSwitch(.info))
         #expect(state.pool.executors.isEmpty)
         #expect(state.registry.healthByDevice.values.allSatisfy { $0.status == .ok }, "the device itself is fine")
         let app = Application(router: buildRouter(state: state))
         try await app.test(.router) { client in
-            let bench = try await client.execute(uri: "/v1/bench", method: .post, body: ByteBuffer(string: #"{"op":"ntt","degree":1024,"batch":1,"limbs":1,"repetitions":1,"device":"cpu"}"#))
+            let bench = try await client.execute(
+                uri: "/v1/bench", method: .post,
+                body: ByteBuffer(
+                    string: #"{"op":"ntt","degree":1024,"batch":1,"limbs":1,"repetitions":1,"device":"cpu"}"#))
             #expect(bench.status == .serviceUnavailable)
             #expect(String(buffer: bench.body).contains("no usable NUMA node"))
             let status = try await client.execute(uri: "/v1/status", method: .get)
@@ -146,7 +173,8 @@ struct RouterTests {
     }
 
     @Test func quarantinedDeviceMakesStatusDegradedWhileRunning() async throws {
-        let state = await DaemonState.discover(config: Self.config(), socketPath: "/tmp/router-test-3.sock", logLevel: LogLevelSwitch(.info))
+        let state = await DaemonState.discover(
+            config: Self.config(), socketPath: "/tmp/router-test-3.sock", logLevel: LogLevelSwitch(.info))
         let (id, health) = try #require(state.registry.healthByDevice.first, "no OpenCL device")
         #expect(health.status == .ok)
         let device = try #require(state.registry.device(id) as? OpenCLComputeDevice)
@@ -159,7 +187,8 @@ struct RouterTests {
         let app = Application(router: buildRouter(state: state))
         try await app.test(.router) { client in
             let status = try await client.execute(uri: "/v1/status", method: .get)
-            let json = try #require(try JSONSerialization.jsonObject(with: Data(status.body.readableBytesView)) as? [String: Any])
+            let json = try #require(
+                try JSONSerialization.jsonObject(with: Data(status.body.readableBytesView)) as? [String: Any])
             let health = try #require(json["health"] as? [String: Any])
             #expect(health["status"] as? String == "degraded")
             #expect((health["messages"] as? [String])?.contains { $0.contains("\(id) quarantined since") } == true)
@@ -168,7 +197,10 @@ struct RouterTests {
         }
     }
 
-    @Test(arguments: [#"{"op":"fft"}"#, #"{"op":"ntt","degree":1000}"#, #"{"op":"modexp","modulusBits":100}"#, #"{"op":"ntt","device":"nope"}"#])
+    @Test(arguments: [
+        #"{"op":"fft"}"#, #"{"op":"ntt","degree":1000}"#, #"{"op":"modexp","modulusBits":100}"#,
+        #"{"op":"ntt","device":"nope"}"#,
+    ])
     func badBenchRequestsAre400(_ body: String) async throws {
         let (code, _, _) = try await request(.post, "/v1/bench", body: body)
         #expect(code == 400)
@@ -190,10 +222,13 @@ struct RouterTests {
 
     /// The route table is the router's own: a path with a parameter that an earlier hand-kept list
     /// left out (`/v1/he/keys/{key}`) answers 405 with `Allow`, not 404.
-    @Test(arguments: [("/v1/he/keys/bank", "/v1/he/keys/{key}", "GET, HEAD"), ("/v1/jobs/1/cancel", "/v1/jobs/{id}/cancel", "POST")])
+    @Test(arguments: [
+        ("/v1/he/keys/bank", "/v1/he/keys/{key}", "GET, HEAD"), ("/v1/jobs/1/cancel", "/v1/jobs/{id}/cancel", "POST"),
+    ])
     func wrongMethodOnAParameterPathIs405(_ uri: String, _ documented: String, _ allow: String) async throws {
         let method: HTTPRequest.Method = allow == "POST" ? .get : .delete
-        let (code, json, headers) = try await request(method, uri, documentedAs: (allow == "POST" ? "POST" : "GET", documented))
+        let (code, json, headers) = try await request(
+            method, uri, documentedAs: (allow == "POST" ? "POST" : "GET", documented))
         #expect(code == 405)
         #expect(headers[.allow] == allow)
         #expect((json["error"] as? [String: Any])?["code"] as? String == "methodNotAllowed")
@@ -203,7 +238,9 @@ struct RouterTests {
     @Test func everyDocumentedPathIsARoute() async throws {
         let documented = Set(try #require(document.raw["paths"] as? [String: Any]).keys)
         let routed = Set(buildRoutes(state: await Self.sharedState.value).table.paths.keys)
-        #expect(documented == routed, "documented only: \(documented.subtracting(routed)); routed only: \(routed.subtracting(documented))")
+        #expect(
+            documented == routed,
+            "documented only: \(documented.subtracting(routed)); routed only: \(routed.subtracting(documented))")
     }
 
     @Test(arguments: ["{bad", "", "[]", #"{"level": 3}"#, #"{"lvl":"info"}"#, #"{"level":"loud"}"#])

@@ -1,7 +1,8 @@
 import ArcaCrypto
-@testable import ArcaStore
 import Foundation
 import Testing
+
+@testable import ArcaStore
 
 @Suite("CSV datasets are verified row by row")
 struct CSVTableTests {
@@ -10,7 +11,9 @@ struct CSVTableTests {
     }
 
     func error(_ text: String, id: String = "id", label: String? = nil) -> DatasetError? {
-        do { _ = try CSVTable.parse(Data(text.utf8), path: "t.csv", idColumn: id, labelColumn: label); return nil } catch let error as DatasetError { return error } catch { return nil }
+        do {
+            _ = try CSVTable.parse(Data(text.utf8), path: "t.csv", idColumn: id, labelColumn: label); return nil
+        } catch let error as DatasetError { return error } catch { return nil }
     }
 
     @Test func quotesCRLFAndBOM() throws {
@@ -25,9 +28,12 @@ struct CSVTableTests {
     @Test func errorsNameLineAndColumn() throws {
         #expect(error("id,x\n1,2\n3\n")?.description == "t.csv:3:2: row has 1 fields; the header has 2")
         #expect(error("id,x\n1,2,9\n")?.description == "t.csv:2:5: row has 3 fields; the header has 2")
-        #expect(error("id,x\n1,2\n1,3\n")?.description
+        #expect(
+            error("id,x\n1,2\n1,3\n")?.description
                 == "t.csv:3:1: the id in column \"id\" repeats the id of line 2; ids must be unique")
-        #expect(error("id,x\n1,a\"b\n")?.description == "t.csv:2:4: a quote inside an unquoted field (quote the whole field and double the quote)")
+        #expect(
+            error("id,x\n1,a\"b\n")?.description
+                == "t.csv:2:4: a quote inside an unquoted field (quote the whole field and double the quote)")
         #expect(error("id,x\n1,\"ab\n")?.description == "t.csv:2:3: a quoted field is never closed")
         #expect(error("id,x\n,2\n")?.description == "t.csv:2:1: empty id in column \"id\"")
         #expect(error("id,y\n1,\n", label: "y")?.description == "t.csv:2:3: empty label in column \"y\"")
@@ -39,7 +45,8 @@ struct CSVTableTests {
 
     @Test func headerAndIdErrorsEchoNoValues() throws {
         let headless = try #require(error("c-1001,45873.25\nc-1002,61200.50\n"))
-        #expect(headless.description
+        #expect(
+            headless.description
                 == "t.csv:1:1: no id column \"id\" in the header (line 1, 2 fields); is line 1 a header?")
         let twice = try #require(error("id,45873.25,45873.25\n1,2,3\n"))
         #expect(twice.description.hasSuffix("header fields 2 and 3 have the same name; column names must be unique"))
@@ -68,9 +75,10 @@ struct CSVTableTests {
             _ = try DatasetFile.read(path: base + "/root/link.csv", digest: .sha256, roots: roots)
             Issue.record("a link out of the root must be refused")
         } catch let error as DatasetError {
-            #expect(error.description.contains("resolves to")
+            #expect(
+                error.description.contains("resolves to")
                     && error.description.contains("outside the dataset roots"),
-                    "\(error)")
+                "\(error)")
         }
         #expect(throws: DatasetError.self) { try DatasetFile.read(path: base + "/root", digest: .sha256, roots: roots) }
         #expect(throws: DatasetError.self) {
@@ -81,7 +89,9 @@ struct CSVTableTests {
     static func latin1Error() -> DatasetError? {
         var bytes = Array("id,x\n1,ab\n".utf8)
         bytes.insert(0xE9, at: 8)  // "1,a" then é
-        do { _ = try CSVTable.parse(Data(bytes), path: "t.csv", idColumn: "id", labelColumn: nil); return nil } catch { return error as? DatasetError }
+        do { _ = try CSVTable.parse(Data(bytes), path: "t.csv", idColumn: "id", labelColumn: nil); return nil } catch {
+            return error as? DatasetError
+        }
     }
 }
 
@@ -93,11 +103,20 @@ struct JobStoreTests {
         var id: Int64 = 0
         do {
             let store = try JobStore(path: path)
-            let job = try store.insert(job: JobRecord(id: nil, kind: "k", spec: "kind = \"k\"", dataset: nil, partner: "local", purpose: "p", state: .queued,
-                                                      submittedBy: "test", createdAt: Date(), rowsRead: 0, counters: [:]))
+            let job = try store.insert(
+                job: JobRecord(
+                    id: nil, kind: "k", spec: "kind = \"k\"", dataset: nil, partner: "local", purpose: "p",
+                    state: .queued,
+                    submittedBy: "test", createdAt: Date(), rowsRead: 0, counters: [:]))
             id = try #require(job.id)
-            try store.update(job: id) { $0.state = .running; $0.pus = [0, 1] }
-            try store.record(usage: [UsageRecord(id: nil, time: Date(), jobId: id, kind: "k", dataset: "d", partner: "local", purpose: "p", metric: "rowsRead", amount: 7)])
+            try store.update(job: id) {
+                $0.state = .running; $0.pus = [0, 1]
+            }
+            try store.record(usage: [
+                UsageRecord(
+                    id: nil, time: Date(), jobId: id, kind: "k", dataset: "d", partner: "local", purpose: "p",
+                    metric: "rowsRead", amount: 7)
+            ])
         }
         let store = try JobStore(path: path)
         let job = try #require(try store.job(id))

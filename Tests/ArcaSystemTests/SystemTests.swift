@@ -1,7 +1,8 @@
-@testable import ArcaSystem
 import Foundation
 import Glibc
 import Testing
+
+@testable import ArcaSystem
 
 @Suite("The system layer")
 struct SystemTests {
@@ -27,7 +28,9 @@ struct SystemTests {
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "new\n")
         var info = stat()
         #expect(stat(path, &info) == 0 && info.st_mode & 0o777 == 0o640)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["record.json"], "no temporary file is left")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory) == ["record.json"],
+            "no temporary file is left")
     }
 
     @Test func aFailedWriteLeavesTheOldFileAndNoTemporary() throws {
@@ -52,9 +55,11 @@ struct SystemTests {
         let child = fork()
         if child == 0 {
             // The child writes a large new content and dies (SIGKILL) right before the rename.
-            try? AtomicFile.write(Data(repeating: UInt8(ascii: "x"), count: 1 << 20), to: path, mode: 0o600, beforeRename: {
-                kill(getpid(), SIGKILL)
-            })
+            try? AtomicFile.write(
+                Data(repeating: UInt8(ascii: "x"), count: 1 << 20), to: path, mode: 0o600,
+                beforeRename: {
+                    kill(getpid(), SIGKILL)
+                })
             _exit(3)  // not reached
         }
         #expect(child > 0)

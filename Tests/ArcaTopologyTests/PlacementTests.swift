@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ArcaTopology
 
 /// Placement plans over hwloc XML files of machines we do not have.
@@ -54,11 +55,14 @@ struct PlacementTests {
     @Test func pinningAndPartyInterface() throws {
         let topology = try load("dual-socket-4numa-gpus")
         let plan = topology.plan(PlacementConfig(reservedCores: 0, pinned: [.he: [2]], partyInterface: "ens1f0"))
-        #expect(plan.entries.filter { $0.workloadClass == .he }.allSatisfy { $0.numaNode == 2 && $0.pus == Array(32..<48) })
+        #expect(
+            plan.entries.filter { $0.workloadClass == .he }.allSatisfy { $0.numaNode == 2 && $0.pus == Array(32..<48) })
         #expect(plan.entries.filter { $0.workloadClass == .mpc }.map(\.device) == ["0000:3b:00.0"])
         #expect(plan.reservedPUs.isEmpty)
         let missing = topology.plan(PlacementConfig(pinned: [.he: [99]]))
-        #expect(missing.entry(.he)?.refused == true && missing.entry(.he)?.reason.contains("node 99 does not exist") == true)
+        #expect(
+            missing.entry(.he)?.refused == true && missing.entry(.he)?.reason.contains("node 99 does not exist") == true
+        )
         let none = topology.plan(PlacementConfig(excludedNodes: [0, 1, 2, 3]))
         #expect(none.executors.isEmpty && none.entries.allSatisfy { $0.workloadClass == .management || $0.refused })
         let cxl = topology.plan(PlacementConfig(pinned: [.mpc: [4]]))
@@ -90,11 +94,14 @@ struct PlacementTests {
         checkInvariants(plan, topology)
         #expect(plan.executors.count == 8)
         #expect(plan.entry(.he, device: "0000:c1:00.0")?.numaNode == 2)
-        #expect(plan.entry(.he, device: "0000:c1:00.0")?.pus == Array(16..<24), "HE work for the GPU on node 2 runs on node 2's PUs")
+        #expect(
+            plan.entry(.he, device: "0000:c1:00.0")?.pus == Array(16..<24),
+            "HE work for the GPU on node 2 runs on node 2's PUs")
         #expect(plan.entry(.he, device: "0000:41:00.0")?.numaNode == 5)
         #expect(plan.entry(.he, device: "0000:a1:00.0")?.numaNode == 4, "the FPGA (class 0x1200) is an accelerator")
         let mpc = plan.entries.filter { $0.workloadClass == .mpc }
-        #expect(mpc.count == 1 && mpc[0].device == "0000:e1:00.0" && mpc[0].numaNode == 6 && mpc[0].pus == Array(48..<56))
+        #expect(
+            mpc.count == 1 && mpc[0].device == "0000:e1:00.0" && mpc[0].numaNode == 6 && mpc[0].pus == Array(48..<56))
         let everyNIC = topology.plan(PlacementConfig(reservedCores: 0))
         #expect(everyNIC.entries.filter { $0.workloadClass == .mpc }.compactMap(\.numaNode).sorted() == [1, 6])
     }
@@ -108,7 +115,9 @@ struct PlacementTests {
         #expect(plan.executors.map(\.numaNode) == [0, 1])
         #expect(plan.entry(.he, device: "0000:17:00.0")?.numaNode == 0)
         let far = try #require(plan.entry(.he, device: "0000:b1:00.0"))
-        #expect(!far.refused && far.numaNode == nil && far.pus.allSatisfy { $0 < 32 } && far.reason.contains("outside the allowed cpuset"))
+        #expect(
+            !far.refused && far.numaNode == nil && far.pus.allSatisfy { $0 < 32 }
+                && far.reason.contains("outside the allowed cpuset"))
         let restricted = topology.plan(PlacementConfig(policy: .restricted))
         #expect(restricted.entry(.he, device: "0000:b1:00.0")?.refused == true)
     }

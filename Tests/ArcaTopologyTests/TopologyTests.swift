@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ArcaTopology
 
 func fixture(_ name: String) throws -> String {
@@ -101,6 +102,7 @@ struct SystemTopologyTests {
 
     @Test func fallbackIsOneNodeWithEveryOnlinePU() {
         let topology = Topology.fallback()
-        #expect(topology.numaNodes.count == 1 && topology.numaNodes[0].pus.count == sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        #expect(
+            topology.numaNodes.count == 1 && topology.numaNodes[0].pus.count == sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     }
 }

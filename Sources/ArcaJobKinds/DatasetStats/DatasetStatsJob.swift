@@ -26,8 +26,12 @@ public struct DatasetStatsJob: JobKind {
         dataset.rows * ((try? spec.integer("passes", default: 1, in: 1...1000)) ?? 1)
     }
 
-    struct Column: Codable { var name: String; var type: String; var count: Int; var mean: Double?; var min: Double?; var max: Double? }
-    struct Result: Codable { var kind: String; var dataset: String; var rows: Int; var passes: Int; var columns: [Column] }
+    struct Column: Codable {
+        var name: String; var type: String; var count: Int; var mean: Double?; var min: Double?; var max: Double?
+    }
+    struct Result: Codable {
+        var kind: String; var dataset: String; var rows: Int; var passes: Int; var columns: [Column]
+    }
 
     public func run(_ context: JobContext) async throws -> Data {
         let table = context.table!
@@ -45,12 +49,14 @@ public struct DatasetStatsJob: JobKind {
                 let rows = Array(table.rows[start..<min(start + chunk, table.rows.count)])
                 let partial = try await context.onExecutor { _ in
                     var c = [Int](repeating: 0, count: width), s = [Double](repeating: 0, count: width)
-                    var lo = [Double](repeating: .infinity, count: width), hi = [Double](repeating: -.infinity, count: width)
+                    var lo = [Double](repeating: .infinity, count: width),
+                        hi = [Double](repeating: -.infinity, count: width)
                     for row in rows {
                         for (column, value) in row.enumerated() where !value.isEmpty {
                             c[column] += 1
                             if numeric[column], let number = Double(value) {
-                                s[column] += number; lo[column] = Swift.min(lo[column], number); hi[column] = Swift.max(hi[column], number)
+                                s[column] += number; lo[column] = Swift.min(lo[column], number);
+                                hi[column] = Swift.max(hi[column], number)
                             }
                         }
                     }
@@ -58,7 +64,8 @@ public struct DatasetStatsJob: JobKind {
                 }
                 for column in 0..<width {
                     count[column] += partial.0[column]; sum[column] += partial.1[column]
-                    low[column] = min(low[column], partial.2[column]); high[column] = max(high[column], partial.3[column])
+                    low[column] = min(low[column], partial.2[column]);
+                    high[column] = max(high[column], partial.3[column])
                 }
                 context.meter(rowsRead: rows.count, ["stats.values": Double(partial.0.reduce(0, +))])
                 start += rows.count
@@ -66,13 +73,17 @@ public struct DatasetStatsJob: JobKind {
             }
         }
         let columns = table.header.indices.map { column in
-            Column(name: table.header[column], type: table.columns[column].type, count: count[column] / passes,
-                   mean: numeric[column] && count[column] > 0 ? sum[column] / Double(count[column]) : nil,
-                   min: numeric[column] && count[column] > 0 ? low[column] : nil,
-                   max: numeric[column] && count[column] > 0 ? high[column] : nil)
+            Column(
+                name: table.header[column], type: table.columns[column].type, count: count[column] / passes,
+                mean: numeric[column] && count[column] > 0 ? sum[column] / Double(count[column]) : nil,
+                min: numeric[column] && count[column] > 0 ? low[column] : nil,
+                max: numeric[column] && count[column] > 0 ? high[column] : nil)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return try encoder.encode(Result(kind: name, dataset: context.spec.dataset ?? "", rows: table.rows.count, passes: passes, columns: columns))
+        return try encoder.encode(
+            Result(
+                kind: name, dataset: context.spec.dataset ?? "", rows: table.rows.count, passes: passes,
+                columns: columns))
     }
 }

@@ -1,5 +1,5 @@
-import ArcaAccel
 import ArcaAPI
+import ArcaAccel
 import ArcaCrypto
 import ArcaHE
 import ArcaIV
@@ -53,8 +53,10 @@ public struct IVJob: JobKind {
     public var readsDataset: Bool { true }
     public var peerMayOpen: Bool { true }
 
-    static let options = ["peer_dataset", "suite", "event_value", "label_column", "binning", "bins", "key_bits", "obfuscator", "device",
-                          "id_column", "peer_id_column", "role", "session"]
+    static let options = [
+        "peer_dataset", "suite", "event_value", "label_column", "binning", "bins", "key_bits", "obfuscator", "device",
+        "id_column", "peer_id_column", "role", "session",
+    ]
 
     /// Host → guest after PSI: the nonce every 0/1 proof of this job is bound to (64 hex digits).
     struct NonceMessage: Codable { var nonce: String }
@@ -119,24 +121,46 @@ public struct IVJob: JobKind {
 
     public func validate(_ spec: JobSpec) throws {
         try spec.allowOnly(Self.options)
-        guard spec.purpose == "iv" else { throw JobSpecError("spec key purpose: kind iv runs for purpose \"iv\", got \"\(spec.purpose)\"") }
-        guard spec.partner != "local" else { throw JobSpecError("spec key partner: kind iv needs a partner appliance (a [[party.peers]] name)") }
+        guard spec.purpose == "iv" else {
+            throw JobSpecError("spec key purpose: kind iv runs for purpose \"iv\", got \"\(spec.purpose)\"")
+        }
+        guard spec.partner != "local" else {
+            throw JobSpecError("spec key partner: kind iv needs a partner appliance (a [[party.peers]] name)")
+        }
         let suite = try string(spec, "suite") ?? PSISuite.ecdh25519.rawValue
         guard PSISuite(rawValue: suite) != nil else {
-            throw JobSpecError("spec key options.suite: \"\(suite)\" is not a suite; use \(PSISuite.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw JobSpecError(
+                """
+                spec key options.suite: \"\(suite)\" is not a suite; use \
+                \(PSISuite.allCases.map(\.rawValue).joined(separator: ", "))
+                """
+            )
         }
         let role = try Self.role(spec, string)
         if role == "guest" {
-            guard let peer = try string(spec, "peer_dataset"), JobSpec.isName(peer) else { throw JobSpecError("spec key options.peer_dataset: missing or not a name; name the host's registered dataset") }
+            guard let peer = try string(spec, "peer_dataset"), JobSpec.isName(peer) else {
+                throw JobSpecError(
+                    "spec key options.peer_dataset: missing or not a name; name the host's registered dataset")
+            }
         } else {
-            guard try string(spec, "session") != nil else { throw JobSpecError("spec key options.session: a host job belongs to a link session") }
+            guard try string(spec, "session") != nil else {
+                throw JobSpecError("spec key options.session: a host job belongs to a link session")
+            }
         }
-        guard BinningMethod(rawValue: try string(spec, "binning") ?? "quantile") != nil else { throw JobSpecError("spec key options.binning: must be quantile or bucket") }
+        guard BinningMethod(rawValue: try string(spec, "binning") ?? "quantile") != nil else {
+            throw JobSpecError("spec key options.binning: must be quantile or bucket")
+        }
         let bins = try int(spec, "bins", default: 10)
-        guard (2...1000).contains(bins) else { throw JobSpecError("spec key options.bins: must be from 2 to 1000, got \(bins)") }
+        guard (2...1000).contains(bins) else {
+            throw JobSpecError("spec key options.bins: must be from 2 to 1000, got \(bins)")
+        }
         let bits = try int(spec, "key_bits", default: 2048)
-        guard [1024, 2048, 3072, 4096].contains(bits) else { throw JobSpecError("spec key options.key_bits: must be 2048, 3072 or 4096 (1024 for tests), got \(bits)") }
-        guard ["djn", "standard"].contains(try string(spec, "obfuscator") ?? "djn") else { throw JobSpecError("spec key options.obfuscator: must be djn or standard") }
+        guard [1024, 2048, 3072, 4096].contains(bits) else {
+            throw JobSpecError("spec key options.key_bits: must be 2048, 3072 or 4096 (1024 for tests), got \(bits)")
+        }
+        guard ["djn", "standard"].contains(try string(spec, "obfuscator") ?? "djn") else {
+            throw JobSpecError("spec key options.obfuscator: must be djn or standard")
+        }
     }
 
     public func rowsToRead(_ spec: JobSpec, dataset: DatasetRecord) -> Int { dataset.rows }
@@ -155,7 +179,8 @@ public struct IVJob: JobKind {
         guard let registry else { throw PartyError("no device registry") }
         let spec = context.spec
         if let device = try string(spec, "device"), device != "cpu", registry.device(device) == nil {
-            throw JobSpecError("spec key options.device: \(device) is not a device that passed its self-test (see arcactl devices)")
+            throw JobSpecError(
+                "spec key options.device: \(device) is not a device that passed its self-test (see arcactl devices)")
         }
         let role = try Self.role(spec, string)
         let suite = PSISuite(rawValue: try string(spec, "suite") ?? "ecdh-25519")!
@@ -172,25 +197,44 @@ public struct IVJob: JobKind {
         do {
             ids = try PSIJob.ids(of: table, column: idColumn, path: dataset.path, duplicates: "reject").ids
             let labelColumn = role == "guest" ? try string(spec, "label_column") ?? dataset.labelColumn : nil
-            if role == "guest" && labelColumn == nil { throw JobSpecError("the guest's dataset \(dataset.name) has no label column: register it with --label-column, or set options.label_column") }
+            if role == "guest" && labelColumn == nil {
+                throw JobSpecError(
+                    """
+                    the guest's dataset \(dataset.name) has no label column: register it with --label-column, or \
+                    set options.label_column
+                    """
+                )
+            }
             let skip = Set([idColumn] + (labelColumn.map { [$0] } ?? []))
             features = try table.header.enumerated().filter { !skip.contains($0.element) }.map { index, name in
-                (name, try table.rows.enumerated().map { row, fields in
-                    do { return try FeatureBinning.value(fields[index], column: name, row: row) } catch {
-                        throw DatasetError(nil, "\(dataset.path):\(table.lines[row]): column \(name): \"\(fields[index].prefix(40))\" is not a number")
+                (
+                    name,
+                    try table.rows.enumerated().map { row, fields in
+                        do { return try FeatureBinning.value(fields[index], column: name, row: row) } catch {
+                            throw DatasetError(
+                                nil,
+                                """
+                                \(dataset.path):\(table.lines[row]): column \(name): \
+                                \"\(fields[index].prefix(40))\" is not a number
+                                """
+                            )
+                        }
                     }
-                })
+                )
             }
             if let labelColumn {
-                guard let index = table.header.firstIndex(of: labelColumn) else { throw JobSpecError("label column \(labelColumn) is not in \(dataset.path)") }
+                guard let index = table.header.firstIndex(of: labelColumn) else {
+                    throw JobSpecError("label column \(labelColumn) is not in \(dataset.path)")
+                }
                 let event = try string(spec, "event_value") ?? "1"
                 events = table.rows.map { $0[index] == event }
             } else {
                 events = []
             }
             if role == "host" && bins > limits.maxBins {
-                throw Refusal(code: "limits.exceeded",
-                              detail: "the guest asks for \(bins) bins; this host allows at most \(limits.maxBins)")
+                throw Refusal(
+                    code: "limits.exceeded",
+                    detail: "the guest asks for \(bins) bins; this host allows at most \(limits.maxBins)")
             }
         } catch let refusal as Refusal {
             try? hostChannel?.send(control: PartyOpenReply(ok: false, reason: refusal.code))
@@ -198,7 +242,15 @@ public struct IVJob: JobKind {
             throw refusal
         } catch {
             // The guest learns that the host's side refused, not the host's paths or schema.
-            try? hostChannel?.send(control: PartyOpenReply(ok: false, reason: "the host's dataset \(dataset.name) cannot be used for this job (its operator sees why in job \(context.id))"))
+            try? hostChannel?.send(
+                control: PartyOpenReply(
+                    ok: false,
+                    reason:
+                        """
+                        the host's dataset \(dataset.name) cannot be used for this job (its operator sees why in \
+                        job \(context.id))
+                        """
+                ))
             hostChannel?.close()
             throw error
         }
@@ -208,18 +260,27 @@ public struct IVJob: JobKind {
         let channel: PartyChannel
         if role == "guest" {
             var options: [String: PartyValue] = [
-                "suite": .string(suite.rawValue), "binning": .string(method.rawValue), "bins": .int(bins), "role": .string("host"),
+                "suite": .string(suite.rawValue), "binning": .string(method.rawValue), "bins": .int(bins),
+                "role": .string("host"),
             ]
             if let peerColumn = try string(spec, "peer_id_column") { options["id_column"] = .string(peerColumn) }
-            channel = try await link.openJob(peer: spec.partner, kind: name, dataset: try string(spec, "peer_dataset"), purpose: spec.purpose, options: options)
+            channel = try await link.openJob(
+                peer: spec.partner, kind: name, dataset: try string(spec, "peer_dataset"), purpose: spec.purpose,
+                options: options)
         } else {
             channel = hostChannel!
             try channel.send(control: PartyOpenReply(ok: true, job: Int(context.id)))
         }
         do {
-            let result = try await (role == "guest"
-                ? guest(context, channel: channel, registry: registry, ids: ids, features: features, events: events, suite: suite, method: method, bins: bins)
-                : host(context, channel: channel, registry: registry, ids: ids, features: features, suite: suite, method: method, bins: bins))
+            let result =
+                try await
+                (role == "guest"
+                ? guest(
+                    context, channel: channel, registry: registry, ids: ids, features: features, events: events,
+                    suite: suite, method: method, bins: bins)
+                : host(
+                    context, channel: channel, registry: registry, ids: ids, features: features, suite: suite,
+                    method: method, bins: bins))
             channel.close()
             return result
         } catch let refusal as Refusal {
@@ -232,25 +293,42 @@ public struct IVJob: JobKind {
     }
 
     /// PSI on `channel`; the aligned rows (indexes into `ids`) in the order both sides use: by id, bytewise.
-    func align(_ context: JobContext, channel: PartyChannel, registry: DeviceRegistry, ids: [String], suite: PSISuite) async throws -> (rows: [Int], stage: Stage) {
+    func align(
+        _ context: JobContext, channel: PartyChannel, registry: DeviceRegistry, ids: [String], suite: PSISuite
+    ) async throws -> (rows: [Int], stage: Stage) {
         let started = ContinuousClock.now
         nonisolated(unsafe) var node: Int?
         let outcome = try await PSIProtocol.run(
-            channel: channel, ids: ids.map { Array($0.utf8) }, suite: suite, receivesResult: true, peerReceivesResult: true,
+            channel: channel, ids: ids.map { Array($0.utf8) }, suite: suite, receivesResult: true,
+            peerReceivesResult: true,
             registry: suite == .dhMODP2048 ? registry : nil,
-            compute: { work in try await context.onExecutor { placed in node = placed.numaNode; return try work() } },
+            compute: { work in
+                try await context.onExecutor { placed in
+                    node = placed.numaNode; return try work()
+                }
+            },
             progress: { counts in
-                context.setCounters(["psi.hashed": Double(counts.hashed), "psi.sent": Double(counts.sent),
-                                     "psi.received": Double(counts.received), "psi.matched": Double(counts.matched)])
+                context.setCounters([
+                    "psi.hashed": Double(counts.hashed), "psi.sent": Double(counts.sent),
+                    "psi.received": Double(counts.received), "psi.matched": Double(counts.matched),
+                ])
             })
         let rows = outcome.matched!.sorted { Array(ids[$0].utf8).lexicographicallyPrecedes(Array(ids[$1].utf8)) }
         context.setCounters(["iv.intersection": Double(rows.count)])
         let devices = outcome.modExpServed.isEmpty ? ["cpu"] : outcome.modExpServed.keys.sorted()
-        return (rows, Stage(stage: "psi", party: "both", seconds: (ContinuousClock.now - started).seconds, numaNode: node, devices: devices, items: ids.count))
+        return (
+            rows,
+            Stage(
+                stage: "psi", party: "both", seconds: (ContinuousClock.now - started).seconds, numaNode: node,
+                devices: devices, items: ids.count)
+        )
     }
 
-    func guest(_ context: JobContext, channel: PartyChannel, registry: DeviceRegistry, ids: [String], features: [(name: String, column: [Double?])],
-               events: [Bool], suite: PSISuite, method: BinningMethod, bins: Int) async throws -> Data {
+    func guest(
+        _ context: JobContext, channel: PartyChannel, registry: DeviceRegistry, ids: [String],
+        features: [(name: String, column: [Double?])],
+        events: [Bool], suite: PSISuite, method: BinningMethod, bins: Int
+    ) async throws -> Data {
         let (rows, psiStage) = try await align(context, channel: channel, registry: registry, ids: ids, suite: suite)
         var stages = [psiStage]
         let nonce = try await channel.receive(control: NonceMessage.self, timeout: .seconds(600)).nonce
@@ -261,8 +339,12 @@ public struct IVJob: JobKind {
         let engine = PaillierEngine(registry: registry, preferred: device)
         // Encrypt the aligned labels under a fresh key.
         var started = ContinuousClock.now
-        let (key, node) = try await context.onExecutor { placed in (try PaillierPrivateKey.generate(bits: bits), placed.numaNode) }
-        let djn = try string(context.spec, "obfuscator") ?? "djn" == "djn" ? try DJNObfuscator(key: key.publicKey, privateKey: key) : nil
+        let (key, node) = try await context.onExecutor { placed in
+            (try PaillierPrivateKey.generate(bits: bits), placed.numaNode)
+        }
+        let djn =
+            try string(context.spec, "obfuscator") ?? "djn" == "djn"
+            ? try DJNObfuscator(key: key.publicKey, privateKey: key) : nil
         var report = PaillierEngine.Report()
         let alignedEvents = rows.map { events[$0] }
         var labels: [Ciphertext] = [], proofs: [ZeroOneProof] = []
@@ -270,21 +352,26 @@ public struct IVJob: JobKind {
         for start in stride(from: 0, to: alignedEvents.count, by: Self.proofChunk) {
             let chunk = Array(alignedEvents[start..<min(start + Self.proofChunk, alignedEvents.count)])
             let chunkStarted = ContinuousClock.now
-            let made = try await HeteroIV.encryptProvenLabels(chunk, engine: engine, key: key.publicKey,
-                                                              privateKey: key, djn: djn, binding: binding,
-                                                              firstIndex: start, report: &report)
+            let made = try await HeteroIV.encryptProvenLabels(
+                chunk, engine: engine, key: key.publicKey,
+                privateKey: key, djn: djn, binding: binding,
+                firstIndex: start, report: &report)
             proveSeconds += (ContinuousClock.now - chunkStarted).seconds
             labels += made.labels
             proofs += made.proofs
         }
-        stages.append(Stage(stage: "encrypt", party: "guest", seconds: (ContinuousClock.now - started).seconds, numaNode: node,
-                            devices: report.devices.sorted(), items: labels.count))
+        stages.append(
+            Stage(
+                stage: "encrypt", party: "guest", seconds: (ContinuousClock.now - started).seconds, numaNode: node,
+                devices: report.devices.sorted(), items: labels.count))
         context.meter(["he.encryptions": Double(labels.count), "he.modexps": Double(report.modexps)])
         // Send the public key, then each row's ciphertext and proof, fixed width, in batches under the frame limit.
         let width = (key.publicKey.nSquare.bitCount + 7) / 8, proofWidth = ZeroOneProof.width(key: key.publicKey)
         let batch = max(1, min(4096, (8 << 20) / (width + proofWidth)))
-        try channel.send(control: KeyMessage(n: PaillierInterchange.base64url(key.publicKey.n), count: labels.count,
-                                             batch: batch, proofDigest: digest.rawValue))
+        try channel.send(
+            control: KeyMessage(
+                n: PaillierInterchange.base64url(key.publicKey.n), count: labels.count,
+                batch: batch, proofDigest: digest.rawValue))
         for start in stride(from: 0, to: labels.count, by: batch) {
             var payload = [UInt8](); payload.reserveCapacity(batch * (width + proofWidth))
             for row in start..<min(start + batch, labels.count) {
@@ -295,36 +382,55 @@ public struct IVJob: JobKind {
         context.setCounters(["iv.sent": Double(labels.count)])
         // The host's sums, then decryption.
         // The host's work: a multiplication per row per feature, and a modexp per bin per feature; generously.
-        let sums = try await channel.receive(control: SumsMessage.self, timeout: .seconds(300 + labels.count * features.count / 200 + bins * 100))
-        stages.append(Stage(stage: "bin-sum", party: "host", seconds: sums.seconds, numaNode: sums.numaNode, devices: sums.devices, items: sums.multiplications))
+        let sums = try await channel.receive(
+            control: SumsMessage.self, timeout: .seconds(300 + labels.count * features.count / 200 + bins * 100))
+        stages.append(
+            Stage(
+                stage: "bin-sum", party: "host", seconds: sums.seconds, numaNode: sums.numaNode, devices: sums.devices,
+                items: sums.multiplications))
         started = ContinuousClock.now
         var decryptReport = PaillierEngine.Report()
-        let hostFeatures = try await HeteroIV.decryptCounts(sums.features, privateKey: key, engine: PaillierEngine(registry: registry, preferred: device), report: &decryptReport)
+        let hostFeatures = try await HeteroIV.decryptCounts(
+            sums.features, privateKey: key, engine: PaillierEngine(registry: registry, preferred: device),
+            report: &decryptReport)
         let (guestFeatures, decryptNode) = try await context.onExecutor { placed in
-            (HeteroIV.plaintextFeatures(party: "guest", names: features.map(\.name), columns: features.map { f in rows.map { f.column[$0] } },
-                                        events: alignedEvents, method: method, bins: bins), placed.numaNode)
+            (
+                HeteroIV.plaintextFeatures(
+                    party: "guest", names: features.map(\.name),
+                    columns: features.map { f in rows.map { f.column[$0] } },
+                    events: alignedEvents, method: method, bins: bins), placed.numaNode
+            )
         }
-        stages.append(Stage(stage: "decrypt", party: "guest", seconds: (ContinuousClock.now - started).seconds, numaNode: decryptNode,
-                            devices: decryptReport.devices.sorted(), items: sums.features.reduce(0) { $0 + $1.sums.count }))
+        stages.append(
+            Stage(
+                stage: "decrypt", party: "guest", seconds: (ContinuousClock.now - started).seconds,
+                numaNode: decryptNode,
+                devices: decryptReport.devices.sorted(), items: sums.features.reduce(0) { $0 + $1.sums.count }))
         context.meter(["he.decryptions": Double(sums.features.reduce(0) { $0 + $1.sums.count })])
         try channel.send(control: DoneMessage(ok: true))
         let table = IVReport(intersectionSize: rows.count, features: guestFeatures + hostFeatures)
-        let result = GuestResult(intersectionSize: rows.count, features: table.features, stages: stages, suite: suite.rawValue,
-                                 binning: method.rawValue, bins: bins, keyBits: bits,
-                                 proofs: ProofSummary(digest: digest.rawValue, proveSeconds: proveSeconds,
-                                                      verifySeconds: sums.verifySeconds))
+        let result = GuestResult(
+            intersectionSize: rows.count, features: table.features, stages: stages, suite: suite.rawValue,
+            binning: method.rawValue, bins: bins, keyBits: bits,
+            proofs: ProofSummary(
+                digest: digest.rawValue, proveSeconds: proveSeconds,
+                verifySeconds: sums.verifySeconds))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         return try encoder.encode(result)
     }
 
-    func host(_ context: JobContext, channel: PartyChannel, registry: DeviceRegistry, ids: [String], features: [(name: String, column: [Double?])],
-              suite: PSISuite, method: BinningMethod, bins: Int) async throws -> Data {
+    func host(
+        _ context: JobContext, channel: PartyChannel, registry: DeviceRegistry, ids: [String],
+        features: [(name: String, column: [Double?])],
+        suite: PSISuite, method: BinningMethod, bins: Int
+    ) async throws -> Data {
         let (rows, psiStage) = try await align(context, channel: channel, registry: registry, ids: ids, suite: suite)
         guard rows.count >= limits.minIntersection else {
-            throw Refusal(code: "limits.exceeded",
-                          detail: "the intersection has \(rows.count) rows; this host requires"
-                                    + " \(limits.minIntersection) (min_intersection)")
+            throw Refusal(
+                code: "limits.exceeded",
+                detail: "the intersection has \(rows.count) rows; this host requires"
+                    + " \(limits.minIntersection) (min_intersection)")
         }
         let nonce = try SecureRandom.bytes(32).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
         try channel.send(control: NonceMessage(nonce: nonce))
@@ -335,20 +441,24 @@ public struct IVJob: JobKind {
             n = try PaillierInterchange.publicKey(jwk)
         } catch { throw Refusal(code: "protocol.badKey", detail: "guest \(channel.peer): \(error)") }
         do { try limits.check(modulus: n.n) } catch {
-            throw Refusal(code: limits.keyBits.contains(n.bits) ? "protocol.badKey" : "limits.exceeded",
-                          detail: "guest \(channel.peer): \(error)")
+            throw Refusal(
+                code: limits.keyBits.contains(n.bits) ? "protocol.badKey" : "limits.exceeded",
+                detail: "guest \(channel.peer): \(error)")
         }
         guard let digest = Digest(rawValue: keyMessage.proofDigest) else {
-            throw Refusal(code: "protocol.badMessage",
-                          detail: "guest \(channel.peer): unknown proof digest \(keyMessage.proofDigest.prefix(20))")
+            throw Refusal(
+                code: "protocol.badMessage",
+                detail: "guest \(channel.peer): unknown proof digest \(keyMessage.proofDigest.prefix(20))")
         }
         guard keyMessage.count == rows.count else {
-            throw Refusal(code: "protocol.badMessage",
-                          detail: "guest \(channel.peer) sends \(keyMessage.count) labels for \(rows.count) rows")
+            throw Refusal(
+                code: "protocol.badMessage",
+                detail: "guest \(channel.peer) sends \(keyMessage.count) labels for \(rows.count) rows")
         }
         guard (1...4096).contains(keyMessage.batch) else {
-            throw Refusal(code: "protocol.badMessage",
-                          detail: "guest \(channel.peer): a batch of \(keyMessage.batch) rows (1 to 4096 allowed)")
+            throw Refusal(
+                code: "protocol.badMessage",
+                detail: "guest \(channel.peer): a batch of \(keyMessage.batch) rows (1 to 4096 allowed)")
         }
         let width = (n.nSquare.bitCount + 7) / 8, proofWidth = ZeroOneProof.width(key: n), rowWidth = width + proofWidth
         var labels: [Ciphertext] = [], proofs: [ZeroOneProof] = []
@@ -357,9 +467,10 @@ public struct IVJob: JobKind {
             let frame = try await channel.receive(timeout: .seconds(120))
             let expected = min(keyMessage.batch, rows.count - labels.count)
             guard frame.kind == .data, frame.payload.count == expected * rowWidth else {
-                throw Refusal(code: "protocol.badMessage",
-                              detail: "guest \(channel.peer): a batch of \(frame.payload.count) bytes where \(expected)"
-                                        + " rows of \(rowWidth) bytes were due")
+                throw Refusal(
+                    code: "protocol.badMessage",
+                    detail: "guest \(channel.peer): a batch of \(frame.payload.count) bytes where \(expected)"
+                        + " rows of \(rowWidth) bytes were due")
             }
             for i in 0..<expected {
                 let row = frame.payload[(i * rowWidth)..<((i + 1) * rowWidth)]
@@ -376,33 +487,39 @@ public struct IVJob: JobKind {
         for start in stride(from: 0, to: labels.count, by: Self.proofChunk) {
             let end = min(start + Self.proofChunk, labels.count)
             do {
-                try await engine.verifyZeroOne(labels[start..<end].map(\.value), proofs: Array(proofs[start..<end]),
-                                               key: n, binding: Self.binding(nonce: nonce, digest: digest),
-                                               firstIndex: start, report: &report)
+                try await engine.verifyZeroOne(
+                    labels[start..<end].map(\.value), proofs: Array(proofs[start..<end]),
+                    key: n, binding: Self.binding(nonce: nonce, digest: digest),
+                    firstIndex: start, report: &report)
             } catch let error as ZeroOneProofError {
                 context.setCounters(["iv.badProofRow": Double(error.index)])
-                throw Refusal(code: "protocol.badProof",
-                              detail: "guest \(channel.peer): aligned row \(error.index): \(error.reason)")
+                throw Refusal(
+                    code: "protocol.badProof",
+                    detail: "guest \(channel.peer): aligned row \(error.index): \(error.reason)")
             }
         }
         let verifySeconds = (ContinuousClock.now - started).seconds
         context.meter(["he.proofsVerified": Double(labels.count)])
-        let sums = try await HeteroIV.binSums(labels: labels, names: features.map(\.name), columns: features.map { f in rows.map { f.column[$0] } },
-                                              method: method, bins: bins, minBinSize: limits.minBinSize, key: n,
-                                              engine: engine, report: &report)
+        let sums = try await HeteroIV.binSums(
+            labels: labels, names: features.map(\.name), columns: features.map { f in rows.map { f.column[$0] } },
+            method: method, bins: bins, minBinSize: limits.minBinSize, key: n,
+            engine: engine, report: &report)
         let seconds = (ContinuousClock.now - started).seconds
         context.meter(["he.multiplications": Double(report.multiplications), "he.modexps": Double(report.modexps)])
-        try channel.send(control: SumsMessage(features: sums, seconds: seconds, numaNode: node, devices: (report.devices.union(["cpu"])).sorted(),
-                                              multiplications: labels.count * features.count,
-                                              verifySeconds: verifySeconds))
+        try channel.send(
+            control: SumsMessage(
+                features: sums, seconds: seconds, numaNode: node, devices: (report.devices.union(["cpu"])).sorted(),
+                multiplications: labels.count * features.count,
+                verifySeconds: verifySeconds))
         _ = try await channel.receive(control: DoneMessage.self, timeout: .seconds(600))
         // The host's summary: its features and bin counts, nothing derived from labels.
-        let summary: [String: String] = ["kind": name, "role": "host", "guest": context.spec.partner, "suite": suite.rawValue,
-                                         "intersectionSize": "\(rows.count)", "features": features.map(\.name).joined(separator: ","),
-                                         "binSumSeconds": String(format: "%.3f", seconds), "psiSeconds": String(format: "%.3f", psiStage.seconds)]
+        let summary: [String: String] = [
+            "kind": name, "role": "host", "guest": context.spec.partner, "suite": suite.rawValue,
+            "intersectionSize": "\(rows.count)", "features": features.map(\.name).joined(separator: ","),
+            "binSumSeconds": String(format: "%.3f", seconds), "psiSeconds": String(format: "%.3f", psiStage.seconds),
+        ]
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return try encoder.encode(summary)
     }
 }
-

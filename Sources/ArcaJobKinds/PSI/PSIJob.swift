@@ -43,53 +43,85 @@ public struct PSIJob: JobKind {
     public var readsDataset: Bool { true }
     public var peerMayOpen: Bool { true }
 
-    static let options = ["suite", "peer_dataset", "result_to", "duplicates", "id_column", "peer_id_column", "role", "session"]
+    static let options = [
+        "suite", "peer_dataset", "result_to", "duplicates", "id_column", "peer_id_column", "role", "session",
+    ]
 
     public func validate(_ spec: JobSpec) throws {
         try spec.allowOnly(Self.options)
-        guard spec.purpose == "psi" else { throw JobSpecError("spec key purpose: kind psi runs for purpose \"psi\", got \"\(spec.purpose)\"") }
-        guard spec.partner != "local" else { throw JobSpecError("spec key partner: kind psi needs a partner appliance (a [[party.peers]] name)") }
+        guard spec.purpose == "psi" else {
+            throw JobSpecError("spec key purpose: kind psi runs for purpose \"psi\", got \"\(spec.purpose)\"")
+        }
+        guard spec.partner != "local" else {
+            throw JobSpecError("spec key partner: kind psi needs a partner appliance (a [[party.peers]] name)")
+        }
         let suite = try string(spec, "suite")
         guard let suite, PSISuite(rawValue: suite) != nil else {
-            throw JobSpecError("spec key options.suite: \(suite.map { "\"\($0)\" is not a suite" } ?? "missing"); use \(PSISuite.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw JobSpecError(
+                """
+                spec key options.suite: \(suite.map { "\"\($0)\" is not a suite" } ?? "missing"); use \
+                \(PSISuite.allCases.map(\.rawValue).joined(separator: ", "))
+                """
+            )
         }
         let role = try string(spec, "role") ?? "initiator"
-        guard ["initiator", "responder"].contains(role) else { throw JobSpecError("spec key options.role: must be initiator or responder, got \"\(role)\"") }
+        guard ["initiator", "responder"].contains(role) else {
+            throw JobSpecError("spec key options.role: must be initiator or responder, got \"\(role)\"")
+        }
         if role == "initiator" {
-            guard let peer = try string(spec, "peer_dataset") else { throw JobSpecError("spec key options.peer_dataset: missing; name the partner's registered dataset") }
-            guard JobSpec.isName(peer) else { throw JobSpecError("spec key options.peer_dataset: \"\(peer.prefix(80))\" is not a name") }
+            guard let peer = try string(spec, "peer_dataset") else {
+                throw JobSpecError("spec key options.peer_dataset: missing; name the partner's registered dataset")
+            }
+            guard JobSpec.isName(peer) else {
+                throw JobSpecError("spec key options.peer_dataset: \"\(peer.prefix(80))\" is not a name")
+            }
         } else {
-            guard try string(spec, "session") != nil else { throw JobSpecError("spec key options.session: a responder job belongs to a link session") }
+            guard try string(spec, "session") != nil else {
+                throw JobSpecError("spec key options.session: a responder job belongs to a link session")
+            }
         }
         let resultTo = try string(spec, "result_to") ?? "both"
-        guard ["local", "partner", "both"].contains(resultTo) else { throw JobSpecError("spec key options.result_to: must be local, partner or both, got \"\(resultTo)\"") }
+        guard ["local", "partner", "both"].contains(resultTo) else {
+            throw JobSpecError("spec key options.result_to: must be local, partner or both, got \"\(resultTo)\"")
+        }
         let duplicates = try string(spec, "duplicates") ?? "reject"
-        guard ["reject", "dedupe"].contains(duplicates) else { throw JobSpecError("spec key options.duplicates: must be reject or dedupe, got \"\(duplicates)\"") }
+        guard ["reject", "dedupe"].contains(duplicates) else {
+            throw JobSpecError("spec key options.duplicates: must be reject or dedupe, got \"\(duplicates)\"")
+        }
     }
 
     func string(_ spec: JobSpec, _ key: String) throws -> String? { try spec.string(key) }
 
     public func rowsToRead(_ spec: JobSpec, dataset: DatasetRecord) -> Int { dataset.rows }
 
-    func receivesResult(_ spec: JobSpec) -> Bool { ["local", "both"].contains((try? string(spec, "result_to")) ?? "both") }
+    func receivesResult(_ spec: JobSpec) -> Bool {
+        ["local", "both"].contains((try? string(spec, "result_to")) ?? "both")
+    }
 
     public func resultFileExtension(_ spec: JobSpec) -> String { receivesResult(spec) ? "csv" : "json" }
 
     /// The distinct ids of `table`'s `column` and, for each, the rows that carry it.
     /// - Throws: ``JobSpecError`` for a missing column, ``DatasetError`` for an empty id (its line)
     ///   or, under `reject`, repeated ids (their lines).
-    public static func ids(of table: CSVTable, column: String, path: String, duplicates: String) throws -> (ids: [String], rows: [[Int]]) {
+    public static func ids(
+        of table: CSVTable, column: String, path: String, duplicates: String
+    ) throws -> (ids: [String], rows: [[Int]]) {
         guard let index = table.header.firstIndex(of: column) else {
-            throw JobSpecError("id column \"\(column)\" is not in \(path); its columns are \(table.header.joined(separator: ", "))")
+            throw JobSpecError(
+                "id column \"\(column)\" is not in \(path); its columns are \(table.header.joined(separator: ", "))")
         }
         var position: [String: Int] = [:]
         var ids: [String] = [], rows: [[Int]] = []
         var repeated: [String] = []
         for (row, fields) in table.rows.enumerated() {
             let id = fields[index]
-            guard !id.isEmpty else { throw DatasetError(nil, "\(path):\(table.lines[row]): id column \(column) is empty") }
+            guard !id.isEmpty else {
+                throw DatasetError(nil, "\(path):\(table.lines[row]): id column \(column) is empty")
+            }
             if let first = position[id] {
-                if repeated.count < 5 { repeated.append("\"\(id)\" on lines \(table.lines[rows[first][0]]) and \(table.lines[row])") }
+                if repeated.count < 5 {
+                    repeated.append("\"\(id)\" on lines \(table.lines[rows[first][0]]) and \(table.lines[row])")
+                }
                 rows[first].append(row)
             } else {
                 position[id] = ids.count
@@ -98,7 +130,14 @@ public struct PSIJob: JobKind {
         }
         if duplicates == "reject", !repeated.isEmpty {
             let total = table.rows.count - ids.count
-            throw DatasetError(nil, "\(path): \(total) rows repeat an id of column \(column) (duplicates = \"reject\"): \(repeated.joined(separator: "; "))\(total > repeated.count ? "; …" : ""); use duplicates = \"dedupe\" to take each id once")
+            throw DatasetError(
+                nil,
+                """
+                \(path): \(total) rows repeat an id of column \(column) (duplicates = \"reject\"): \
+                \(repeated.joined(separator: "; "))\(total > repeated.count ? "; …" : ""); use duplicates = \
+                \"dedupe\" to take each id once
+                """
+            )
         }
         return (ids, rows)
     }
@@ -131,7 +170,9 @@ public struct PSIJob: JobKind {
                 "result_to": .string(resultTo == "both" ? "both" : resultTo == "local" ? "partner" : "local"),
             ]
             if let peerColumn = try string(spec, "peer_id_column") { options["id_column"] = .string(peerColumn) }
-            channel = try await link.openJob(peer: spec.partner, kind: name, dataset: try string(spec, "peer_dataset"), purpose: spec.purpose, options: options)
+            channel = try await link.openJob(
+                peer: spec.partner, kind: name, dataset: try string(spec, "peer_dataset"), purpose: spec.purpose,
+                options: options)
         } else {
             channel = responderChannel!
             // The acceptance comes from the job itself, so that nothing of the protocol can overtake it.
@@ -144,8 +185,10 @@ public struct PSIJob: JobKind {
                 peerReceivesResult: resultTo != "local", registry: suite == .dhMODP2048 ? registry : nil,
                 compute: { work in try await context.onExecutor { _ in try work() } },
                 progress: { counts in
-                    context.setCounters(["psi.hashed": Double(counts.hashed), "psi.sent": Double(counts.sent),
-                                         "psi.received": Double(counts.received), "psi.matched": Double(counts.matched)])
+                    context.setCounters([
+                        "psi.hashed": Double(counts.hashed), "psi.sent": Double(counts.sent),
+                        "psi.received": Double(counts.received), "psi.matched": Double(counts.matched),
+                    ])
                 })
             channel.close()
         } catch {
@@ -153,11 +196,14 @@ public struct PSIJob: JobKind {
             throw error
         }
         if !outcome.modExpServed.isEmpty {
-            context.meter(Dictionary(uniqueKeysWithValues: outcome.modExpServed.map { ("modexp.\($0.key)", Double($0.value)) }))
+            context.meter(
+                Dictionary(uniqueKeysWithValues: outcome.modExpServed.map { ("modexp.\($0.key)", Double($0.value)) }))
         }
         guard let matched = outcome.matched else {
-            let summary: [String: String] = ["kind": name, "suite": suite.rawValue, "localItems": "\(outcome.localItems)",
-                                             "peerItems": "\(outcome.peerItems)", "result": "kept by \(spec.partner) (result_to = \(resultTo))"]
+            let summary: [String: String] = [
+                "kind": name, "suite": suite.rawValue, "localItems": "\(outcome.localItems)",
+                "peerItems": "\(outcome.peerItems)", "result": "kept by \(spec.partner) (result_to = \(resultTo))",
+            ]
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             return try encoder.encode(summary)
@@ -173,8 +219,8 @@ public struct PSIJob: JobKind {
 enum CSVWriter {
     static func line(_ fields: [String]) -> String {
         fields.map { field in
-            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
+            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
         }.joined(separator: ",") + "\n"
     }
 }
-
