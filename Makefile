@@ -44,12 +44,14 @@ demo-credit: deps
 	scripts/demo.sh .build/debug default_credit
 
 # swift-format (the toolchain's `swift format`) with the committed .swift-format (line length 120), and no
-# source line over 120 characters (a string swift-format cannot break counts too).
+# source line over 120 characters (a string swift-format cannot break counts too), and every module importing
+# only modules of the layers below it (scripts/check-layers.py, the layers README draws).
 LINT_PATHS := Package.swift Sources Tests
 
-lint:
+lint: deps
 	$(SWIFT) format lint --strict --recursive --configuration .swift-format $(LINT_PATHS)
 	python3 scripts/check-line-length.py $(LINT_PATHS)
+	python3 scripts/check-layers.py
 
 format:
 	$(SWIFT) format format --in-place --recursive --configuration .swift-format $(LINT_PATHS)

@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "ArcaAudit", dependencies: ["ArcaCrypto", "ArcaSystem"]),
         .target(
             name: "ArcaStore",
-            dependencies: ["ArcaCrypto", "ArcaSystem", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["ArcaCrypto", "ArcaAudit", "ArcaSystem", .product(name: "GRDB", package: "GRDB.swift")]),
 
         // The job runtime: kinds, specs, admission, scheduling, metering, jobs a peer opens.
         .target(
@@ -71,7 +71,7 @@ let package = Package(
             name: "ArcaJobKinds",
             dependencies: [
                 "ArcaRuntime", "ArcaStore", "ArcaParty", "ArcaPSI", "ArcaIV", "ArcaHE", "ArcaAccel", "ArcaCrypto",
-                "ArcaAudit", "ArcaSystem",
+                "ArcaAudit", "ArcaSystem", "ArcaAPI",
             ]),
 
         // Interfaces.
@@ -80,9 +80,8 @@ let package = Package(
         .target(
             name: "ArcaServer",
             dependencies: [
-                "ArcaAPI", "ArcaTopology", "ArcaExecutors", "ArcaAccel", "ArcaCrypto", "ArcaHE", "ArcaStore",
-                "ArcaAudit",
-                "ArcaParty", "ArcaRuntime", "ArcaJobKinds", "ArcaIV", "ArcaSystem",
+                "ArcaAPI", "ArcaTopology", "ArcaExecutors", "ArcaMath", "ArcaAccel", "ArcaCrypto", "ArcaHE",
+                "ArcaStore", "ArcaAudit", "ArcaParty", "ArcaRuntime", "ArcaJobKinds", "ArcaIV", "ArcaSystem",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -94,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "arcad",
             dependencies: [
-                "ArcaServer", "ArcaTopology",
+                "ArcaServer", "ArcaTopology", "ArcaAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

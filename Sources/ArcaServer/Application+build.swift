@@ -66,7 +66,7 @@ func buildRoutes(state: DaemonState) -> Routes {
 public func buildApplication(state: DaemonState, socket: ManagementSocket, logger: Logger) -> some ApplicationProtocol {
     Application(
         router: buildRouter(state: state),
-        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(state.config.idleTimeoutSeconds)))),
+        server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(state.config.idleTimeout.milliseconds)))),
         configuration: .init(address: .unixDomainSocket(path: socket.bindPath), serverName: "arcad"),
         onServerRunning: { _ in
             // The socket's group is the view group: as root, given here; as another user (the

@@ -22,9 +22,9 @@ public struct ArcadConfig: Sendable, Equatable {
     public var maxBodyBytes: Int
     /// `[server] idle_timeout_seconds`: a connection that sends nothing for this long is closed, so
     /// clients that open connections and go silent cannot hold the daemon's resources.
-    public var idleTimeoutSeconds: Int
+    public var idleTimeout: Duration
     /// `[server] shutdown_grace_seconds`: how long in-flight requests may run after SIGTERM.
-    public var shutdownGraceSeconds: Int
+    public var shutdownGrace: Duration
     /// `[log] level`: one of swift-log's levels.
     public var logLevel: Logger.Level
     /// `[state] directory`: job store, keys, audit log, kernel cache.
@@ -65,7 +65,7 @@ public struct ArcadConfig: Sendable, Equatable {
     /// `[party] max_frame_bytes`: largest frame on the link.
     public var partyMaxFrameBytes: Int = 16 << 20
     /// `[party] heartbeat_seconds`: heartbeat interval on a quiet channel; four missed end it.
-    public var partyHeartbeatSeconds: Int = 2
+    public var partyHeartbeat: Duration = .seconds(2)
     /// `[[party.peers]]`: each partner's name, `host:port` and pinned certificate file.
     public var partyPeers: [PartyPeer] = []
     /// The party link's settings, when `[party]` names this appliance, its certificate and key.
@@ -73,7 +73,7 @@ public struct ArcadConfig: Sendable, Equatable {
         guard !partyName.isEmpty, !partyCertificate.isEmpty, !partyKey.isEmpty else { return nil }
         return PartySettings(
             name: partyName, listen: partyListen, certificateFile: partyCertificate, keyFile: partyKey,
-            maxFrameBytes: partyMaxFrameBytes, heartbeatSeconds: Double(partyHeartbeatSeconds), peers: partyPeers)
+            maxFrameBytes: partyMaxFrameBytes, heartbeatSeconds: partyHeartbeat.seconds, peers: partyPeers)
     }
 
     /// `[datasets] roots`: directories dataset files may be registered from (paths resolved, links
@@ -213,7 +213,7 @@ public struct ArcadConfig: Sendable, Equatable {
     }
 
     static let bare = ArcadConfig(
-        socketPath: nil, maxBodyBytes: 0, idleTimeoutSeconds: 0, shutdownGraceSeconds: 0, logLevel: .info,
+        socketPath: nil, maxBodyBytes: 0, idleTimeout: .zero, shutdownGrace: .zero, logLevel: .info,
         stateDirectory: "", openCLEnabled: false, kernelDirectory: nil, kernelCache: false,
         prebuiltDirectory: nil, placement: PlacementConfig(),
         queueCapacity: 1, whenFull: .wait, heMaxBodyBytes: 0, heSealCipher: .aes256gcm, source: "")

@@ -53,6 +53,11 @@ extension ArcadConfig.Reader {
         return chosen
     }
 
+    /// A whole number of seconds in `range`, as a `Duration`.
+    func seconds(_ value: any TOMLValueConvertible, _ key: String, in range: ClosedRange<Int>) throws -> Duration {
+        .seconds(try int(value, key, in: range))
+    }
+
     func group(_ value: any TOMLValueConvertible, _ key: String) throws -> String {
         let group = try string(value, key)
         guard (try? /[a-z_][a-z0-9_-]{0,31}/.wholeMatch(in: group)) != nil else {
@@ -74,12 +79,12 @@ extension ArcadConfig {
             show: { "\($0.maxBodyBytes)" }),
         ConfigKey(
             "server.idle_timeout_seconds",
-            set: { c, v, r in c.idleTimeoutSeconds = try r.int(v, "server.idle_timeout_seconds", in: 1...86400) },
-            show: { "\($0.idleTimeoutSeconds)" }),
+            set: { c, v, r in c.idleTimeout = try r.seconds(v, "server.idle_timeout_seconds", in: 1...86400) },
+            show: { "\(Int($0.idleTimeout.seconds))" }),
         ConfigKey(
             "server.shutdown_grace_seconds",
-            set: { c, v, r in c.shutdownGraceSeconds = try r.int(v, "server.shutdown_grace_seconds", in: 0...3600) },
-            show: { "\($0.shutdownGraceSeconds)" }),
+            set: { c, v, r in c.shutdownGrace = try r.seconds(v, "server.shutdown_grace_seconds", in: 0...3600) },
+            show: { "\(Int($0.shutdownGrace.seconds))" }),
         ConfigKey(
             "log.level", set: { c, v, r in c.logLevel = try r.choice(v, "log.level", Logger.Level.allCases) },
             show: { $0.logLevel.rawValue }),
@@ -212,8 +217,8 @@ extension ArcadConfig {
             show: { "\($0.partyMaxFrameBytes)" }),
         ConfigKey(
             "party.heartbeat_seconds",
-            set: { c, v, r in c.partyHeartbeatSeconds = try r.int(v, "party.heartbeat_seconds", in: 1...3600) },
-            show: { "\($0.partyHeartbeatSeconds)" }),
+            set: { c, v, r in c.partyHeartbeat = try r.seconds(v, "party.heartbeat_seconds", in: 1...3600) },
+            show: { "\(Int($0.partyHeartbeat.seconds))" }),
         ConfigKey(
             "party.peers", set: { c, v, r in c.partyPeers = try r.peers(v, "party.peers") },
             show: { $0.partyPeers.map { "\($0.name) \($0.address) \($0.certificateFile)" }.joined(separator: ", ") }),

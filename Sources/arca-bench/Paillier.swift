@@ -11,19 +11,14 @@ import Foundation
 /// single-thread modexp (r^n mod n²) and python-paillier's own rates on one core (run here, same
 /// machine, same minute), all medians of 3 runs.
 func benchPaillier(_ arguments: [String]) async throws {
-    func option(_ name: String) -> String? {
-        arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
-    }
+    func option(_ name: String) -> String? { BenchMachine.option(name, in: arguments) }
     let bits = Int(option("--bits") ?? "") ?? 2048
     let batch = Int(option("--batch") ?? "") ?? 256
-    let hwloc = try HwlocTopology(.system)
-    let topology = hwloc.snapshot()
-    let pool = ExecutorPool(
-        plan: topology.plan(PlacementConfig(reservedCores: 0)), topology: hwloc, capacity: 4096, whenFull: .wait)
+    let machine = try BenchMachine()
+    let pool = machine.pool
     defer { pool.shutdown() }
-    let cores = pool.executors.reduce(0) { $0 + $1.threads }
-    let registry = await DeviceRegistry(
-        inventory: DeviceInventory.discover(topology: topology), pool: pool, calibrate: false)
+    let cores = machine.threads
+    let registry = await machine.registry()
     let key = try PaillierPrivateKey.generate(bits: bits)
     let publicKey = key.publicKey
     print(

@@ -11,20 +11,15 @@ import Foundation
 /// proofs (the guest's whole step), and verification (the host, public key only). Whole-machine
 /// items per second, medians of R runs (default 3).
 func benchProofs(_ arguments: [String]) async throws {
-    func option(_ name: String) -> String? {
-        arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
-    }
+    func option(_ name: String) -> String? { BenchMachine.option(name, in: arguments) }
     let bits = Int(option("--bits") ?? "") ?? 2048
     let batch = Int(option("--batch") ?? "") ?? 256
     let runs = max(1, Int(option("--runs") ?? "") ?? 3)
-    let hwloc = try HwlocTopology(.system)
-    let topology = hwloc.snapshot()
-    let pool = ExecutorPool(
-        plan: topology.plan(PlacementConfig(reservedCores: 0)), topology: hwloc, capacity: 4096, whenFull: .wait)
+    let machine = try BenchMachine()
+    let pool = machine.pool
     defer { pool.shutdown() }
-    let cores = pool.executors.reduce(0) { $0 + $1.threads }
-    let registry = await DeviceRegistry(
-        inventory: DeviceInventory.discover(topology: topology), pool: pool, calibrate: false)
+    let cores = machine.threads
+    let registry = await machine.registry()
     let key = try PaillierPrivateKey.generate(bits: bits)
     let publicKey = key.publicKey
     let djn = try DJNObfuscator(key: publicKey, privateKey: key)

@@ -149,6 +149,31 @@ func benchNTT() {
 
 enum BenchError: Error { case differs }
 
+/// The machine a benchmark runs on: executors on every allowed PU (no reserved core) and, when
+/// `devices`, the device registry over them (no calibration: every batch size goes where asked).
+struct BenchMachine {
+    let pool: ExecutorPool
+    let topology: Topology
+    /// Executor threads over all NUMA nodes.
+    var threads: Int { pool.executors.reduce(0) { $0 + $1.threads } }
+
+    init() throws {
+        let hwloc = try HwlocTopology(.system)
+        topology = hwloc.snapshot()
+        pool = ExecutorPool(
+            plan: topology.plan(PlacementConfig(reservedCores: 0)), topology: hwloc, capacity: 4096, whenFull: .wait)
+    }
+
+    func registry() async -> DeviceRegistry {
+        await DeviceRegistry(inventory: DeviceInventory.discover(topology: topology), pool: pool, calibrate: false)
+    }
+
+    /// `--name value` from `arguments`.
+    static func option(_ name: String, in arguments: [String]) -> String? {
+        arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+    }
+}
+
 func pad(_ text: String, _ width: Int = 44) -> String {
     text + String(repeating: " ", count: max(0, width - text.count))
 }
@@ -157,12 +182,10 @@ func benchModExp(_ arguments: [String]) async throws {
     let numbers = arguments.compactMap { Int($0) }
     let bits = numbers.count > 0 ? numbers[0] : 4096, exponentBits = numbers.count > 1 ? numbers[1] : 2048
     let batch = numbers.count > 2 ? numbers[2] : 32
-    let hwloc = try HwlocTopology(.system)
-    let topology = hwloc.snapshot()
-    let pool = ExecutorPool(
-        plan: topology.plan(PlacementConfig(reservedCores: 0)), topology: hwloc, capacity: 4096, whenFull: .wait)
+    let machine = try BenchMachine()
+    let pool = machine.pool, topology = machine.topology
     defer { pool.shutdown() }
-    let threads = pool.executors.reduce(0) { $0 + $1.threads }
+    let threads = machine.threads
     let modulus = BigNumber(randomBits: bits, odd: true)
     let bases = (0..<batch).map { _ in BigNumber(randomBelow: modulus) }
     let exponents = (0..<batch).map { _ in BigNumber(randomBits: exponentBits) }

@@ -127,7 +127,7 @@ struct Arcad: AsyncParsableCommand {
 
         // One group: the management API stops first, then the job runtime (running jobs end
         // "interrupted" and say so), the party link, and the executors last.
-        let grace = Duration.seconds(settings.shutdownGraceSeconds)
+        let grace = settings.shutdownGrace
         let application = buildApplication(state: state, socket: claim, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
             services: services(state: state, application: application, grace: grace),
