@@ -66,14 +66,18 @@ public struct ArcadConfig: Sendable, Equatable {
     public var partyMaxFrameBytes: Int = 16 << 20
     /// `[party] heartbeat_seconds`: heartbeat interval on a quiet channel; four missed end it.
     public var partyHeartbeat: Duration = .seconds(2)
-    /// `[[party.peers]]`: each partner's name, `host:port` and pinned certificate file.
+    /// `[[party.peers]]`: each partner's name, `host:port`, pinned certificate file and optional
+    /// `max_peer_items`.
     public var partyPeers: [PartyPeer] = []
+    /// `[party] max_peer_items`: the most ids a peer may declare in a PSI run.
+    public var partyMaxPeerItems: Int = 100_000_000
     /// The party link's settings, when `[party]` names this appliance, its certificate and key.
     public var partySettings: PartySettings? {
         guard !partyName.isEmpty, !partyCertificate.isEmpty, !partyKey.isEmpty else { return nil }
         return PartySettings(
             name: partyName, listen: partyListen, certificateFile: partyCertificate, keyFile: partyKey,
-            maxFrameBytes: partyMaxFrameBytes, heartbeatSeconds: partyHeartbeat.seconds, peers: partyPeers)
+            maxFrameBytes: partyMaxFrameBytes, heartbeatSeconds: partyHeartbeat.seconds,
+            peers: partyPeers, maxPeerItems: partyMaxPeerItems)
     }
 
     /// `[datasets] roots`: directories dataset files may be registered from (paths resolved, links
@@ -175,7 +179,9 @@ public struct ArcadConfig: Sendable, Equatable {
         max_frame_bytes = 16777216
         # Seconds between heartbeats on a quiet channel; a channel silent for four is dead.
         heartbeat_seconds = 2
-        # Each peer, pinned by its certificate file:
+        # The most ids a peer may declare in a PSI run (psi and the alignment of iv); more is refused.
+        max_peer_items = 100000000
+        # Each peer, pinned by its certificate file (max_peer_items: optional, this peer's own cap):
         # [[party.peers]]
         # name = "bank-b"
         # address = "10.0.0.2:7443"

@@ -220,8 +220,17 @@ extension ArcadConfig {
             set: { c, v, r in c.partyHeartbeat = try r.seconds(v, "party.heartbeat_seconds", in: 1...3600) },
             show: { "\(Int($0.partyHeartbeat.seconds))" }),
         ConfigKey(
+            "party.max_peer_items",
+            set: { c, v, r in c.partyMaxPeerItems = try r.int(v, "party.max_peer_items", in: 1...(1 << 40)) },
+            show: { "\($0.partyMaxPeerItems)" }),
+        ConfigKey(
             "party.peers", set: { c, v, r in c.partyPeers = try r.peers(v, "party.peers") },
-            show: { $0.partyPeers.map { "\($0.name) \($0.address) \($0.certificateFile)" }.joined(separator: ", ") }),
+            show: { config in
+                config.partyPeers.map { peer in
+                    "\(peer.name) \(peer.address) \(peer.certificateFile)"
+                        + (peer.maxPeerItems.map { " max_peer_items=\($0)" } ?? "")
+                }.joined(separator: ", ")
+            }),
         ConfigKey(
             "datasets.roots",
             set: { c, v, r in
@@ -279,7 +288,8 @@ extension ArcadConfig {
 }
 
 extension ArcadConfig.Reader {
-    /// `[[party.peers]]`: each a table of name, address and certificate; names distinct and not `local`.
+    /// `[[party.peers]]`: each a table of name, address, certificate and optional `max_peer_items`;
+    /// names distinct and not `local`.
     func peers(_ value: any TOMLValueConvertible, _ name: String) throws -> [PartyPeer] {
         guard let array = value.array else { throw mismatch(value, name, "an array of tables [[party.peers]]") }
         var peers: [PartyPeer] = []
@@ -288,9 +298,13 @@ extension ArcadConfig.Reader {
             guard let peer = element.table else {
                 throw mismatch(element, key, "a table with name, address and certificate")
             }
-            for field in peer.keys where !["name", "address", "certificate"].contains(field) {
+            for field in peer.keys where !["name", "address", "certificate", "max_peer_items"].contains(field) {
                 throw ConfigError(
-                    file: file, key: "\(key).\(field)", reason: "unknown key; a peer has name, address and certificate")
+                    file: file, key: "\(key).\(field)",
+                    reason: "unknown key; a peer has name, address, certificate and max_peer_items")
+            }
+            let maxPeerItems = try peer["max_peer_items"].map {
+                try int($0, "\(key).max_peer_items", in: 1...(1 << 40))
             }
             func field(_ field: String) throws -> String {
                 guard let value = peer[field] else {
@@ -314,7 +328,8 @@ extension ArcadConfig.Reader {
             guard !peers.contains(where: { $0.name == peerName }) else {
                 throw ConfigError(file: file, key: "\(key).name", reason: "peer \(peerName) is named twice")
             }
-            peers.append(PartyPeer(name: peerName, address: address, certificateFile: certificate))
+            peers.append(
+                PartyPeer(name: peerName, address: address, certificateFile: certificate, maxPeerItems: maxPeerItems))
         }
         return peers
     }
