@@ -124,7 +124,7 @@ final class PSICipher: Sendable {
     }
 
     /// Second stage: e^k for each of the peer's elements, the full elements concatenated.
-    /// - Throws: ``PartyError`` for an element that is not one of the group.
+    /// - Throws: ``PartyRefusal`` (`protocol.badMessage`) for an element that is not one of the group.
     func blind(_ elements: [UInt8], count: Int, compute: @escaping PSICompute) async throws -> [UInt8] {
         let width = suite.elementBytes
         switch suite {
@@ -172,7 +172,10 @@ final class PSICipher: Sendable {
         bases.reserveCapacity(count)
         for index in 0..<count {
             let base = BigNumber(bigEndian: Array(elements[(index * 256)..<((index + 1) * 256)]))
-            guard base.isNonTrivialElement(of: p) else { throw PartyError("dh-modp2048: element \(index) of the batch is not in the group") }
+            guard base.isNonTrivialElement(of: p) else {
+                throw PartyRefusal(
+                    .protocolBadMessage, "dh-modp2048: element \(index) of the batch is not in the group")
+            }
             bases.append(base)
         }
         let results: [BigNumber]
@@ -214,9 +217,15 @@ struct PSITag: Hashable {
     var bytes: [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64($0))) } + (0..<4).map { UInt8(truncatingIfNeeded: low >> (24 - 8 * UInt32($0))) } }
 }
 
-/// Counts a PSI run reports as it goes: ids hashed (first stage), items sent, items received, matched.
+/// Counts a PSI run reports as it goes: ids hashed (first stage), items sent, items received,
+/// matched, and the count of ids the peer declared.
 public struct PSIProgress: Sendable {
-    public var hashed = 0, sent = 0, received = 0, matched = 0
+    public var hashed = 0, sent = 0, received = 0, matched = 0, peerItems = 0
+    /// The job counters: `psi.hashed`, `psi.sent`, `psi.received`, `psi.matched`, `psi.peerItems`.
+    public var counters: [String: Double] {
+        ["psi.hashed": Double(hashed), "psi.sent": Double(sent), "psi.received": Double(received),
+         "psi.matched": Double(matched), "psi.peerItems": Double(peerItems)]
+    }
 }
 
 /// What a PSI run gives: the positions (in the ids given) of the ids in the intersection, when
@@ -230,18 +239,30 @@ public struct PSIOutcome: Sendable {
     public var modExpServed: [String: Int]
 }
 
-/// Two-party, semi-honest ECDH/DH-PSI over a ``PartyChannel`` — the step other jobs (WOE/IV) run
-/// first.
+/// Two-party ECDH/DH-PSI over a ``PartyChannel`` — the step other jobs (WOE/IV) run first.
+/// Secure against a semi-honest peer; against a malicious one it checks what it can (below).
 ///
 /// Both sides call ``run`` with their own distinct ids, the same suite and opposite result flags.
-/// Each side blinds its ids (first stage) and sends them in batches; the other side raises them to
-/// its own secret (second stage) and returns the 96-bit tags in batch order when the sender is to
-/// receive the result (else only an acknowledgement), and keeps them when it is itself to receive
-/// the result. At most `window` batches are unanswered at once. Each side learns the other's count
-/// of distinct ids; a side that does not receive the result learns nothing more.
+/// Each side puts its ids in a fresh uniformly random order (``SecureRandom/permutation(_:)``),
+/// blinds them (first stage) and sends them in batches in that order; the other side raises them to
+/// its own secret (second stage) and returns the 96-bit tags in the order of the batch when the
+/// sender is to receive the result (else only an acknowledgement), and keeps them as a set when it
+/// is itself to receive the result. The answers follow the asker's own random order, so no position
+/// on the wire is a row of either file. At most `window` batches are unanswered at once.
+///
+/// What each side learns: the other's count of distinct ids; a side that receives the result, which
+/// of its ids are shared; the count of shared ids only when it receives the result (`Done` carries
+/// it to a peer that receives it, nothing to one that does not). Checks against a deviating peer,
+/// each refused with a ``PartyRefusal`` (`protocol.badMessage` or `limits.exceeded`): a declared
+/// count over `maxPeerItems`, a batch out of order or of the wrong size, an element not in the
+/// group, a repeated element or tag (a peer that repeats one tag at chosen positions), the wrong
+/// suite or roles. A malicious peer can still choose its own set (as in any PSI) and falsify this
+/// side's result; it cannot learn more than the above.
 public enum PSIProtocol {
     public static let batchSize = 4096
     public static let window = 4
+    /// The most ids a peer may declare unless the operator says otherwise (`[party] max_peer_items`).
+    public static let defaultMaxPeerItems = 100_000_000
 
     struct Hello: Codable { var suite: PSISuite; var items: Int; var batchSize: Int; var receivesResult: Bool }
     struct Done: Codable { var matched: Int? }
@@ -250,22 +271,38 @@ public enum PSIProtocol {
     ///   - ids: this side's ids, distinct (apply the duplicate policy first).
     ///   - receivesResult / peerReceivesResult: who learns the intersection; both sides must agree.
     ///   - registry: the modexp offload for `dh-modp2048` (nil: this thread's CPU).
+    ///   - maxPeerItems: the most ids the peer may declare; more is refused (`limits.exceeded`).
     ///   - progress: called as the counts grow.
-    /// - Throws: ``PartyError`` (the peer's abort, a broken link, a mismatch of suites or roles),
-    ///   ``CryptoError``. On any failure the caller should ``PartyChannel/abort(_:)`` the channel.
+    /// - Throws: ``PartyRefusal`` for a peer that deviates (its code is what the peer should be
+    ///   told), ``PartyError`` (the peer's abort, a broken link), ``CryptoError``. On any failure the
+    ///   caller should ``PartyChannel/abort(_:)`` the channel with ``PeerCode/init(for:)``.
     public static func run(channel: PartyChannel, ids: [[UInt8]], suite: PSISuite, receivesResult: Bool, peerReceivesResult: Bool,
-                           registry: DeviceRegistry?, compute: @escaping PSICompute,
+                           registry: DeviceRegistry?, maxPeerItems: Int = defaultMaxPeerItems,
+                           compute: @escaping PSICompute,
                            progress: @escaping @Sendable (PSIProgress) -> Void = { _ in }) async throws -> PSIOutcome {
+        let peer = channel.peer
+        func bad(_ detail: String) -> PartyRefusal { PartyRefusal(.protocolBadMessage, "peer \(peer): \(detail)") }
         let cipher = try PSICipher(suite: suite, registry: registry)
         let batch = batchSize
+        // order[k]: the index in `ids` of the k-th item on the wire.
+        let order = try SecureRandom.permutation(ids.count)
         try channel.send(control: Hello(suite: suite, items: ids.count, batchSize: batch, receivesResult: receivesResult))
         let hello = try await channel.receive(control: Hello.self, timeout: .seconds(600))
-        guard hello.suite == suite else { throw PartyError("peer \(channel.peer) runs suite \(hello.suite.rawValue), this side \(suite.rawValue)") }
+        guard hello.suite == suite else { throw bad("runs suite \(hello.suite.rawValue), this side \(suite.rawValue)") }
         guard hello.receivesResult == peerReceivesResult, hello.batchSize == batch else {
-            throw PartyError("peer \(channel.peer) disagrees on who receives the result or the batch size")
+            throw bad("disagrees on who receives the result or the batch size")
+        }
+        guard hello.items >= 0 else { throw bad("declares \(hello.items) ids") }
+        guard hello.items <= maxPeerItems else {
+            throw PartyRefusal(
+                .limitsExceeded,
+                "peer \(peer) declares \(hello.items) ids; this appliance takes at most \(maxPeerItems)"
+                    + " (max_peer_items)")
         }
         var counts = PSIProgress()
-        let own = try await cipher.hashAndBlind(ids, compute: compute)
+        counts.peerItems = hello.items
+        progress(counts)
+        let own = try await cipher.hashAndBlind(order.map { ids[$0] }, compute: compute)
         counts.hashed = ids.count
         progress(counts)
         let width = suite.elementBytes
@@ -274,7 +311,9 @@ public enum PSIProtocol {
         // Per answer: a batch's work on the peer, generously, and never less than a minute.
         let perItem: Double = suite == .ecdh25519 ? 0.0005 : suite == .ecdhSM2 ? 0.005 : 0.02
         let timeout = Duration.seconds(60 + perItem * Double(batch * window))
+        // Wire order: ownTags[k] is the tag of ids[order[k]].
         var ownTags = receivesResult ? [PSITag?](repeating: nil, count: ids.count) : []
+        var ownSeen = Set<PSITag>()
         var peerTags = Set<PSITag>()
         var nextSend = 0, answered = 0, received = 0
         while answered < ownBatches || received < peerBatches {
@@ -287,7 +326,7 @@ public enum PSIProtocol {
             }
             let frame = try await channel.receive(timeout: timeout)
             guard frame.kind == .data, frame.payload.count >= 5 else {
-                throw PartyError("peer \(channel.peer): expected a batch, got a \(frame.kind) frame of \(frame.payload.count) bytes")
+                throw bad("expected a batch, got a \(frame.kind) frame of \(frame.payload.count) bytes")
             }
             let index = Int(UInt32(bigEndianBytes: frame.payload[1..<5]))
             let body = Array(frame.payload[5...])
@@ -295,17 +334,22 @@ public enum PSIProtocol {
             case UInt8(ascii: "F"):
                 let expected = min(batch, hello.items - received * batch)
                 guard index == received, received < peerBatches, body.count == expected * width else {
-                    throw PartyError("peer \(channel.peer): batch \(index) of \(body.count) bytes out of order or of the wrong size")
+                    throw bad("batch \(index) of \(body.count) bytes out of order or of the wrong size")
                 }
-                let second = try await cipher.blind(body, count: expected, compute: compute)
+                let second: [UInt8]
+                do { second = try await cipher.blind(body, count: expected, compute: compute) } catch {
+                    throw bad("batch \(index) holds an element that is not one of the group: \(error)")
+                }
                 var tags: [UInt8] = []
+                var repeated: Int?
                 second.withUnsafeBytes { all in
                     for item in 0..<expected {
                         let tag = cipher.tag(UnsafeRawBufferPointer(rebasing: all[(item * width)..<((item + 1) * width)]))
-                        if receivesResult { peerTags.insert(tag) }
+                        if receivesResult, !peerTags.insert(tag).inserted, repeated == nil { repeated = item }
                         if peerReceivesResult { tags += tag.bytes }
                     }
                 }
+                if let repeated { throw bad("item \(repeated) of batch \(index) repeats an element it sent before") }
                 try channel.send(PartyFrame(.data, [UInt8(ascii: peerReceivesResult ? "S" : "A")] + UInt32(index).bigEndianBytes + tags))
                 received += 1
                 counts.received += expected
@@ -314,28 +358,36 @@ public enum PSIProtocol {
                 let start = answered * batch, expected = min(batch, ids.count - start)
                 guard index == answered, answered < nextSend, (frame.payload[0] == UInt8(ascii: "S")) == receivesResult,
                       body.count == (receivesResult ? expected * 12 : 0) else {
-                    throw PartyError("peer \(channel.peer): answer to batch \(index) out of order or of the wrong size")
+                    throw bad("answer to batch \(index) out of order or of the wrong size")
                 }
                 if receivesResult {
+                    var repeated: Int?
                     body.withUnsafeBytes { all in
-                        for item in 0..<expected { ownTags[start + item] = PSITag(bytes: UnsafeRawBufferPointer(rebasing: all[(item * 12)..<(item * 12 + 12)])) }
+                        for item in 0..<expected {
+                            let bytes = UnsafeRawBufferPointer(rebasing: all[(item * 12)..<(item * 12 + 12)])
+                            let tag = PSITag(bytes: bytes)
+                            if !ownSeen.insert(tag).inserted, repeated == nil { repeated = item }
+                            ownTags[start + item] = tag
+                        }
                     }
+                    if let repeated { throw bad("its answer to batch \(index) repeats a tag at item \(repeated)") }
                 }
                 answered += 1
             default:
-                throw PartyError("peer \(channel.peer): unknown batch type \(frame.payload[0])")
+                throw bad("unknown batch type \(frame.payload[0])")
             }
         }
         var matched: [Int]?
         if receivesResult {
-            matched = ownTags.indices.filter { peerTags.contains(ownTags[$0]!) }
+            matched = ownTags.indices.filter { peerTags.contains(ownTags[$0]!) }.map { order[$0] }.sorted()
             counts.matched = matched!.count
             progress(counts)
         }
-        try channel.send(control: Done(matched: matched?.count))
+        // The count goes only to a peer that receives the result.
+        try channel.send(control: Done(matched: peerReceivesResult ? matched?.count : nil))
         let done = try await channel.receive(control: Done.self, timeout: timeout)
         if let theirs = done.matched, let ours = matched?.count, theirs != ours {
-            throw PartyError("peer \(channel.peer) found \(theirs) ids in the intersection, this side \(ours)")
+            throw bad("found \(theirs) ids in the intersection, this side \(ours)")
         }
         return PSIOutcome(matched: matched, localItems: ids.count, peerItems: hello.items, modExpServed: cipher.served.withLock { $0 })
     }

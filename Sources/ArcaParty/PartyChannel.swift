@@ -13,8 +13,8 @@ public struct PartyError: Error, CustomStringConvertible, Sendable {
 ///
 /// On the wire a frame is a 4-byte big-endian length `L` (1 + payload bytes, at most the link's
 /// `max_frame_bytes`), a 1-byte type and the payload. Types: 0 heartbeat (never delivered),
-/// 1 control (JSON), 2 data (binary), 3 abort (UTF-8 reason: the peer gave up; receiving one fails
-/// the channel with that reason).
+/// 1 control (JSON), 2 data (binary), 3 abort (a ``PeerCode``'s raw value: the peer gave up;
+/// receiving one fails the channel with that code).
 public struct PartyFrame: Sendable, Equatable {
     public enum Kind: UInt8, Sendable { case heartbeat = 0, control = 1, data = 2, abort = 3 }
     public var kind: Kind
@@ -101,7 +101,11 @@ public final class PartyChannel: Sendable {
         let timer = timeout.map { timeout in
             Task { [self] in
                 try await Task.sleep(for: timeout)
-                fail(id: id, PartyError("link to \(peer): no message within \(timeout.description) while waiting for the peer"))
+                fail(
+                    id: id,
+                    PartyRefusal(
+                        .timeout,
+                        "link to \(peer): no message within \(timeout.description) while waiting for the peer"))
             }
         }
         defer { timer?.cancel() }
@@ -116,23 +120,30 @@ public final class PartyChannel: Sendable {
                 if let immediate { continuation.resume(with: immediate) }
             }
         } onCancel: {
-            abort("cancelled")
+            abort(.cancelled)
         }
     }
 
     /// The next control frame decoded as `T`.
-    /// - Throws: ``PartyError`` when a data frame or a malformed message comes instead.
+    /// - Throws: ``PartyError`` when the channel ends; ``PartyRefusal`` (`protocol.badMessage`) when a
+    ///   data frame or a malformed message comes instead.
     public func receive<T: Decodable>(control type: T.Type, timeout: Duration? = nil) async throws -> T {
         let frame = try await receive(timeout: timeout)
-        guard frame.kind == .control else { throw PartyError("link to \(peer): expected a control message, got a \(frame.kind) frame of \(frame.payload.count) bytes") }
+        guard frame.kind == .control else {
+            throw PartyRefusal(
+                .protocolBadMessage,
+                "link to \(peer): expected a control message, got a \(frame.kind) frame of"
+                    + " \(frame.payload.count) bytes")
+        }
         do { return try JSONDecoder().decode(T.self, from: Data(frame.payload)) } catch {
-            throw PartyError("link to \(peer): malformed control message: \(error)")
+            throw PartyRefusal(.protocolBadMessage, "link to \(peer): malformed control message: \(error)")
         }
     }
 
-    /// Sends an abort frame with `reason` (the peer's channel fails with it) and ends the channel.
-    public func abort(_ reason: String) {
-        let payload = Array(reason.utf8.prefix(4000))
+    /// Sends an abort frame with `code` (the peer's channel fails with it) and ends the channel. The
+    /// peer is told the code alone: whatever detail the local side has stays local.
+    public func abort(_ code: PeerCode) {
+        let payload = Array(code.rawValue.utf8)
         state.withLock { state in
             guard state.failure == nil, !state.closing else { return }
             let length = payload.count + 1
@@ -156,7 +167,7 @@ public final class PartyChannel: Sendable {
         _ = Glibc.write(wake.write, &one, 1)
     }
 
-    private func fail(id: UInt64, _ error: PartyError) {
+    private func fail(id: UInt64, _ error: any Error) {
         let waiter = state.withLock { state -> CheckedContinuation<PartyFrame, any Error>? in
             guard let index = state.waiters.firstIndex(where: { $0.0 == id }) else { return nil }
             return state.waiters.remove(at: index).1
@@ -241,7 +252,8 @@ public final class PartyChannel: Sendable {
                         switch PartyFrame.Kind(rawValue: type) {
                         case .heartbeat: break
                         case .abort:
-                            finish(PartyError("peer \(peer) aborted: \(String(decoding: payload, as: UTF8.self))")); return
+                            let code = PeerCode(received: String(decoding: payload, as: UTF8.self))
+                            finish(PartyError("peer \(peer) aborted: \(code)")); return
                         case .control: deliver(PartyFrame(.control, payload))
                         case .data: deliver(PartyFrame(.data, payload))
                         case nil: finish(PartyError("link to \(peer): unknown frame type \(type)")); return

@@ -12,8 +12,12 @@ public struct PartyPeer: Sendable, Equatable {
     public var address: String
     /// PEM file of the peer's certificate; the link accepts exactly this certificate (its DER's SHA-256).
     public var certificateFile: String
-    public init(name: String, address: String, certificateFile: String) {
+    /// The most ids this peer may declare in a PSI run (`max_peer_items` of its `[[party.peers]]`);
+    /// nil: ``PartySettings/maxPeerItems``.
+    public var maxPeerItems: Int?
+    public init(name: String, address: String, certificateFile: String, maxPeerItems: Int? = nil) {
         self.name = name; self.address = address; self.certificateFile = certificateFile
+        self.maxPeerItems = maxPeerItems
     }
 }
 
@@ -30,10 +34,19 @@ public struct PartySettings: Sendable, Equatable {
     /// Seconds between heartbeats on a quiet channel; four missed heartbeats end it.
     public var heartbeatSeconds: Double
     public var peers: [PartyPeer]
+    /// The most ids a peer may declare in a PSI run (`[party] max_peer_items`, default 10^8); a
+    /// peer's own `max_peer_items` overrides it.
+    public var maxPeerItems: Int
     public init(name: String, listen: String?, certificateFile: String, keyFile: String, maxFrameBytes: Int = 16 << 20,
-                heartbeatSeconds: Double = 2, peers: [PartyPeer]) {
+                heartbeatSeconds: Double = 2, peers: [PartyPeer], maxPeerItems: Int = 100_000_000) {
         self.name = name; self.listen = listen; self.certificateFile = certificateFile; self.keyFile = keyFile
         self.maxFrameBytes = maxFrameBytes; self.heartbeatSeconds = heartbeatSeconds; self.peers = peers
+        self.maxPeerItems = maxPeerItems
+    }
+
+    /// The most ids `peer` may declare in a PSI run.
+    public func maxPeerItems(for peer: String) -> Int {
+        peers.first { $0.name == peer }?.maxPeerItems ?? maxPeerItems
     }
 }
 
@@ -85,9 +98,14 @@ public struct PartyOpenReply: Codable, Sendable {
     public var ok: Bool
     /// The responder's job id, when it accepted.
     public var job: Int?
-    /// Why it refused.
-    public var reason: String?
-    public init(ok: Bool, job: Int? = nil, reason: String? = nil) { self.ok = ok; self.job = job; self.reason = reason }
+    /// Why it refused: a ``PeerCode``'s raw value, never free text (read it with ``refusal``).
+    public private(set) var reason: String?
+    /// An acceptance (with the responder's job id, when a job accepted).
+    public init(ok: Bool, job: Int? = nil) { self.ok = ok; self.job = job; self.reason = nil }
+    /// A refusal that tells the peer `code` alone.
+    public init(refusal code: PeerCode) { self.ok = false; self.job = nil; self.reason = code.rawValue }
+    /// The code of a refusal as received (``PeerCode/unknown`` for text off the list).
+    public var refusal: PeerCode? { ok ? nil : PeerCode(received: reason ?? "") }
 }
 
 /// How a peer's link stands, for `arcactl peers`.
@@ -187,7 +205,7 @@ public final class PartyLink: Sendable {
             return (live.listener, Array(live.parked.values))
         }
         if descriptor >= 0 { Glibc.shutdown(descriptor, Int32(SHUT_RDWR)); Glibc.close(descriptor) }
-        for channel in channels { channel.abort("arcad is stopping") }
+        for channel in channels { channel.abort(.stopping) }
     }
 
     private func acceptLoop(_ listener: Int32) {
@@ -214,7 +232,7 @@ public final class PartyLink: Sendable {
         }
         TCP.setTimeouts(descriptor, .zero)
         let channel = channel(peer: peer, connection: connection)
-        guard let handler = live.withLock({ $0.handler }) else { channel.abort("not serving"); return }
+        guard let handler = live.withLock({ $0.handler }) else { channel.abort(.stopping); return }
         Task {
             do {
                 let open = try await channel.receive(control: PartyOpen.self, timeout: .seconds(30))
@@ -225,7 +243,7 @@ public final class PartyLink: Sendable {
                 }
                 await handler(peer, open, channel)
             } catch {
-                channel.abort("\(error)")
+                channel.abort(PeerCode(for: error))
             }
         }
     }
@@ -308,7 +326,7 @@ public final class PartyLink: Sendable {
             try channel.send(control: PartyOpen(type: "ping"))
             let reply = try await channel.receive(control: PartyOpenReply.self, timeout: timeout)
             channel.close()
-            guard reply.ok else { throw PartyError("peer \(name) refused the ping: \(reply.reason ?? "")") }
+            guard reply.ok else { throw PartyError("peer \(name) refused the ping: \(reply.refusal ?? .unknown)") }
             status.state = "up"
             status.roundTripMilliseconds = (ContinuousClock.now - start).milliseconds
             live.withLock { $0.lastError[name] = nil }
@@ -342,7 +360,7 @@ public final class PartyLink: Sendable {
         live.withLock { $0.parked[session] = channel }
         Task { [self] in
             try? await Task.sleep(for: expiry)
-            claim(session: session)?.abort("the responder's job did not start within \(expiry.description)")
+            claim(session: session)?.abort(.timeout)
         }
     }
 

@@ -1,9 +1,9 @@
 import Foundation
 
 extension PartyChannel {
-    /// Answers an opening message with a refusal and closes.
-    public func send(refusal reason: String) {
-        try? send(control: PartyOpenReply(ok: false, reason: reason))
+    /// Answers an opening message with a refusal and closes. The peer is told `code` alone.
+    public func send(refusal code: PeerCode) {
+        try? send(control: PartyOpenReply(refusal: code))
         close()
     }
 }
@@ -11,18 +11,18 @@ extension PartyChannel {
 extension PartyLink {
     /// The requester's side of starting a two-party job: connects to `peer`, sends the opening
     /// (`PartyOpen` with a fresh session), and waits up to 600 s for the peer's job to accept.
-    /// - Throws: ``PartyError`` with the peer's refusal (its rule and reason), or the link's error;
+    /// - Throws: ``PartyError`` with the peer's refusal (its ``PeerCode``), or the link's error;
     ///   the channel is closed or aborted then.
     public func openJob(peer: String, kind: String, dataset: String?, purpose: String, options: [String: PartyValue]) async throws -> PartyChannel {
         let channel = try await connect(to: peer)
         try channel.send(control: PartyOpen(type: "job", session: UUID().uuidString, kind: kind, dataset: dataset, purpose: purpose, options: options))
         let reply: PartyOpenReply
         do { reply = try await channel.receive(control: PartyOpenReply.self, timeout: .seconds(600)) } catch {
-            channel.abort("\(error)"); throw error
+            channel.abort(PeerCode(for: error)); throw error
         }
         guard reply.ok else {
             channel.close()
-            throw PartyError("peer \(peer) refused: \(reply.reason ?? "no reason given")")
+            throw PartyError("peer \(peer) refused: \(PeerCode(received: reply.reason ?? ""))")
         }
         return channel
     }

@@ -66,13 +66,17 @@ public struct ArcadConfig: Sendable, Equatable {
     public var partyMaxFrameBytes: Int = 16 << 20
     /// `[party] heartbeat_seconds`: heartbeat interval on a quiet channel; four missed end it.
     public var partyHeartbeatSeconds: Int = 2
-    /// `[[party.peers]]`: each partner's name, `host:port` and pinned certificate file.
+    /// `[[party.peers]]`: each partner's name, `host:port`, pinned certificate file and optional
+    /// `max_peer_items`.
     public var partyPeers: [PartyPeer] = []
+    /// `[party] max_peer_items`: the most ids a peer may declare in a PSI run.
+    public var partyMaxPeerItems: Int = 100_000_000
     /// The party link's settings, when `[party]` names this appliance, its certificate and key.
     public var partySettings: PartySettings? {
         guard !partyName.isEmpty, !partyCertificate.isEmpty, !partyKey.isEmpty else { return nil }
         return PartySettings(name: partyName, listen: partyListen, certificateFile: partyCertificate, keyFile: partyKey,
-                             maxFrameBytes: partyMaxFrameBytes, heartbeatSeconds: Double(partyHeartbeatSeconds), peers: partyPeers)
+                             maxFrameBytes: partyMaxFrameBytes, heartbeatSeconds: Double(partyHeartbeatSeconds),
+                             peers: partyPeers, maxPeerItems: partyMaxPeerItems)
     }
 
 
@@ -171,7 +175,9 @@ public struct ArcadConfig: Sendable, Equatable {
     max_frame_bytes = 16777216
     # Seconds between heartbeats on a quiet channel; a channel silent for four is dead.
     heartbeat_seconds = 2
-    # Each peer, pinned by its certificate file:
+    # The most ids a peer may declare in a PSI run (psi and the alignment of iv); more is refused.
+    max_peer_items = 100000000
+    # Each peer, pinned by its certificate file (max_peer_items: optional, this peer's own cap):
     # [[party.peers]]
     # name = "bank-b"
     # address = "10.0.0.2:7443"
@@ -327,14 +333,22 @@ public struct ArcadConfig: Sendable, Equatable {
                     config.partyMaxFrameBytes = try reader.int(value, name, in: 65536...(1 << 30))
                 case "party.heartbeat_seconds":
                     config.partyHeartbeatSeconds = try reader.int(value, name, in: 1...3600)
+                case "party.max_peer_items":
+                    config.partyMaxPeerItems = try reader.int(value, name, in: 1...(1 << 40))
                 case "party.peers":
                     guard let array = value.array else { throw reader.mismatch(value, name, "an array of tables [[party.peers]]") }
                     config.partyPeers = []
                     for (index, element) in array.enumerated() {
                         let key = "\(name)[\(index)]"
                         guard let peer = element.table else { throw reader.mismatch(element, key, "a table with name, address and certificate") }
-                        for field in peer.keys where !["name", "address", "certificate"].contains(field) {
-                            throw ConfigError(file: source, key: "\(key).\(field)", reason: "unknown key; a peer has name, address and certificate")
+                        let fields = ["name", "address", "certificate", "max_peer_items"]
+                        for field in peer.keys where !fields.contains(field) {
+                            throw ConfigError(
+                                file: source, key: "\(key).\(field)",
+                                reason: "unknown key; a peer has name, address, certificate and max_peer_items")
+                        }
+                        let maxPeerItems = try peer["max_peer_items"].map {
+                            try reader.int($0, "\(key).max_peer_items", in: 1...(1 << 40))
                         }
                         func field(_ field: String) throws -> String {
                             guard let value = peer[field] else { throw ConfigError(file: source, key: "\(key).\(field)", reason: "missing") }
@@ -345,7 +359,10 @@ public struct ArcadConfig: Sendable, Equatable {
                         guard address.contains(":") else { throw ConfigError(file: source, key: "\(key).address", reason: "must be host:port, got \"\(address)\"") }
                         guard certificate.hasPrefix("/") else { throw ConfigError(file: source, key: "\(key).certificate", reason: "must be an absolute path, got \"\(certificate)\"") }
                         guard !config.partyPeers.contains(where: { $0.name == peerName }) else { throw ConfigError(file: source, key: "\(key).name", reason: "peer \(peerName) is named twice") }
-                        config.partyPeers.append(PartyPeer(name: peerName, address: address, certificateFile: certificate))
+                        config.partyPeers.append(
+                            PartyPeer(
+                                name: peerName, address: address, certificateFile: certificate,
+                                maxPeerItems: maxPeerItems))
                     }
                 case "iv.key_bits":
                     let sizes = try reader.ints(value, name)

@@ -82,7 +82,11 @@ struct Arcad: AsyncParsableCommand {
             party.key = \(settings.partyKey)
             party.max_frame_bytes = \(settings.partyMaxFrameBytes)
             party.heartbeat_seconds = \(settings.partyHeartbeatSeconds)
-            party.peers = \(settings.partyPeers.map { "\($0.name) \($0.address) \($0.certificateFile)" }.joined(separator: ", "))
+            party.max_peer_items = \(settings.partyMaxPeerItems)
+            party.peers = \(settings.partyPeers.map { peer in
+                "\(peer.name) \(peer.address) \(peer.certificateFile)"
+                    + (peer.maxPeerItems.map { " max_peer_items=\($0)" } ?? "")
+            }.joined(separator: ", "))
             he.max_body_bytes = \(settings.heMaxBodyBytes)
             he.seal_cipher = \(settings.heSealCipher.rawValue)
             iv.key_bits = \(settings.ivLimits.keyBits)

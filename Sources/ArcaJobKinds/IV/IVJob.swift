@@ -55,6 +55,9 @@ public struct IVJob: JobKind {
 
     static let options = ["peer_dataset", "suite", "event_value", "label_column", "binning", "bins", "key_bits", "obfuscator", "device",
                           "id_column", "peer_id_column", "role", "session"]
+    /// What a guest's opening may set on the host (with `role` and `session`, set by the link): the
+    /// host's id column is its dataset's registered one.
+    static let peerOptions = ["suite", "binning", "bins", "role", "session"]
 
     /// Host → guest after PSI: the nonce every 0/1 proof of this job is bound to (64 hex digits).
     struct NonceMessage: Codable { var nonce: String }
@@ -99,14 +102,6 @@ public struct IVJob: JobKind {
         public var verifySeconds: Double
     }
 
-    /// A failure whose detail stays in the local job while the peer is sent only `code`, one of
-    /// `protocol.badProof`, `protocol.badKey`, `protocol.badMessage`, `limits.exceeded`.
-    struct Refusal: Error, CustomStringConvertible {
-        var code: String
-        var detail: String
-        var description: String { "\(detail) (told the peer \(code))" }
-    }
-
     /// The binding of this job's 0/1 proofs.
     static func binding(nonce: String, digest: Digest) -> ZeroOneProof.Binding {
         ZeroOneProof.Binding(context: "arca.iv.v1 labels nonce=\(nonce)", digest: digest)
@@ -126,10 +121,20 @@ public struct IVJob: JobKind {
             throw JobSpecError("spec key options.suite: \"\(suite)\" is not a suite; use \(PSISuite.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let role = try Self.role(spec, string)
+        if spec.options["peer_id_column"] != nil {
+            throw JobSpecError(
+                "spec key options.peer_id_column: the host's id column is the one its operator registered with"
+                    + " its dataset; a guest cannot choose it")
+        }
         if role == "guest" {
             guard let peer = try string(spec, "peer_dataset"), JobSpec.isName(peer) else { throw JobSpecError("spec key options.peer_dataset: missing or not a name; name the host's registered dataset") }
         } else {
             guard try string(spec, "session") != nil else { throw JobSpecError("spec key options.session: a host job belongs to a link session") }
+            for key in spec.options.keys.sorted() where !Self.peerOptions.contains(key) {
+                throw JobSpecError(
+                    "spec key options.\(key.prefix(40)): a guest's opening may set only suite, binning and bins"
+                        + " (the id column is the dataset's registered one)")
+            }
         }
         guard BinningMethod(rawValue: try string(spec, "binning") ?? "quantile") != nil else { throw JobSpecError("spec key options.binning: must be quantile or bucket") }
         let bins = try int(spec, "bins", default: 10)
@@ -162,7 +167,8 @@ public struct IVJob: JobKind {
         let method = BinningMethod(rawValue: try string(spec, "binning") ?? "quantile")!
         let bins = try int(spec, "bins", default: 10)
         let table = context.table!, dataset = context.dataset!
-        let idColumn = try string(spec, "id_column") ?? dataset.idColumn
+        // A host always uses its dataset's registered id column (validate refused a guest's choice).
+        let idColumn = role == "host" ? dataset.idColumn : try string(spec, "id_column") ?? dataset.idColumn
         var hostChannel: PartyChannel?
         if role == "host" {
             hostChannel = try link.responderChannel(session: try string(spec, "session")!, peer: spec.partner)
@@ -189,17 +195,15 @@ public struct IVJob: JobKind {
                 events = []
             }
             if role == "host" && bins > limits.maxBins {
-                throw Refusal(code: "limits.exceeded",
-                              detail: "the guest asks for \(bins) bins; this host allows at most \(limits.maxBins)")
+                throw PartyRefusal(
+                    .limitsExceeded, "the guest asks for \(bins) bins; this host allows at most \(limits.maxBins)")
             }
-        } catch let refusal as Refusal {
-            try? hostChannel?.send(control: PartyOpenReply(ok: false, reason: refusal.code))
-            hostChannel?.close()
+        } catch let refusal as PartyRefusal {
+            hostChannel?.send(refusal: refusal.code)
             throw refusal
         } catch {
             // The guest learns that the host's side refused, not the host's paths or schema.
-            try? hostChannel?.send(control: PartyOpenReply(ok: false, reason: "the host's dataset \(dataset.name) cannot be used for this job (its operator sees why in job \(context.id))"))
-            hostChannel?.close()
+            hostChannel?.send(refusal: .refusedDataset)
             throw error
         }
         context.meter(rowsRead: table.rows.count)
@@ -207,10 +211,9 @@ public struct IVJob: JobKind {
         // The link and PSI.
         let channel: PartyChannel
         if role == "guest" {
-            var options: [String: PartyValue] = [
+            let options: [String: PartyValue] = [
                 "suite": .string(suite.rawValue), "binning": .string(method.rawValue), "bins": .int(bins), "role": .string("host"),
             ]
-            if let peerColumn = try string(spec, "peer_id_column") { options["id_column"] = .string(peerColumn) }
             channel = try await link.openJob(peer: spec.partner, kind: name, dataset: try string(spec, "peer_dataset"), purpose: spec.purpose, options: options)
         } else {
             channel = hostChannel!
@@ -222,11 +225,9 @@ public struct IVJob: JobKind {
                 : host(context, channel: channel, registry: registry, ids: ids, features: features, suite: suite, method: method, bins: bins))
             channel.close()
             return result
-        } catch let refusal as Refusal {
-            channel.abort(refusal.code)
-            throw refusal
         } catch {
-            channel.abort("\(error)")
+            // The peer is told a fixed code; the detail (a decrypted count, say) stays in this job.
+            channel.abort(PeerCode(for: error))
             throw error
         }
     }
@@ -238,11 +239,9 @@ public struct IVJob: JobKind {
         let outcome = try await PSIProtocol.run(
             channel: channel, ids: ids.map { Array($0.utf8) }, suite: suite, receivesResult: true, peerReceivesResult: true,
             registry: suite == .dhMODP2048 ? registry : nil,
+            maxPeerItems: link?.settings.maxPeerItems(for: channel.peer) ?? PSIProtocol.defaultMaxPeerItems,
             compute: { work in try await context.onExecutor { placed in node = placed.numaNode; return try work() } },
-            progress: { counts in
-                context.setCounters(["psi.hashed": Double(counts.hashed), "psi.sent": Double(counts.sent),
-                                     "psi.received": Double(counts.received), "psi.matched": Double(counts.matched)])
-            })
+            progress: { counts in context.setCounters(counts.counters) })
         let rows = outcome.matched!.sorted { Array(ids[$0].utf8).lexicographicallyPrecedes(Array(ids[$1].utf8)) }
         context.setCounters(["iv.intersection": Double(rows.count)])
         let devices = outcome.modExpServed.isEmpty ? ["cpu"] : outcome.modExpServed.keys.sorted()
@@ -299,7 +298,16 @@ public struct IVJob: JobKind {
         stages.append(Stage(stage: "bin-sum", party: "host", seconds: sums.seconds, numaNode: sums.numaNode, devices: sums.devices, items: sums.multiplications))
         started = ContinuousClock.now
         var decryptReport = PaillierEngine.Report()
-        let hostFeatures = try await HeteroIV.decryptCounts(sums.features, privateKey: key, engine: PaillierEngine(registry: registry, preferred: device), report: &decryptReport)
+        let hostFeatures: [IVReport.Feature]
+        do {
+            hostFeatures = try await HeteroIV.decryptCounts(
+                sums.features, privateKey: key, engine: PaillierEngine(registry: registry, preferred: device),
+                report: &decryptReport)
+        } catch {
+            // A sum that does not decrypt to a count of its bin: the host deviated. What was decrypted
+            // stays here.
+            throw PartyRefusal(.protocolBadMessage, "host \(channel.peer): \(error)")
+        }
         let (guestFeatures, decryptNode) = try await context.onExecutor { placed in
             (HeteroIV.plaintextFeatures(party: "guest", names: features.map(\.name), columns: features.map { f in rows.map { f.column[$0] } },
                                         events: alignedEvents, method: method, bins: bins), placed.numaNode)
@@ -322,9 +330,10 @@ public struct IVJob: JobKind {
               suite: PSISuite, method: BinningMethod, bins: Int) async throws -> Data {
         let (rows, psiStage) = try await align(context, channel: channel, registry: registry, ids: ids, suite: suite)
         guard rows.count >= limits.minIntersection else {
-            throw Refusal(code: "limits.exceeded",
-                          detail: "the intersection has \(rows.count) rows; this host requires"
-                                    + " \(limits.minIntersection) (min_intersection)")
+            throw PartyRefusal(
+                .limitsExceeded,
+                "the intersection has \(rows.count) rows; this host requires \(limits.minIntersection)"
+                    + " (min_intersection)")
         }
         let nonce = try SecureRandom.bytes(32).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
         try channel.send(control: NonceMessage(nonce: nonce))
@@ -333,22 +342,22 @@ public struct IVJob: JobKind {
         do {
             let jwk = PaillierPublicKeyJWK(kty: "DAJ", alg: "PAI-GN1", key_ops: nil, n: keyMessage.n, kid: nil)
             n = try PaillierInterchange.publicKey(jwk)
-        } catch { throw Refusal(code: "protocol.badKey", detail: "guest \(channel.peer): \(error)") }
+        } catch { throw PartyRefusal(.protocolBadKey, "guest \(channel.peer): \(error)") }
         do { try limits.check(modulus: n.n) } catch {
-            throw Refusal(code: limits.keyBits.contains(n.bits) ? "protocol.badKey" : "limits.exceeded",
-                          detail: "guest \(channel.peer): \(error)")
+            throw PartyRefusal(limits.keyBits.contains(n.bits) ? .protocolBadKey : .limitsExceeded,
+                               "guest \(channel.peer): \(error)")
         }
         guard let digest = Digest(rawValue: keyMessage.proofDigest) else {
-            throw Refusal(code: "protocol.badMessage",
-                          detail: "guest \(channel.peer): unknown proof digest \(keyMessage.proofDigest.prefix(20))")
+            throw PartyRefusal(
+                .protocolBadMessage, "guest \(channel.peer): unknown proof digest \(keyMessage.proofDigest.prefix(20))")
         }
         guard keyMessage.count == rows.count else {
-            throw Refusal(code: "protocol.badMessage",
-                          detail: "guest \(channel.peer) sends \(keyMessage.count) labels for \(rows.count) rows")
+            throw PartyRefusal(
+                .protocolBadMessage, "guest \(channel.peer) sends \(keyMessage.count) labels for \(rows.count) rows")
         }
         guard (1...4096).contains(keyMessage.batch) else {
-            throw Refusal(code: "protocol.badMessage",
-                          detail: "guest \(channel.peer): a batch of \(keyMessage.batch) rows (1 to 4096 allowed)")
+            throw PartyRefusal(
+                .protocolBadMessage, "guest \(channel.peer): a batch of \(keyMessage.batch) rows (1 to 4096 allowed)")
         }
         let width = (n.nSquare.bitCount + 7) / 8, proofWidth = ZeroOneProof.width(key: n), rowWidth = width + proofWidth
         var labels: [Ciphertext] = [], proofs: [ZeroOneProof] = []
@@ -357,9 +366,10 @@ public struct IVJob: JobKind {
             let frame = try await channel.receive(timeout: .seconds(120))
             let expected = min(keyMessage.batch, rows.count - labels.count)
             guard frame.kind == .data, frame.payload.count == expected * rowWidth else {
-                throw Refusal(code: "protocol.badMessage",
-                              detail: "guest \(channel.peer): a batch of \(frame.payload.count) bytes where \(expected)"
-                                        + " rows of \(rowWidth) bytes were due")
+                throw PartyRefusal(
+                    .protocolBadMessage,
+                    "guest \(channel.peer): a batch of \(frame.payload.count) bytes where \(expected) rows of"
+                        + " \(rowWidth) bytes were due")
             }
             for i in 0..<expected {
                 let row = frame.payload[(i * rowWidth)..<((i + 1) * rowWidth)]
@@ -381,8 +391,8 @@ public struct IVJob: JobKind {
                                                firstIndex: start, report: &report)
             } catch let error as ZeroOneProofError {
                 context.setCounters(["iv.badProofRow": Double(error.index)])
-                throw Refusal(code: "protocol.badProof",
-                              detail: "guest \(channel.peer): aligned row \(error.index): \(error.reason)")
+                throw PartyRefusal(
+                    .protocolBadProof, "guest \(channel.peer): aligned row \(error.index): \(error.reason)")
             }
         }
         let verifySeconds = (ContinuousClock.now - started).seconds

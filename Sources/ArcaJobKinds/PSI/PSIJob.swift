@@ -20,8 +20,14 @@ import Foundation
 /// result_to = "both"              # local | partner | both: who gets the rows in the intersection
 /// duplicates = "reject"           # reject | dedupe (ids that repeat in a dataset)
 /// id_column = "id"                # optional: this side's id column (default: the dataset's)
-/// peer_id_column = "id"           # optional: the peer's id column (default: its dataset's)
 /// ```
+///
+/// The peer's id column is the one its operator registered with its dataset: `peer_id_column` is
+/// refused, and a responder refuses an opening that names an `id_column` (or any option but
+/// `suite`, `result_to` and `duplicates`) with `protocol.badMessage`. A refusal or abort tells the
+/// peer a ``PeerCode`` alone; the detail is this job's reason. The peer may declare at most
+/// ``PartySettings/maxPeerItems(for:)`` ids (`[party] max_peer_items`); its count is metered as
+/// `psi.peerItems`.
 ///
 /// The peer runs its side as its own job (submitted by the link with the peer as actor and
 /// `role = "responder"`), admitted only under its operator's grant of `peer_dataset` to this
@@ -34,7 +40,7 @@ import Foundation
 /// The result on a side that receives it is a CSV file: the header and the rows of the local
 /// dataset whose ids are in the intersection, in file order (an empty intersection: the header
 /// only). A side that does not receive it gets a JSON summary. Counters: `psi.hashed`,
-/// `psi.sent`, `psi.received`, `psi.matched`.
+/// `psi.sent`, `psi.received`, `psi.matched`, `psi.peerItems`.
 public struct PSIJob: JobKind {
     let link: PartyLink?
     let registry: DeviceRegistry?
@@ -44,6 +50,8 @@ public struct PSIJob: JobKind {
     public var peerMayOpen: Bool { true }
 
     static let options = ["suite", "peer_dataset", "result_to", "duplicates", "id_column", "peer_id_column", "role", "session"]
+    /// What a peer's opening may set on the responder (with `role` and `session`, set by the link).
+    static let peerOptions = ["suite", "result_to", "duplicates", "role", "session"]
 
     public func validate(_ spec: JobSpec) throws {
         try spec.allowOnly(Self.options)
@@ -55,11 +63,21 @@ public struct PSIJob: JobKind {
         }
         let role = try string(spec, "role") ?? "initiator"
         guard ["initiator", "responder"].contains(role) else { throw JobSpecError("spec key options.role: must be initiator or responder, got \"\(role)\"") }
+        if spec.options["peer_id_column"] != nil {
+            throw JobSpecError(
+                "spec key options.peer_id_column: the partner's id column is the one its operator registered with"
+                    + " its dataset; a requester cannot choose it")
+        }
         if role == "initiator" {
             guard let peer = try string(spec, "peer_dataset") else { throw JobSpecError("spec key options.peer_dataset: missing; name the partner's registered dataset") }
             guard JobSpec.isName(peer) else { throw JobSpecError("spec key options.peer_dataset: \"\(peer.prefix(80))\" is not a name") }
         } else {
             guard try string(spec, "session") != nil else { throw JobSpecError("spec key options.session: a responder job belongs to a link session") }
+            for key in spec.options.keys.sorted() where !Self.peerOptions.contains(key) {
+                throw JobSpecError(
+                    "spec key options.\(key.prefix(40)): a partner's opening may set only suite, result_to and"
+                        + " duplicates (the id column is the dataset's registered one)")
+            }
         }
         let resultTo = try string(spec, "result_to") ?? "both"
         guard ["local", "partner", "both"].contains(resultTo) else { throw JobSpecError("spec key options.result_to: must be local, partner or both, got \"\(resultTo)\"") }
@@ -110,7 +128,8 @@ public struct PSIJob: JobKind {
         let role = try string(spec, "role") ?? "initiator"
         let resultTo = try string(spec, "result_to") ?? "both"
         let duplicates = try string(spec, "duplicates") ?? "reject"
-        let column = try string(spec, "id_column") ?? dataset.idColumn
+        // A responder always uses its dataset's registered id column (validate refused a peer's choice).
+        let column = role == "responder" ? dataset.idColumn : try string(spec, "id_column") ?? dataset.idColumn
         var responderChannel: PartyChannel?
         if role == "responder" {
             responderChannel = try link.responderChannel(session: try string(spec, "session")!, peer: spec.partner)
@@ -120,17 +139,16 @@ public struct PSIJob: JobKind {
         do {
             (ids, rows) = try Self.ids(of: table, column: column, path: dataset.path, duplicates: duplicates)
         } catch {
-            responderChannel?.send(refusal: "\(error)")
+            responderChannel?.send(refusal: .refusedDataset)
             throw error
         }
         context.meter(rowsRead: table.rows.count)
         let channel: PartyChannel
         if role == "initiator" {
-            var options: [String: PartyValue] = [
+            let options: [String: PartyValue] = [
                 "suite": .string(suite.rawValue), "duplicates": .string(duplicates),
                 "result_to": .string(resultTo == "both" ? "both" : resultTo == "local" ? "partner" : "local"),
             ]
-            if let peerColumn = try string(spec, "peer_id_column") { options["id_column"] = .string(peerColumn) }
             channel = try await link.openJob(peer: spec.partner, kind: name, dataset: try string(spec, "peer_dataset"), purpose: spec.purpose, options: options)
         } else {
             channel = responderChannel!
@@ -142,14 +160,12 @@ public struct PSIJob: JobKind {
             outcome = try await PSIProtocol.run(
                 channel: channel, ids: ids.map { Array($0.utf8) }, suite: suite, receivesResult: resultTo != "partner",
                 peerReceivesResult: resultTo != "local", registry: suite == .dhMODP2048 ? registry : nil,
+                maxPeerItems: link.settings.maxPeerItems(for: spec.partner),
                 compute: { work in try await context.onExecutor { _ in try work() } },
-                progress: { counts in
-                    context.setCounters(["psi.hashed": Double(counts.hashed), "psi.sent": Double(counts.sent),
-                                         "psi.received": Double(counts.received), "psi.matched": Double(counts.matched)])
-                })
+                progress: { counts in context.setCounters(counts.counters) })
             channel.close()
         } catch {
-            channel.abort("\(error)")
+            channel.abort(PeerCode(for: error))
             throw error
         }
         if !outcome.modExpServed.isEmpty {
