@@ -34,7 +34,7 @@ func linkedPair(directory: String, maxFrameBytes: Int = 1 << 20, bPinsCertificat
                                                       maxFrameBytes: maxFrameBytes, heartbeatSeconds: 10,
                                                       peers: [PartyPeer(name: "bank-a", address: "127.0.0.1:1", certificateFile: (other ?? a).certificate)]),
                               audit: nil)
-    try linkB.start { _, _, channel in channel.abort("no jobs here") }
+    try linkB.start { _, _, channel in channel.abort(.refusedKind) }
     let linkA = try PartyLink(settings: PartySettings(name: "bank-a", listen: nil, certificateFile: a.certificate, keyFile: a.key,
                                                       maxFrameBytes: maxFrameBytes, heartbeatSeconds: 10,
                                                       peers: [PartyPeer(name: "bank-b", address: "127.0.0.1:\(linkB.listeningPort!)", certificateFile: b.certificate)]),
@@ -63,6 +63,32 @@ struct PartyTests {
             checked += 1
         }
         #expect(checked == 9)
+    }
+
+    /// The order PSI sends ids in: every index once, and not the file's order.
+    @Test func securePermutationsArePermutationsAndDiffer() throws {
+        let first = try SecureRandom.permutation(10_000), second = try SecureRandom.permutation(10_000)
+        #expect(first.sorted() == Array(0..<10_000) && second.sorted() == Array(0..<10_000))
+        #expect(first != second && first != Array(0..<10_000))
+        // Fixed points of a uniform permutation: about 1 on average.
+        #expect(first.indices.filter { first[$0] == $0 }.count < 20)
+        #expect(try SecureRandom.permutation(0).isEmpty && SecureRandom.permutation(1) == [0])
+    }
+
+    /// What a peer sends is read as a code of the closed list, or `unknown`; a per-peer cap wins.
+    @Test func peerCodesAndCaps() {
+        #expect(PeerCode(received: "refused.grant") == .refusedGrant)
+        #expect(PeerCode(received: "/etc/passwd: line 3") == .unknown)
+        #expect(PeerCode(for: PartyRefusal(.limitsExceeded, "detail")) == .limitsExceeded)
+        #expect(PeerCode(for: PartyError("a path /x")) == .internal)
+        #expect(PartyOpenReply(refusal: .refusedKind).refusal == .refusedKind)
+        let settings = PartySettings(
+            name: "a", listen: nil, certificateFile: "", keyFile: "",
+            peers: [
+                PartyPeer(name: "b", address: "h:1", certificateFile: "", maxPeerItems: 10),
+                PartyPeer(name: "c", address: "h:2", certificateFile: ""),
+            ], maxPeerItems: 500)
+        #expect(settings.maxPeerItems(for: "b") == 10 && settings.maxPeerItems(for: "c") == 500)
     }
 
     @Test func aProbeCompletesMutualTLSWithPinnedCertificates() async throws {

@@ -29,6 +29,32 @@ struct ConfigTests {
         #expect(ArcadConfig.defaults.viewGroup == "arca-view" && ArcadConfig.defaults.adminGroup == "arca-admin")
     }
 
+    /// `[party] max_peer_items` (default 10^8) and a peer's own cap.
+    @Test func maxPeerItemsGlobalAndPerPeer() throws {
+        #expect(ArcadConfig.defaults.partyMaxPeerItems == 100_000_000)
+        let text = """
+            [party]
+            max_peer_items = 5000
+            [[party.peers]]
+            name = "bank-b"
+            address = "127.0.0.1:7443"
+            certificate = "/etc/arca/peers/bank-b.pem"
+            max_peer_items = 70
+            [[party.peers]]
+            name = "bank-c"
+            address = "127.0.0.1:7444"
+            certificate = "/etc/arca/peers/bank-c.pem"
+
+            """
+        let config = try ArcadConfig.parse(text, source: "t.toml", base: .defaults)
+        #expect(config.partyMaxPeerItems == 5000)
+        #expect(config.partyPeers.map(\.maxPeerItems) == [70, nil])
+        let bad = try #require(throws: ConfigError.self) {
+            try ArcadConfig.parse("[party]\nmax_peer_items = 0\n", source: "bad.toml", base: .defaults)
+        }
+        #expect("\(bad)".contains("party.max_peer_items"))
+    }
+
     @Test(arguments: [
         ("[server]\nmax_body_bytes = \"big\"\n", "server.max_body_bytes", "expected an integer"),
         ("[server]\nmax_body_bytes = 12\n", "server.max_body_bytes", "between"),
