@@ -7,7 +7,7 @@ import ArcaStore
 public enum PeerJobs {
     /// Starts the responder's side of a job a peer opened: parks `channel` under the opening's
     /// session and submits the job to `runtime` with the peer as actor, so admission applies this
-    /// appliance's grants; the job itself answers the peer (``PartyOpenReply`` with its id) when it
+    /// appliance's grants; the job itself answers the peer (``PartyOpenReply``, without its id) when it
     /// runs and claims the channel with ``PartyLink/responderChannel(session:peer:)``. A refusal is
     /// answered here with its ``PeerCode`` alone (``code(for:)``); the detail is in the audit log.
     public static func serve(runtime: JobRuntime, link: PartyLink, peer: String, open: PartyOpen, channel: PartyChannel) {

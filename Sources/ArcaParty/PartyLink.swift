@@ -96,7 +96,8 @@ public enum PartyValue: Codable, Sendable, Equatable {
 /// The answer to ``PartyOpen``.
 public struct PartyOpenReply: Codable, Sendable {
     public var ok: Bool
-    /// The responder's job id, when it accepted.
+    /// The responder's job id (Arca's responders leave it out: it would tell the peer how many jobs
+    /// this appliance ran; the session id is the same on both sides).
     public var job: Int?
     /// Why it refused: a ``PeerCode``'s raw value, never free text (read it with ``refusal``).
     public private(set) var reason: String?

@@ -293,17 +293,25 @@ struct HostilePeerTests {
     }
 
     /// Leak 5: a requester that declares more ids than bank-b's operator allows (`max_peer_items`)
-    /// is refused with `limits.exceeded` before bank-b blinds anything.
+    /// is refused with `limits.exceeded` before bank-b blinds anything. Its acceptance carries no job id.
     @Test func aPeerDeclaringMoreItemsThanTheCapIsRefused() async throws {
         let pair = try PartyPair(bParty: "max_peer_items = 1000")
         pair.daemonB = try pair.b.start()
         defer { pair.daemonB?.stop() }
         try pair.register(pair.b, "host", file: "breast_hetero_host.csv")
         let link = try hostileRequester(pair)
-        let channel = try await link.openJob(
-            peer: "bank-b", kind: "psi", dataset: "host", purpose: "psi",
-            options: ["suite": .string("ecdh-25519"), "result_to": .string("both"), "duplicates": .string("reject")])
+        let channel = try await link.connect(to: "bank-b")
+        try channel.send(
+            control: PartyOpen(
+                type: "job", session: UUID().uuidString, kind: "psi", dataset: "host", purpose: "psi",
+                options: [
+                    "suite": .string("ecdh-25519"), "result_to": .string("both"), "duplicates": .string("reject"),
+                ]))
         let received = Received()
+        // The acceptance is `{"ok": true}` alone: no job id (it would count bank-b's jobs).
+        let accepted = try await received.next(channel)
+        let object = try JSONSerialization.jsonObject(with: Data(accepted.payload)) as? [String: Any]
+        #expect(object?.keys.sorted() == ["ok"] && object?["ok"] as? Bool == true, "\(received.controls)")
         _ = try await received.next(channel)  // bank-b's Hello
         try channel.send(control: Wire.Hello(suite: "ecdh-25519", items: 1001, batchSize: 4096, receivesResult: true))
         await received.drain(channel)

@@ -217,7 +217,9 @@ public struct IVJob: JobKind {
             channel = try await link.openJob(peer: spec.partner, kind: name, dataset: try string(spec, "peer_dataset"), purpose: spec.purpose, options: options)
         } else {
             channel = hostChannel!
-            try channel.send(control: PartyOpenReply(ok: true, job: Int(context.id)))
+            // Without this side's job id: the peer would read from it how many jobs this appliance ran
+            // (with other partners too). Both jobs carry the same session id.
+            try channel.send(control: PartyOpenReply(ok: true))
         }
         do {
             let result = try await (role == "guest"

@@ -153,7 +153,9 @@ public struct PSIJob: JobKind {
         } else {
             channel = responderChannel!
             // The acceptance comes from the job itself, so that nothing of the protocol can overtake it.
-            try channel.send(control: PartyOpenReply(ok: true, job: Int(context.id)))
+            // Without this side's job id: the peer would read from it how many jobs this appliance ran
+            // (with other partners too). Both jobs carry the same session id.
+            try channel.send(control: PartyOpenReply(ok: true))
         }
         let outcome: PSIOutcome
         do {
