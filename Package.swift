@@ -155,6 +155,7 @@ let package = Package(
         .testTarget(name: "ArcaStoreTests", dependencies: ["ArcaStore", "ArcaCrypto"]),
         .testTarget(name: "ArcaAuditTests", dependencies: ["ArcaAudit", "ArcaCrypto"]),
         .testTarget(
-            name: "ArcaPartyTests", dependencies: ["ArcaParty", "ArcaPSI", "ArcaCrypto"], exclude: ["Vectors"]),
+            name: "ArcaPartyTests", dependencies: ["ArcaParty", "ArcaPSI", "ArcaCrypto", "ArcaAudit", "ArcaSystem"],
+            exclude: ["Vectors"]),
     ]
 )

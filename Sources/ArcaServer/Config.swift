@@ -66,6 +66,17 @@ public struct ArcadConfig: Sendable, Equatable {
     public var partyMaxFrameBytes: Int = 16 << 20
     /// `[party] heartbeat_seconds`: heartbeat interval on a quiet channel; four missed end it.
     public var partyHeartbeat: Duration = .seconds(2)
+    /// `[party] max_jobs_per_peer`: jobs one partner may have queued or running here at once.
+    public var partyMaxJobsPerPeer: Int = 4
+    /// `[party] max_pending_handshakes`: inbound connections in their TLS handshake at once.
+    public var partyMaxPendingHandshakes: Int = 32
+    /// `[party] handshake_timeout_seconds`: an inbound TLS handshake not done by then is closed.
+    public var partyHandshakeTimeout: Duration = .seconds(10)
+    /// `[party] refusal_audit_seconds`: refused connections from one address are audited at most
+    /// once per this interval, with a count.
+    public var partyRefusalAuditInterval: Duration = .seconds(60)
+    /// `[party] max_inbox_bytes`: frames received and not yet read, per channel; more aborts it.
+    public var partyMaxInboxBytes: Int = 64 << 20
     /// `[[party.peers]]`: each partner's name, `host:port`, pinned certificate file and optional
     /// `max_peer_items`.
     public var partyPeers: [PartyPeer] = []
@@ -74,10 +85,15 @@ public struct ArcadConfig: Sendable, Equatable {
     /// The party link's settings, when `[party]` names this appliance, its certificate and key.
     public var partySettings: PartySettings? {
         guard !partyName.isEmpty, !partyCertificate.isEmpty, !partyKey.isEmpty else { return nil }
-        return PartySettings(
+        var settings = PartySettings(
             name: partyName, listen: partyListen, certificateFile: partyCertificate, keyFile: partyKey,
             maxFrameBytes: partyMaxFrameBytes, heartbeatSeconds: partyHeartbeat.seconds,
             peers: partyPeers, maxPeerItems: partyMaxPeerItems)
+        settings.maxPendingHandshakes = partyMaxPendingHandshakes
+        settings.handshakeTimeout = partyHandshakeTimeout
+        settings.refusalAuditInterval = partyRefusalAuditInterval
+        settings.maxInboxBytes = partyMaxInboxBytes
+        return settings
     }
 
     /// `[datasets] roots`: directories dataset files may be registered from (paths resolved, links
@@ -181,6 +197,19 @@ public struct ArcadConfig: Sendable, Equatable {
         heartbeat_seconds = 2
         # The most ids a peer may declare in a PSI run (psi and the alignment of iv); more is refused.
         max_peer_items = 100000000
+        # Jobs one peer may have queued or running here at once; more openings are refused (peer-jobs).
+        max_jobs_per_peer = 4
+        # Inbound connections in their TLS handshake at once; beyond, the oldest of the busiest address
+        # is closed at once.
+        max_pending_handshakes = 32
+        # Seconds an inbound TLS handshake may take before the connection is closed.
+        handshake_timeout_seconds = 10
+        # Refused connections from one address are audited at most once per this many seconds, with a
+        # count (the first at once).
+        refusal_audit_seconds = 60
+        # Bytes of frames received and not yet read, per channel; a peer that sends more has the channel
+        # aborted (limits.exceeded).
+        max_inbox_bytes = 67108864
         # Each peer, pinned by its certificate file (max_peer_items: optional, this peer's own cap):
         # [[party.peers]]
         # name = "bank-b"

@@ -224,6 +224,30 @@ extension ArcadConfig {
             set: { c, v, r in c.partyMaxPeerItems = try r.int(v, "party.max_peer_items", in: 1...(1 << 40)) },
             show: { "\($0.partyMaxPeerItems)" }),
         ConfigKey(
+            "party.max_jobs_per_peer",
+            set: { c, v, r in c.partyMaxJobsPerPeer = try r.int(v, "party.max_jobs_per_peer", in: 1...1024) },
+            show: { "\($0.partyMaxJobsPerPeer)" }),
+        ConfigKey(
+            "party.max_pending_handshakes",
+            set: { c, v, r in c.partyMaxPendingHandshakes = try r.int(v, "party.max_pending_handshakes", in: 1...4096)
+            },
+            show: { "\($0.partyMaxPendingHandshakes)" }),
+        ConfigKey(
+            "party.handshake_timeout_seconds",
+            set: { c, v, r in c.partyHandshakeTimeout = try r.seconds(v, "party.handshake_timeout_seconds", in: 1...600)
+            },
+            show: { "\(Int($0.partyHandshakeTimeout.seconds))" }),
+        ConfigKey(
+            "party.refusal_audit_seconds",
+            set: { c, v, r in
+                c.partyRefusalAuditInterval = try r.seconds(v, "party.refusal_audit_seconds", in: 1...86400)
+            },
+            show: { "\(Int($0.partyRefusalAuditInterval.seconds))" }),
+        ConfigKey(
+            "party.max_inbox_bytes",
+            set: { c, v, r in c.partyMaxInboxBytes = try r.int(v, "party.max_inbox_bytes", in: 65536...(1 << 34)) },
+            show: { "\($0.partyMaxInboxBytes)" }),
+        ConfigKey(
             "party.peers", set: { c, v, r in c.partyPeers = try r.peers(v, "party.peers") },
             show: { config in
                 config.partyPeers.map { peer in

@@ -186,9 +186,9 @@ func benchModExp(_ arguments: [String]) async throws {
     let pool = machine.pool, topology = machine.topology
     defer { pool.shutdown() }
     let threads = machine.threads
-    let modulus = BigNumber(randomBits: bits, odd: true)
-    let bases = (0..<batch).map { _ in BigNumber(randomBelow: modulus) }
-    let exponents = (0..<batch).map { _ in BigNumber(randomBits: exponentBits) }
+    let modulus = try BigNumber(randomBits: bits, odd: true)
+    let bases = try (0..<batch).map { _ in try BigNumber(randomBelow: modulus) }
+    let exponents = try (0..<batch).map { _ in try BigNumber(randomBits: exponentBits) }
     let expected = try zip(bases, exponents).map { try BigNumber.modExpConstantTime($0, $1, modulus) }
     print(
         """

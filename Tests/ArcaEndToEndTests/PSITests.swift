@@ -43,7 +43,7 @@ final class PartyPair {
 
     /// - Parameter bPinsForA: the certificate bank-b pins for bank-a (default: bank-a's own).
     /// - Parameter openCL: bank-a looks for OpenCL devices (PoCL) too.
-    /// - Parameter bParty: more `[party]` keys for bank-b (say `max_peer_items = 1000`).
+    /// - Parameter bParty: more `[party]` keys for bank-b (say `max_peer_items = 1000`, or limits under test).
     init(bPinsForA: String? = nil, openCL: Bool = false, bParty: String = "") throws {
         let directory = try Harness.temporaryDirectory()
         self.directory = directory
