@@ -19,6 +19,8 @@ public enum AdmissionRule: String, Sendable, CaseIterable, Codable {
     case grantQuota = "grant-quota"
     /// The dataset's file no longer matches its registered digest.
     case datasetChanged = "dataset-changed"
+    /// A peer-opened job while the peer already has `[party] max_jobs_per_peer` jobs queued or running.
+    case peerJobs = "peer-jobs"
 }
 
 /// A job refused at admission: the rule that failed, and a sentence for the operator.
@@ -38,8 +40,62 @@ public struct JobRuntimeError: Error, CustomStringConvertible, Sendable {
 }
 
 extension JobRuntime {
-    /// Checks the dataset and the grants; returns the rows the job will read.
-    func admit(_ spec: JobSpec, kind: any JobKind, datasetName: String) throws -> Int {
+    /// Admits `spec` and stores it `queued`, in one write transaction of the store: the per-peer
+    /// limit, the dataset and grant rules, the quota (rows metered today plus the rows every admitted
+    /// job that has not ended will read) and the insert of the job — which reserves its rows — are one
+    /// step, and its `job.submit` audit entry is written before that step commits (an entry that
+    /// cannot be written refuses the job). So K concurrent submissions against a quota of one job's
+    /// rows admit exactly one. The file's digest is computed before the transaction (hashing is slow)
+    /// and compared inside it with the registration as the transaction sees it.
+    /// - Parameter peerOpened: a partner opened the job over the link (`actor` is the partner);
+    ///   such jobs count against ``maxJobsPerPeer``.
+    /// - Throws: ``JobRefusal`` with the rule that failed, errors of the store or the audit log.
+    func admitAndInsert(_ spec: JobSpec, kind: any JobKind, actor: AuditActor, peerOpened: Bool) throws -> JobRecord {
+        let datasetName = kind.readsDataset ? spec.dataset : nil
+        if kind.readsDataset && datasetName == nil {
+            throw JobSpecError("spec key dataset: missing; kind \(kind.name) reads a registered dataset")
+        }
+        // The file must still be the one registered: nothing runs on changed data. (The job checks
+        // again when it reads the file, and parses what it hashed.)
+        var fingerprint: Result<String, DatasetError>?
+        if let datasetName, let dataset = try store.dataset(datasetName) {
+            do {
+                fingerprint = .success(try verifiedFile(dataset).digest)
+            } catch let error as DatasetError {
+                fingerprint = .failure(error)
+            }
+        }
+        let maxJobsPerPeer = self.maxJobsPerPeer
+        return try store.transaction { transaction in
+            var planned = 0
+            if peerOpened {
+                let active = try transaction.activeJobs().filter { $0.submittedBy == actor.text }.count
+                guard active < maxJobsPerPeer else {
+                    throw JobRefusal(rule: .peerJobs,
+                                     message: "partner \(spec.partner) already has \(active) jobs queued or running here;"
+                                         + " [party] max_jobs_per_peer is \(maxJobsPerPeer)")
+                }
+            }
+            if let datasetName {
+                planned = try admit(spec, kind: kind, datasetName: datasetName, fingerprint: fingerprint,
+                                    in: transaction)
+            }
+            let record = JobRecord(id: nil, kind: spec.kind, spec: spec.text, dataset: spec.dataset, partner: spec.partner,
+                                   purpose: spec.purpose, state: .queued, reason: nil, submittedBy: actor.text,
+                                   createdAt: Date(), rowsRead: 0, counters: ["plannedRows": Double(planned)])
+            let job = try transaction.insert(job: record)
+            try audit.append(AuditRecord(action: "job.submit", actor: actor, result: "queued", job: Int(job.id!),
+                                         datasets: spec.dataset.map { [$0] } ?? [],
+                                         detail: "kind \(spec.kind), partner \(spec.partner), purpose \(spec.purpose)"))
+            return job
+        }
+    }
+
+    /// Checks the dataset and the grants inside `transaction`; returns the rows the job will read.
+    /// - Parameter fingerprint: the file's digest as computed before the transaction (nil when the
+    ///   dataset was not registered then).
+    func admit(_ spec: JobSpec, kind: any JobKind, datasetName: String, fingerprint: Result<String, DatasetError>?,
+               in store: StoreTransaction) throws -> Int {
         guard let dataset = try store.dataset(datasetName) else {
             throw JobRefusal(rule: .dataset, message: "no dataset named \"\(datasetName)\" is registered")
         }
@@ -73,7 +129,7 @@ extension JobRuntime {
             let day = calendar.startOfDay(for: now)
             // Metered today, plus all that admitted jobs that have not ended will read (a job's rows
             // are metered when it ends).
-            let pending = try store.jobs(in: .queued) + store.jobs(in: .running)
+            let pending = try store.activeJobs()
             let reserved = pending.filter { $0.dataset == dataset.name && $0.partner == spec.partner }
                 .reduce(0) { $0 + Int($1.counters["plannedRows"] ?? 0) }
             let used = try store.rowsRead(dataset: dataset.name, partner: spec.partner, since: day) + reserved
@@ -83,11 +139,15 @@ extension JobRuntime {
         }
         // The file must still be the one registered: nothing runs on changed data. (The job checks
         // again when it reads the file, and parses what it hashed.)
-        do {
-            _ = try verifiedFile(dataset)
-        } catch let error as DatasetError {
+        switch fingerprint {
+        case .success(let digest) where digest == dataset.digest:
+            return rows
+        case .failure(let error):
             throw JobRefusal(rule: .datasetChanged, message: error.description)
+        default:
+            throw JobRefusal(rule: .datasetChanged,
+                             message: "dataset \(dataset.name): its registration changed while the job was admitted;"
+                                 + " submit it again")
         }
-        return rows
     }
 }

@@ -28,6 +28,9 @@ public final class JobRuntime: Sendable {
     let resultsDirectory: String
     public let digest: Digest
     let maxRunning: Int
+    /// `[party] max_jobs_per_peer`: jobs a partner may have queued or running here at once, counted
+    /// over the jobs it opened (``submitOpened(kind:dataset:purpose:partner:session:options:)``).
+    public let maxJobsPerPeer: Int
     struct Scheduling {
         var running: [Int64: Task<Void, Never>] = [:]
         var queue: [Int64] = []
@@ -37,8 +40,9 @@ public final class JobRuntime: Sendable {
     }
     let scheduling = Mutex(Scheduling())
 
-    public init(store: JobStore, audit: AuditLog, pool: ExecutorPool, kinds: [any JobKind], resultsDirectory: String, digest: Digest, maxRunning: Int) throws {
-        self.store = store; self.audit = audit; self.pool = pool
+    public init(store: JobStore, audit: AuditLog, pool: ExecutorPool, kinds: [any JobKind], resultsDirectory: String,
+                digest: Digest, maxRunning: Int, maxJobsPerPeer: Int = 4) throws {
+        self.store = store; self.audit = audit; self.pool = pool; self.maxJobsPerPeer = max(1, maxJobsPerPeer)
         self.kinds = Dictionary(kinds.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.resultsDirectory = resultsDirectory; self.digest = digest; self.maxRunning = max(1, maxRunning)
         try FileManager.default.createDirectory(atPath: resultsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -53,10 +57,10 @@ public final class JobRuntime: Sendable {
     public func recover() throws -> [JobRecord] {
         var interrupted: [JobRecord] = []
         for job in try store.jobs(in: .running) {
-            guard let failed = try store.update(job: job.id!, message: "interrupted", { job in
+            let ended = try store.update(job: job.id!, message: "interrupted", usage: { usageRecords($0) }) { job in
                 job.state = .failed; job.reason = "interrupted"; job.finishedAt = Date()
-            }) else { continue }
-            try meterUsage(failed, rows: failed.rowsRead, counters: failed.counters)
+            }
+            guard let failed = ended else { continue }
             try audit.append(AuditRecord(action: "job.state", actor: .daemon, result: "failed", job: Int(job.id!), datasets: job.dataset.map { [$0] } ?? [],
                                          detail: "interrupted: arcad stopped while the job ran"))
             interrupted.append(failed)
@@ -160,26 +164,17 @@ public final class JobRuntime: Sendable {
         options["role"] = .string("responder")
         options["session"] = .string(session)
         let spec = JobSpec(kind: kind, dataset: dataset, partner: partner, purpose: purpose, options: options)
-        return try submit(spec, actor: AuditActor(partner: partner))
+        return try submit(spec, actor: AuditActor(partner: partner), peerOpened: true)
     }
 
-    func submit(_ spec: JobSpec, actor: AuditActor) throws -> JobRecord {
+    func submit(_ spec: JobSpec, actor: AuditActor, peerOpened: Bool = false) throws -> JobRecord {
         let datasets = spec.dataset.map { [$0] } ?? []
         do {
             guard let kind = kinds[spec.kind] else {
                 throw JobSpecError("spec key kind: unknown kind \"\(spec.kind.prefix(64))\"; this arcad runs \(kindNames.joined(separator: ", "))")
             }
             try kind.validate(spec)
-            var planned = 0
-            if kind.readsDataset {
-                guard let name = spec.dataset else { throw JobSpecError("spec key dataset: missing; kind \(kind.name) reads a registered dataset") }
-                planned = try admit(spec, kind: kind, datasetName: name)
-            }
-            let job = try store.insert(job: JobRecord(id: nil, kind: spec.kind, spec: spec.text, dataset: spec.dataset, partner: spec.partner,
-                                                      purpose: spec.purpose, state: .queued, reason: nil, submittedBy: actor.text, createdAt: Date(),
-                                                      rowsRead: 0, counters: ["plannedRows": Double(planned)]))
-            try audit.append(AuditRecord(action: "job.submit", actor: actor, result: "queued", job: Int(job.id!), datasets: datasets,
-                                         detail: "kind \(spec.kind), partner \(spec.partner), purpose \(spec.purpose)"))
+            let job = try admitAndInsert(spec, kind: kind, actor: actor, peerOpened: peerOpened)
             scheduling.withLock { $0.queue.append(job.id!) }
             schedule()
             return job
@@ -277,9 +272,15 @@ public final class JobRuntime: Sendable {
         }
         guard let job = try? store.update(job: id, { job in job.state = .running; job.startedAt = Date() }) else { return }
         let datasets = job.dataset.map { [$0] } ?? []
-        _ = try? audit.append(AuditRecord(action: "job.state", actor: .daemon, result: "running", job: Int(id), datasets: datasets))
         var context: JobContext?
         do {
+            // Fail closed: a job whose start cannot be audited does not run.
+            do {
+                try audit.append(AuditRecord(action: "job.state", actor: .daemon, result: "running", job: Int(id),
+                                             datasets: datasets))
+            } catch {
+                throw JobRuntimeError(.conflict, "audit: cannot record the job's start: \(error)")
+            }
             let spec = try JobSpec.parse(job.spec)
             guard let kind = kinds[job.kind] else { throw JobRuntimeError(.badRequest, "kind \(job.kind) is not served by this arcad") }
             var table: CSVTable?
@@ -302,36 +303,49 @@ public final class JobRuntime: Sendable {
             try AtomicFile.write(result, to: path)
             let hash = try digest.hex(result)
             let (rows, counters) = context!.snapshot
-            let done = try store.update(job: id) { job in
+            // Fail closed: the result counts only once its entry is in the audit log; a job whose end
+            // cannot be audited fails, and its result file is removed.
+            do {
+                try audit.append(AuditRecord(action: "job.state", actor: .daemon, result: "succeeded", job: Int(id),
+                                             datasets: datasets, resultHash: hash, detail: "\(rows) rows read"))
+            } catch {
+                try? FileManager.default.removeItem(atPath: path)
+                throw JobRuntimeError(.conflict, "audit: cannot record the job's end: \(error)")
+            }
+            try store.update(job: id, usage: { usageRecords($0) }) { job in
                 job.state = .succeeded; job.finishedAt = Date(); job.resultPath = path; job.resultHash = hash
                 job.rowsRead = rows; job.counters = counters.merging(["plannedRows": job.counters["plannedRows"] ?? 0]) { $1 }
             }
-            if let done { try meterUsage(done, rows: rows, counters: counters) }
-            try audit.append(AuditRecord(action: "job.state", actor: .daemon, result: "succeeded", job: Int(id), datasets: datasets, resultHash: hash,
-                                         detail: "\(rows) rows read"))
         } catch {
             let (cancelledBy, stopping) = scheduling.withLock { ($0.cancelledBy.removeValue(forKey: id), $0.stopping) }
             let (rows, counters) = context?.snapshot ?? (0, [:])
             let state: JobState = cancelledBy != nil ? .cancelled : .failed
-            let reason = cancelledBy.map { "cancelled by \($0)" } ?? (stopping ? "interrupted" : "\(error)")
-            let ended = try? store.update(job: id, message: reason) { job in
-                job.state = state; job.reason = reason; job.finishedAt = Date()
+            var reason = cancelledBy.map { "cancelled by \($0)" } ?? (stopping ? "interrupted" : "\(error)")
+            // The end is audited before it is stored; an end that cannot be audited says so in the job.
+            do {
+                let detail = reason == "interrupted" ? "interrupted: arcad stopped (SIGTERM) while the job ran" : reason
+                try audit.append(AuditRecord(action: "job.state", actor: .daemon, result: state.rawValue, job: Int(id),
+                                             datasets: datasets, detail: detail))
+            } catch {
+                reason += " (the job's end could not be audited: \(error))"
+            }
+            let stored = reason
+            _ = try? store.update(job: id, message: stored, usage: { usageRecords($0) }) { job in
+                job.state = state; job.reason = stored; job.finishedAt = Date()
                 job.rowsRead = rows; job.counters = counters.merging(["plannedRows": job.counters["plannedRows"] ?? 0]) { $1 }
             }
-            if let ended { try? meterUsage(ended, rows: rows, counters: counters) }
-            _ = try? audit.append(AuditRecord(action: "job.state", actor: .daemon, result: state.rawValue, job: Int(id), datasets: datasets,
-                                              detail: reason == "interrupted" ? "interrupted: arcad stopped (SIGTERM) while the job ran" : reason))
         }
     }
+}
 
-    func meterUsage(_ job: JobRecord, rows: Int, counters: [String: Double]) throws {
-        let now = Date()
-        var records = [UsageRecord(id: nil, time: now, jobId: job.id!, kind: job.kind, dataset: job.dataset, partner: job.partner,
-                                   purpose: job.purpose, metric: "rowsRead", amount: Double(rows))]
-        for (metric, amount) in counters.sorted(by: { $0.key < $1.key }) where metric != "plannedRows" {
-            records.append(UsageRecord(id: nil, time: now, jobId: job.id!, kind: job.kind, dataset: job.dataset, partner: job.partner,
-                                       purpose: job.purpose, metric: metric, amount: amount))
-        }
-        try store.record(usage: records)
+/// What an ended job used, as usage records: its rows read and each counter but `plannedRows`
+/// (metered in the same transaction as the job's end).
+func usageRecords(_ job: JobRecord) -> [UsageRecord] {
+    let now = Date()
+    func record(_ metric: String, _ amount: Double) -> UsageRecord {
+        UsageRecord(id: nil, time: now, jobId: job.id!, kind: job.kind, dataset: job.dataset, partner: job.partner,
+                    purpose: job.purpose, metric: metric, amount: amount)
     }
+    return [record("rowsRead", Double(job.rowsRead))]
+        + job.counters.sorted(by: { $0.key < $1.key }).filter { $0.key != "plannedRows" }.map { record($0.key, $0.value) }
 }

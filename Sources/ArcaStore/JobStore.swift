@@ -360,8 +360,11 @@ public final class JobStore: Sendable {
 
     /// Changes a job with `change` and records its new state as an event when it changed, in one
     /// transaction. Returns the job as stored, or nil when there is no such job.
+    /// - Parameter usage: records to meter in the same transaction, made from the changed job (a job's
+    ///   end and its usage are one write, so no admission sees the job ended but its rows unmetered).
     @discardableResult
-    public func update(job id: Int64, message: String? = nil, _ change: @Sendable (inout JobRecord) -> Void) throws -> JobRecord? {
+    public func update(job id: Int64, message: String? = nil, usage: (@Sendable (JobRecord) -> [UsageRecord])? = nil,
+                       _ change: @Sendable (inout JobRecord) -> Void) throws -> JobRecord? {
         try database.write { db in
             guard var job = try JobRecord.fetchOne(db, key: id) else { return nil }
             let before = job.state
@@ -371,8 +374,18 @@ public final class JobStore: Sendable {
                 var event = JobEvent(id: nil, jobId: id, time: Date(), state: job.state, message: message)
                 try event.insert(db)
             }
+            for var record in usage?(job) ?? [] { try record.insert(db) }
             return job
         }
+    }
+
+    /// Runs `body` in one write transaction: every read through the ``StoreTransaction`` sees the
+    /// store as no other write can change it until `body` returns, and its inserts commit together
+    /// or not at all (a throw rolls them back). Admission reads usage, reserves rows and inserts the
+    /// job this way, so concurrent submissions cannot all pass one quota.
+    /// - Warning: `body` holds the store's only writer: keep it short (no file hashing in it).
+    public func transaction<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
+        try database.write { db in try body(StoreTransaction(db: db)) }
     }
 
     public func job(_ id: Int64) throws -> JobRecord? { try database.read { try JobRecord.fetchOne($0, key: id) } }
@@ -461,6 +474,44 @@ public final class JobStore: Sendable {
         }
     }
 
+    static func rowsRead(_ db: Database, dataset: String, partner: String, since: Date) throws -> Int {
+        let sql = "SELECT COALESCE(SUM(amount), 0) FROM usage"
+            + " WHERE dataset = ? AND partner = ? AND metric = 'rowsRead' AND time >= ?"
+        return Int(try Double.fetchOne(db, sql: sql, arguments: [dataset, partner, since]) ?? 0)
+    }
+
     /// `PRAGMA integrity_check`'s answer: `["ok"]` for a sound file.
     public func integrityCheck() throws -> [String] { try database.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") } }
+}
+
+/// The store inside one write transaction (``JobStore/transaction(_:)``): reads that no other write
+/// can change before the transaction ends, and inserts that commit with it.
+public struct StoreTransaction {
+    let db: Database
+
+    public func dataset(_ name: String) throws -> DatasetRecord? { try DatasetRecord.fetchOne(db, key: name) }
+
+    public func grants(dataset: String) throws -> [GrantRecord] {
+        try GrantRecord.filter(Column("dataset") == dataset).order(Column("id")).fetchAll(db)
+    }
+
+    /// Jobs queued or running (admitted and not ended), oldest first.
+    public func activeJobs() throws -> [JobRecord] {
+        try JobRecord.filter([JobState.queued.rawValue, JobState.running.rawValue].contains(Column("state")))
+            .order(Column("id")).fetchAll(db)
+    }
+
+    /// Rows of `dataset` metered for `partner` since `since`.
+    public func rowsRead(dataset: String, partner: String, since: Date) throws -> Int {
+        try JobStore.rowsRead(db, dataset: dataset, partner: partner, since: since)
+    }
+
+    /// Stores a new job and its first event.
+    public func insert(job: JobRecord) throws -> JobRecord {
+        var job = job
+        try job.insert(db)
+        var event = JobEvent(id: nil, jobId: job.id!, time: job.createdAt, state: job.state, message: nil)
+        try event.insert(db)
+        return job
+    }
 }
