@@ -139,6 +139,8 @@ let package = Package(
                     exclude: ["Data"]),
         .testTarget(name: "ArcaStoreTests", dependencies: ["ArcaStore", "ArcaCrypto"]),
         .testTarget(name: "ArcaAuditTests", dependencies: ["ArcaAudit", "ArcaCrypto"]),
-        .testTarget(name: "ArcaPartyTests", dependencies: ["ArcaParty", "ArcaPSI", "ArcaCrypto"], exclude: ["Vectors"]),
+        .testTarget(
+            name: "ArcaPartyTests", dependencies: ["ArcaParty", "ArcaPSI", "ArcaCrypto", "ArcaAudit", "ArcaSystem"],
+            exclude: ["Vectors"]),
     ]
 )

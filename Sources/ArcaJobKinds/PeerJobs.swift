@@ -26,12 +26,12 @@ public enum PeerJobs {
                 case .bool(let flag): options[key] = .bool(flag)
                 }
             }
-            link.park(session: session, channel: channel)
+            try link.park(session: session, channel: channel)
             do {
                 _ = try runtime.submitOpened(kind: kind, dataset: dataset, purpose: purpose, partner: peer, session: session,
                                              options: options)
             } catch {
-                _ = link.claim(session: session)
+                _ = link.claim(session: session, peer: peer)
                 throw error
             }
         } catch {

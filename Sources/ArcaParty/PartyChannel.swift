@@ -35,6 +35,9 @@ public final class PartyChannel: Sendable {
     public let peer: String
     /// Largest frame accepted or sent, in bytes (type byte and payload).
     public let maxFrameBytes: Int
+    /// Most payload bytes of received frames held unread; a peer that sends more has the channel
+    /// aborted (`limits.exceeded` to the peer).
+    public let maxInboxBytes: Int
     let connection: TLSConnection
     let heartbeat: Duration
     /// A pipe whose read end wakes the I/O thread from `poll` when frames are queued.
@@ -42,6 +45,7 @@ public final class PartyChannel: Sendable {
     struct State {
         var outbox: [UInt8] = []
         var inbox: [PartyFrame] = []
+        var inboxBytes = 0
         var waiters: [(UInt64, CheckedContinuation<PartyFrame, any Error>)] = []
         var failure: PartyError?
         var closing = false
@@ -51,8 +55,10 @@ public final class PartyChannel: Sendable {
     let state = Mutex(State())
     let onEnd: @Sendable (PartyChannel) -> Void
 
-    init(peer: String, connection: TLSConnection, maxFrameBytes: Int, heartbeat: Duration, onEnd: @escaping @Sendable (PartyChannel) -> Void) {
+    init(peer: String, connection: TLSConnection, maxFrameBytes: Int, maxInboxBytes: Int = 64 << 20,
+         heartbeat: Duration, onEnd: @escaping @Sendable (PartyChannel) -> Void) {
         self.peer = peer; self.connection = connection; self.maxFrameBytes = maxFrameBytes; self.heartbeat = heartbeat; self.onEnd = onEnd
+        self.maxInboxBytes = maxInboxBytes
         var ends: [Int32] = [0, 0]
         _ = pipe(&ends)
         for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK); _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
@@ -108,7 +114,11 @@ public final class PartyChannel: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 let immediate: Result<PartyFrame, any Error>? = state.withLock { state in
-                    if !state.inbox.isEmpty { return .success(state.inbox.removeFirst()) }
+                    if !state.inbox.isEmpty {
+                        let frame = state.inbox.removeFirst()
+                        state.inboxBytes -= frame.payload.count
+                        return .success(frame)
+                    }
                     if let failure = state.failure { return .failure(failure) }
                     state.waiters.append((id, continuation))
                     return nil
@@ -174,13 +184,29 @@ public final class PartyChannel: Sendable {
         for waiter in waiters { waiter.resume(throwing: error) }
     }
 
-    private func deliver(_ frame: PartyFrame) {
-        let waiter = state.withLock { state -> CheckedContinuation<PartyFrame, any Error>? in
-            if !state.waiters.isEmpty { return state.waiters.removeFirst().1 }
+    /// Hands `frame` to the first waiter, else keeps it in the inbox. Returns false, keeping nothing,
+    /// when the inbox would hold more than ``maxInboxBytes``.
+    private func deliver(_ frame: PartyFrame) -> Bool {
+        let (waiter, kept) = state.withLock { state -> (CheckedContinuation<PartyFrame, any Error>?, Bool) in
+            if !state.waiters.isEmpty { return (state.waiters.removeFirst().1, true) }
+            guard state.inboxBytes + frame.payload.count <= maxInboxBytes else { return (nil, false) }
             state.inbox.append(frame)
-            return nil
+            state.inboxBytes += frame.payload.count
+            return (nil, true)
         }
         waiter?.resume(returning: frame)
+        return kept
+    }
+
+    /// Ends the channel with `error` and queues an abort frame with `code` for the peer (written
+    /// before the connection closes), whatever state the channel is in.
+    private func fail(_ error: PartyError, abortingWith code: String) {
+        end(error)
+        let payload = Array(code.utf8)
+        state.withLock { state in
+            state.outbox += [0, 0, 0, UInt8(payload.count + 1), PartyFrame.Kind.abort.rawValue] + payload
+            state.closing = true
+        }
     }
 
     /// The I/O thread: the only user of the TLS connection after the handshake.
@@ -219,6 +245,7 @@ public final class PartyChannel: Sendable {
             }
             // Read what has arrived.
             reading: while true {
+                if state.withLock({ $0.failure != nil }) { break reading }
                 let io: TLSConnection.IO
                 do { io = try buffer.withUnsafeMutableBytes { try connection.read(into: $0) } } catch {
                     finish(PartyError("link to \(peer): \(error)")); return
@@ -242,8 +269,15 @@ public final class PartyChannel: Sendable {
                         case .heartbeat: break
                         case .abort:
                             finish(PartyError("peer \(peer) aborted: \(String(decoding: payload, as: UTF8.self))")); return
-                        case .control: deliver(PartyFrame(.control, payload))
-                        case .data: deliver(PartyFrame(.data, payload))
+                        case .control, .data:
+                            if !deliver(PartyFrame(PartyFrame.Kind(rawValue: type)!, payload)) {
+                                let detail = "the peer sent over \(maxInboxBytes) bytes of frames not yet read"
+                                fail(PartyError("link to \(peer): \(detail); aborted (limits.exceeded)"),
+                                     abortingWith: "limits.exceeded")
+                                received = []
+                                offset = 0
+                                break reading
+                            }
                         case nil: finish(PartyError("link to \(peer): unknown frame type \(type)")); return
                         }
                     }

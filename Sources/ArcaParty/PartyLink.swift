@@ -30,6 +30,18 @@ public struct PartySettings: Sendable, Equatable {
     /// Seconds between heartbeats on a quiet channel; four missed heartbeats end it.
     public var heartbeatSeconds: Double
     public var peers: [PartyPeer]
+    /// Inbound connections in their TLS handshake at once. A connection beyond it closes the oldest
+    /// pending handshake of the address that holds the most (so one flooding address cannot starve
+    /// the others, and a prompt handshake still completes during a flood).
+    public var maxPendingHandshakes = 32
+    /// An inbound TLS handshake not done within this is closed (a real deadline, not a per-read timeout).
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// Refused inbound connections from one address are audited at most once per this interval: the
+    /// first at once, the rest as one `party.refused` entry with their count when the interval ends.
+    public var refusalAuditInterval: Duration = .seconds(60)
+    /// Bytes of received frames a channel holds unread; a peer that sends more has the channel
+    /// aborted with `limits.exceeded`.
+    public var maxInboxBytes = 64 << 20
     public init(name: String, listen: String?, certificateFile: String, keyFile: String, maxFrameBytes: Int = 16 << 20,
                 heartbeatSeconds: Double = 2, peers: [PartyPeer]) {
         self.name = name; self.listen = listen; self.certificateFile = certificateFile; self.keyFile = keyFile
@@ -118,7 +130,7 @@ public final class PartyLink: Sendable {
     public typealias OpenHandler = @Sendable (_ peer: String, _ open: PartyOpen, _ channel: PartyChannel) async -> Void
     struct Live {
         var handler: OpenHandler?
-        var parked: [String: PartyChannel] = [:]
+        var parked: [String: Parked] = [:]
         var open: [String: Int] = [:]
         var lastContact: [String: Date] = [:]
         var lastError: [String: String] = [:]
@@ -126,6 +138,28 @@ public final class PartyLink: Sendable {
         var stopped = false
         var refusals: [String] = []
         var endings: [String] = []
+        /// Inbound connections in their handshake, by a serial number.
+        var pending: [UInt64: PendingHandshake] = [:]
+        var nextPending: UInt64 = 0
+        /// Refusals per remote address not yet audited, in the current interval.
+        var tallies: [String: RefusalTally] = [:]
+    }
+    /// A channel a peer opened for a job, until that job claims it.
+    struct Parked {
+        var channel: PartyChannel
+        var peer: String { channel.peer }
+    }
+    struct PendingHandshake {
+        var host: String
+        var descriptor: Int32
+        var started: ContinuousClock.Instant
+        /// Why the link closed it (evicted, timed out); nil while it runs.
+        var cut: String?
+    }
+    struct RefusalTally {
+        var since: ContinuousClock.Instant
+        var count = 0
+        var last = ""
     }
     let live = Mutex(Live())
     /// The port the listener is bound to (useful with port 0).
@@ -177,39 +211,98 @@ public final class PartyLink: Sendable {
         let thread = Thread { [self] in self.acceptLoop(descriptor) }
         thread.name = "arca-party-accept"
         thread.start()
+        let watchdog = Thread { [self] in self.watch() }
+        watchdog.name = "arca-party-watchdog"
+        watchdog.start()
     }
 
-    /// Stops listening; open channels are aborted.
+    /// Stops listening; open channels are aborted; refusals not yet audited are.
     public func stop() {
         let (descriptor, channels) = live.withLock { live -> (Int32, [PartyChannel]) in
             live.stopped = true
             defer { live.listener = -1; live.parked = [:] }
-            return (live.listener, Array(live.parked.values))
+            for (id, handshake) in live.pending where handshake.cut == nil {
+                live.pending[id]!.cut = "arcad is stopping"
+                Glibc.shutdown(handshake.descriptor, Int32(SHUT_RDWR))
+            }
+            return (live.listener, Array(live.parked.values.map(\.channel)))
         }
         if descriptor >= 0 { Glibc.shutdown(descriptor, Int32(SHUT_RDWR)); Glibc.close(descriptor) }
         for channel in channels { channel.abort("arcad is stopping") }
+        flushRefusals(all: true)
     }
 
     private func acceptLoop(_ listener: Int32) {
-        // Returns when the listener was closed.
+        // Returns when the listener was closed. A thread per connection, at most
+        // maxPendingHandshakes of them in their handshake.
         while let (descriptor, remote) = TCP.accept(listener) {
-            let thread = Thread { [self] in self.serve(descriptor, remote: remote.description) }
+            let id = live.withLock { live -> UInt64? in
+                guard !live.stopped else { return nil }
+                let running = live.pending.filter { $0.value.cut == nil }
+                if running.count >= settings.maxPendingHandshakes {
+                    // Close the oldest pending handshake of the address that holds the most.
+                    let byHost = Dictionary(grouping: running, by: { $0.value.host })
+                    let busiest = byHost.max { a, b in
+                        a.value.count != b.value.count ? a.value.count < b.value.count
+                            : a.value.map(\.value.started).min()! > b.value.map(\.value.started).min()!
+                    }!
+                    let victim = busiest.value.min { $0.value.started < $1.value.started }!
+                    live.pending[victim.key]!.cut = "closed: \(settings.maxPendingHandshakes) handshakes were pending"
+                    Glibc.shutdown(victim.value.descriptor, Int32(SHUT_RDWR))
+                }
+                live.nextPending += 1
+                live.pending[live.nextPending] = PendingHandshake(host: remote.host, descriptor: descriptor,
+                                                                  started: .now)
+                return live.nextPending
+            }
+            guard let id else { Glibc.close(descriptor); return }
+            let thread = Thread { [self] in self.serve(descriptor, remote: remote, pending: id) }
             thread.start()
         }
     }
 
-    private func serve(_ descriptor: Int32, remote: String) {
-        TCP.setTimeouts(descriptor, .seconds(30))
-        let connection: TLSConnection
+    /// The watchdog: cuts handshakes past their deadline and audits the refusal tallies whose
+    /// interval ended. Returns when the link stops.
+    private func watch() {
+        while !live.withLock({ $0.stopped }) {
+            usleep(200_000)
+            let now = ContinuousClock.now
+            live.withLock { live in
+                for (id, handshake) in live.pending
+                where handshake.cut == nil && now - handshake.started > settings.handshakeTimeout {
+                    live.pending[id]!.cut = "no TLS handshake within \(settings.handshakeTimeout.description)"
+                    Glibc.shutdown(handshake.descriptor, Int32(SHUT_RDWR))
+                }
+            }
+            flushRefusals(all: false)
+        }
+    }
+
+    /// Serves one inbound connection: the TLS handshake (under the watchdog's deadline), the pin,
+    /// then the channel. The descriptor is closed only after the connection left the pending table,
+    /// so the watchdog never shuts down a descriptor that was reused.
+    private func serve(_ descriptor: Int32, remote address: TCPAddress, pending id: UInt64) {
+        let remote = address.description
+        TCP.setTimeouts(descriptor, settings.handshakeTimeout)
+        var connection: TLSConnection?
+        var failure: (any Error)?
         do {
-            connection = try TLSConnection(context: serverContext, descriptor: descriptor, server: true)
-        } catch { Glibc.close(descriptor); return }
-        do { try connection.handshake() } catch {
-            refused("connection from \(remote): \(error)")
+            let made = try TLSConnection(context: serverContext, descriptor: descriptor, server: true)
+            connection = made
+            try made.handshake()
+        } catch { failure = error }
+        let cut = live.withLock { $0.pending.removeValue(forKey: id)?.cut }
+        guard let connection else {
+            Glibc.close(descriptor)
+            refused("connection from \(remote): \(failure!)", from: address.host)
             return
         }
+        if let cut { refused("connection from \(remote): \(cut)", from: address.host); return }
+        if let failure { refused("connection from \(remote): \(failure)", from: address.host); return }
         guard let pin = connection.peerCertificateSHA256, let peer = pins[pin] else {
-            refused("connection from \(remote) presented certificate sha256 \(connection.peerCertificateSHA256 ?? "(none)"), pinned for no peer; closed before any message")
+            let presented = connection.peerCertificateSHA256 ?? "(none)"
+            refused("connection from \(remote) presented certificate sha256 \(presented), pinned for no peer;"
+                    + " closed before any message", from: address.host)
             return
         }
         TCP.setTimeouts(descriptor, .zero)
@@ -230,12 +323,55 @@ public final class PartyLink: Sendable {
         }
     }
 
-    private func refused(_ detail: String) {
-        live.withLock { live in
+    /// Records a refused connection. Outbound ones (`from` nil) are audited at once. Inbound ones are
+    /// tallied per remote address: the first of an interval is audited at once, the others as one
+    /// entry with their count when the interval ends (``PartySettings/refusalAuditInterval``), so a
+    /// flood costs one fsync and signature per address per interval, not one per connection.
+    private func refused(_ detail: String, from host: String? = nil) {
+        let now = ContinuousClock.now
+        let auditNow = live.withLock { live -> Bool in
             live.refusals.append("\(AuditLog.timestamp(Date())) \(detail)")
             if live.refusals.count > 20 { live.refusals.removeFirst() }
+            guard let host else { return true }
+            // At most 1024 addresses are tallied apart; the rest share one tally.
+            let key = live.tallies[host] != nil || live.tallies.count < 1024 ? host : "other addresses"
+            if live.tallies[key] == nil {
+                live.tallies[key] = RefusalTally(since: now)
+                return true
+            }
+            live.tallies[key]!.count += 1
+            live.tallies[key]!.last = detail
+            return false
         }
-        _ = try? audit?.append(AuditRecord(action: "party.refused", actor: .daemon, result: "refused", detail: detail))
+        if auditNow {
+            _ = try? audit?.append(AuditRecord(action: "party.refused", actor: .daemon, result: "refused", detail: detail))
+        }
+    }
+
+    /// Audits each address's refusals whose interval has ended (every one with `all`), one entry per
+    /// address with the count. An address with none in its interval is forgotten; one with some
+    /// starts a new interval (its next refusal is counted, not audited at once).
+    private func flushRefusals(all: Bool) {
+        let now = ContinuousClock.now
+        let interval = settings.refusalAuditInterval
+        let due = live.withLock { live -> [(String, RefusalTally)] in
+            var due: [(String, RefusalTally)] = []
+            for (host, tally) in live.tallies where all || now - tally.since >= interval {
+                if tally.count > 0 {
+                    due.append((host, tally))
+                    live.tallies[host] = all ? nil : RefusalTally(since: now)
+                } else {
+                    live.tallies[host] = nil
+                }
+            }
+            return due
+        }
+        for (host, tally) in due.sorted(by: { $0.0 < $1.0 }) {
+            let seconds = Int((now - tally.since).seconds.rounded())
+            _ = try? audit?.append(AuditRecord(action: "party.refused", actor: .daemon, result: "refused",
+                                               detail: "\(tally.count) more refused connections from \(host) in"
+                                                   + " \(seconds) s; the last: \(tally.last)"))
+        }
     }
 
     /// How the last 20 channels ended (`link to bank-b: closed`, a peer's abort, a lost peer), oldest first.
@@ -246,7 +382,8 @@ public final class PartyLink: Sendable {
 
     private func channel(peer: String, connection: TLSConnection) -> PartyChannel {
         live.withLock { $0.open[peer, default: 0] += 1; $0.lastContact[peer] = Date(); $0.lastError[peer] = nil }
-        return PartyChannel(peer: peer, connection: connection, maxFrameBytes: settings.maxFrameBytes, heartbeat: heartbeat) { [self] channel in
+        return PartyChannel(peer: peer, connection: connection, maxFrameBytes: settings.maxFrameBytes,
+                            maxInboxBytes: settings.maxInboxBytes, heartbeat: heartbeat) { [self] channel in
             let ending = channel.state.withLock { $0.failure?.description } ?? "ended"
             live.withLock { live in
                 live.open[channel.peer, default: 1] -= 1
@@ -335,18 +472,37 @@ public final class PartyLink: Sendable {
 
     // MARK: Sessions
 
-    /// Keeps `channel` for the responder job of `session` until it claims it; a channel still
+    /// Keeps `channel` for the responder job of `session` until it claims it, bound to the peer that
+    /// opened it (``PartyChannel/peer``): only a claim naming that peer gets it. A channel still
     /// unclaimed after `expiry` (the job failed before it ran, or waited that long in the queue) is
     /// aborted, so the peer's job fails instead of waiting.
-    public func park(session: String, channel: PartyChannel, expiry: Duration = .seconds(600)) {
-        live.withLock { $0.parked[session] = channel }
+    /// - Throws: ``PartyError`` when a channel is already parked under `session` (a second opening
+    ///   with the same session id, from this peer or another, does not replace the first).
+    public func park(session: String, channel: PartyChannel, expiry: Duration = .seconds(600)) throws {
+        try live.withLock { live in
+            guard live.parked[session] == nil else {
+                throw PartyError("link session \(session.prefix(64)) from \(channel.peer): a channel is already parked"
+                                 + " under it")
+            }
+            live.parked[session] = Parked(channel: channel)
+        }
         Task { [self] in
             try? await Task.sleep(for: expiry)
-            claim(session: session)?.abort("the responder's job did not start within \(expiry.description)")
+            let expired = live.withLock { live -> PartyChannel? in
+                guard let parked = live.parked[session], parked.channel === channel else { return nil }
+                return live.parked.removeValue(forKey: session)?.channel
+            }
+            expired?.abort("the responder's job did not start within \(expiry.description)")
         }
     }
 
-    /// The channel parked for `session` (taken: a second claim gets nil).
-    public func claim(session: String) -> PartyChannel? { live.withLock { $0.parked.removeValue(forKey: session) } }
+    /// The channel parked for `session` by `peer` (taken: a second claim gets nil). A claim naming
+    /// another peer gets nil and leaves the channel parked for its own job.
+    public func claim(session: String, peer: String) -> PartyChannel? {
+        live.withLock { live in
+            guard let parked = live.parked[session], parked.peer == peer else { return nil }
+            return live.parked.removeValue(forKey: session)?.channel
+        }
+    }
 
 }

@@ -27,10 +27,12 @@ extension PartyLink {
         return channel
     }
 
-    /// The responder's channel, parked by ``park(session:channel:)`` under `session` when the peer opened the job.
-    /// - Throws: ``PartyError`` when no such session waits (a responder job is started only by the link).
+    /// The responder's channel, parked by ``park(session:channel:expiry:)`` under `session` when `peer`
+    /// opened the job.
+    /// - Throws: ``PartyError`` when no such session from `peer` waits (a responder job is started only
+    ///   by the link, and a session is bound to the peer that opened it).
     public func responderChannel(session: String, peer: String) throws -> PartyChannel {
-        guard let parked = claim(session: session) else {
+        guard let parked = claim(session: session, peer: peer) else {
             throw PartyError("no link session \(session) from \(peer): a responder job is started only by the party link")
         }
         return parked

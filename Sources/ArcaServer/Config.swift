@@ -66,13 +66,30 @@ public struct ArcadConfig: Sendable, Equatable {
     public var partyMaxFrameBytes: Int = 16 << 20
     /// `[party] heartbeat_seconds`: heartbeat interval on a quiet channel; four missed end it.
     public var partyHeartbeatSeconds: Int = 2
+    /// `[party] max_jobs_per_peer`: jobs one partner may have queued or running here at once.
+    public var partyMaxJobsPerPeer: Int = 4
+    /// `[party] max_pending_handshakes`: inbound connections in their TLS handshake at once.
+    public var partyMaxPendingHandshakes: Int = 32
+    /// `[party] handshake_timeout_seconds`: an inbound TLS handshake not done by then is closed.
+    public var partyHandshakeTimeoutSeconds: Int = 10
+    /// `[party] refusal_audit_seconds`: refused connections from one address are audited at most
+    /// once per this many seconds, with a count.
+    public var partyRefusalAuditSeconds: Int = 60
+    /// `[party] max_inbox_bytes`: frames received and not yet read, per channel; more aborts it.
+    public var partyMaxInboxBytes: Int = 64 << 20
     /// `[[party.peers]]`: each partner's name, `host:port` and pinned certificate file.
     public var partyPeers: [PartyPeer] = []
     /// The party link's settings, when `[party]` names this appliance, its certificate and key.
     public var partySettings: PartySettings? {
         guard !partyName.isEmpty, !partyCertificate.isEmpty, !partyKey.isEmpty else { return nil }
-        return PartySettings(name: partyName, listen: partyListen, certificateFile: partyCertificate, keyFile: partyKey,
-                             maxFrameBytes: partyMaxFrameBytes, heartbeatSeconds: Double(partyHeartbeatSeconds), peers: partyPeers)
+        var settings = PartySettings(name: partyName, listen: partyListen, certificateFile: partyCertificate,
+                                     keyFile: partyKey, maxFrameBytes: partyMaxFrameBytes,
+                                     heartbeatSeconds: Double(partyHeartbeatSeconds), peers: partyPeers)
+        settings.maxPendingHandshakes = partyMaxPendingHandshakes
+        settings.handshakeTimeout = .seconds(partyHandshakeTimeoutSeconds)
+        settings.refusalAuditInterval = .seconds(partyRefusalAuditSeconds)
+        settings.maxInboxBytes = partyMaxInboxBytes
+        return settings
     }
 
 
@@ -171,6 +188,19 @@ public struct ArcadConfig: Sendable, Equatable {
     max_frame_bytes = 16777216
     # Seconds between heartbeats on a quiet channel; a channel silent for four is dead.
     heartbeat_seconds = 2
+    # Jobs one peer may have queued or running here at once; more openings are refused (peer-jobs).
+    max_jobs_per_peer = 4
+    # Inbound connections in their TLS handshake at once; beyond, the oldest of the busiest address
+    # is closed at once.
+    max_pending_handshakes = 32
+    # Seconds an inbound TLS handshake may take before the connection is closed.
+    handshake_timeout_seconds = 10
+    # Refused connections from one address are audited at most once per this many seconds, with a
+    # count (the first at once).
+    refusal_audit_seconds = 60
+    # Bytes of frames received and not yet read, per channel; a peer that sends more has the channel
+    # aborted (limits.exceeded).
+    max_inbox_bytes = 67108864
     # Each peer, pinned by its certificate file:
     # [[party.peers]]
     # name = "bank-b"
@@ -327,6 +357,16 @@ public struct ArcadConfig: Sendable, Equatable {
                     config.partyMaxFrameBytes = try reader.int(value, name, in: 65536...(1 << 30))
                 case "party.heartbeat_seconds":
                     config.partyHeartbeatSeconds = try reader.int(value, name, in: 1...3600)
+                case "party.max_jobs_per_peer":
+                    config.partyMaxJobsPerPeer = try reader.int(value, name, in: 1...1024)
+                case "party.max_pending_handshakes":
+                    config.partyMaxPendingHandshakes = try reader.int(value, name, in: 1...4096)
+                case "party.handshake_timeout_seconds":
+                    config.partyHandshakeTimeoutSeconds = try reader.int(value, name, in: 1...600)
+                case "party.refusal_audit_seconds":
+                    config.partyRefusalAuditSeconds = try reader.int(value, name, in: 1...86400)
+                case "party.max_inbox_bytes":
+                    config.partyMaxInboxBytes = try reader.int(value, name, in: 65536...(1 << 34))
                 case "party.peers":
                     guard let array = value.array else { throw reader.mismatch(value, name, "an array of tables [[party.peers]]") }
                     config.partyPeers = []
