@@ -122,11 +122,13 @@ public final class DeviceRegistry: Sendable {
             let onCPU = await time { try await cpu.ntt(&values, plans: plans, inverse: false) }
             if onDevice < onCPU { nttThreshold = batch; break }
         }
-        let modulus = BigNumber(randomBits: 2048, odd: true)
         var modexpThreshold: Int?
+        guard let modulus = try? BigNumber(randomBits: 2048, odd: true) else {
+            return ["ntt": nttThreshold, "modexp": nil]
+        }
         for batch in [2, 16] {
-            let bases = (0..<batch).map { _ in BigNumber(randomBelow: modulus) }
-            let exponent = BigNumber(randomBits: 256)
+            guard let bases = try? (0..<batch).map({ _ in try BigNumber(randomBelow: modulus) }),
+                  let exponent = try? BigNumber(randomBits: 256) else { break }
             let onDevice = await time { _ = try await device.modExp(bases: bases, exponents: [exponent], modulus: modulus) }
             let onCPU = await time { _ = try await cpu.modExp(bases: bases, exponents: [exponent], modulus: modulus) }
             if onDevice < onCPU { modexpThreshold = batch; break }

@@ -27,16 +27,26 @@ public final class BigNumber: @unchecked Sendable, Equatable, CustomStringConver
     }
 
     /// A uniformly random integer of exactly `bits` bits (top bit set); odd when `odd` (`BN_rand`).
-    public convenience init(randomBits bits: Int, odd: Bool = false) {
+    /// - Throws: ``CryptoError`` when the generator fails (its return value is checked: an unchecked
+    ///   failure would leave zero, a "random" secret everyone knows).
+    public convenience init(randomBits bits: Int, odd: Bool = false) throws {
         let bn = BN_new()!
-        BN_rand(bn, Int32(bits), 0, odd ? 1 : 0)
+        guard bits > 0, BN_rand(bn, Int32(bits), 0, odd ? 1 : 0) == 1 else {
+            BN_free(bn)
+            throw bits > 0 ? CryptoError.last("BN_rand") : CryptoError(function: "BN_rand", reason: "\(bits) bits")
+        }
         self.init(owning: bn)
     }
 
     /// A uniformly random integer in [0, bound) (`BN_rand_range`).
-    public convenience init(randomBelow bound: BigNumber) {
+    /// - Throws: ``CryptoError`` when the bound is zero or the generator fails.
+    public convenience init(randomBelow bound: BigNumber) throws {
         let bn = BN_new()!
-        BN_rand_range(bn, bound.bn)
+        guard !bound.isZero, BN_rand_range(bn, bound.bn) == 1 else {
+            BN_free(bn)
+            throw bound.isZero
+                ? CryptoError(function: "BN_rand_range", reason: "the bound is zero") : CryptoError.last("BN_rand_range")
+        }
         self.init(owning: bn)
     }
 
@@ -54,6 +64,22 @@ public final class BigNumber: @unchecked Sendable, Equatable, CustomStringConver
         var words = [UInt64](repeating: 0, count: count)
         for (index, byte) in bigEndianBytes.reversed().enumerated() where index / 8 < count {
             words[index / 8] |= UInt64(byte) << (8 * UInt64(index % 8))
+        }
+        return words
+    }
+
+    /// Exactly `count` 64-bit words, least significant first, through `BN_bn2lebinpad` (fixed-width
+    /// output, constant time in the value for a given width): for secret values, where ``words(count:)``
+    /// would walk only the bytes the value has.
+    /// - Precondition: the value fits `count` words.
+    public func paddedWords(_ count: Int) -> [UInt64] {
+        var bytes = [UInt8](repeating: 0, count: 8 * count)
+        let written = bytes.withUnsafeMutableBufferPointer { BN_bn2lebinpad(bn, $0.baseAddress, Int32(8 * count)) }
+        precondition(written == Int32(8 * count), "a value of \(bitCount) bits does not fit \(count) words")
+        var words = [UInt64](repeating: 0, count: count)
+        for index in 0..<(8 * count) { words[index / 8] |= UInt64(bytes[index]) << (8 * UInt64(index % 8)) }
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            for index in buffer.indices { buffer[index] = 0 }
         }
         return words
     }

@@ -10,9 +10,16 @@ public struct PaillierPublicKey: Sendable, Equatable, Hashable {
     /// The largest mantissa an ``EncodedNumber`` may carry: n // 3 − 1 (python-paillier 1.5.0).
     public let maxInt: BigNumber
 
-    /// - Throws: ``HEError`` when n is even or shorter than 512 bits.
+    /// The largest modulus accepted, in bits: what key generation makes and the devices' modexp
+    /// serves (moduli of n² up to 16384 bits). A larger n — say from a peer — is refused before n² is
+    /// computed.
+    public static let maxBits = 8192
+
+    /// - Throws: ``HEError`` when n is even, shorter than 512 bits or longer than ``maxBits``.
     public init(n: BigNumber) throws {
-        guard n.isOdd, n.bitCount >= 512 else { throw HEError("key", "n must be odd and at least 512 bits (got \(n.bitCount) bits)") }
+        guard n.isOdd, n.bitCount >= 512, n.bitCount <= Self.maxBits else {
+            throw HEError("key", "n must be odd and of 512 to \(Self.maxBits) bits (got \(n.bitCount) bits)")
+        }
         self.n = n
         nSquare = n * n
         maxInt = n / BigNumber(3) - BigNumber(1)
@@ -62,6 +69,8 @@ public struct PaillierPrivateKey: Sendable {
     let pMinus1: BigNumber, qMinus1: BigNumber
     let nModOrderP: BigNumber, nModOrderQ: BigNumber
     let pSquareInverse: BigNumber
+    /// The constants of the constant-time CRT recombination of decryption.
+    let crt: ConstantTimeCRT
 
     /// - Throws: ``HEError`` when p or q is not prime, p = q, or gcd(n, (p−1)(q−1)) ≠ 1.
     public init(p first: BigNumber, q second: BigNumber) throws {
@@ -88,6 +97,7 @@ public struct PaillierPrivateKey: Sendable {
         nModOrderP = n % (p * pMinus1)
         nModOrderQ = n % (q * qMinus1)
         pSquareInverse = BigNumber.modInverse(pSquare, qSquare)!
+        crt = ConstantTimeCRT(p: p, q: q, hp: hp, hq: hq, pInverse: pInverse)
     }
 
     /// A new key with n of exactly `bits` bits (2048, 3072 or 4096; other multiples of 256 from 512 are
@@ -101,8 +111,13 @@ public struct PaillierPrivateKey: Sendable {
         }
     }
 
-    /// m from c by CRT, given c^(p−1) mod p² and c^(q−1) mod q² (python-paillier's `raw_decrypt`).
-    func combineDecryption(_ cp: BigNumber, _ cq: BigNumber) -> BigNumber {
+    /// m from c by CRT, given c^(p−1) mod p² and c^(q−1) mod q² (python-paillier's `raw_decrypt`), in
+    /// fixed-width arithmetic that does not branch on secret values (``ConstantTimeCRT``).
+    func combineDecryption(_ cp: BigNumber, _ cq: BigNumber) -> BigNumber { crt.combine(cp, cq) }
+
+    /// The same with OpenSSL's variable-time `BN_*` calls: the reference the tests hold the
+    /// constant-time form to.
+    func combineDecryptionReference(_ cp: BigNumber, _ cq: BigNumber) -> BigNumber {
         let one = BigNumber(1)
         let mp = BigNumber.modMul((cp - one) / p, hp, p)
         let mq = BigNumber.modMul((cq - one) / q, hq, q)

@@ -45,10 +45,11 @@ public struct PaillierEngine: Sendable {
 
     /// Fresh r uniform in [1, n) from OpenSSL's generator (as python-paillier's `get_random_lt_n`;
     /// one shares a factor with n with probability below 2^-1000, and the batch check catches it).
-    public static func randomness(count: Int, key: PaillierPublicKey) -> [BigNumber] {
-        (0..<count).map { _ in
+    /// - Throws: ``CryptoError`` when the generator fails.
+    public static func randomness(count: Int, key: PaillierPublicKey) throws -> [BigNumber] {
+        try (0..<count).map { _ in
             while true {
-                let r = BigNumber(randomBelow: key.n)
+                let r = try BigNumber.random(below: key.n)
                 if !r.isZero { return r }
             }
         }
@@ -102,7 +103,7 @@ public struct PaillierEngine: Sendable {
     /// - Throws: ``HEError`` for a bad r (`randomness[i]`), errors of the registry.
     public func encrypt(_ numbers: [EncodedNumber], key: PaillierPublicKey, privateKey: PaillierPrivateKey? = nil,
                         randomness: [BigNumber]? = nil, report: inout Report) async throws -> [Ciphertext] {
-        let r = randomness ?? Self.randomness(count: numbers.count, key: key)
+        let r = try randomness ?? Self.randomness(count: numbers.count, key: key)
         guard r.count == numbers.count else { throw HEError("randomness", "\(r.count) values for \(numbers.count) numbers") }
         for (i, value) in r.enumerated() where value.isZero || value >= key.n { throw HEError("randomness[\(i)]", "r must be in [1, n)") }
         do { try key.validate(ciphertexts: r, item: "randomness") } catch let error as HEError {

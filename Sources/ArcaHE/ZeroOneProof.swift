@@ -154,7 +154,7 @@ extension PaillierEngine {
             // hs^a = (h^a)^n mod n², so r = h^a mod n is the witness.
             witnesses = try await modExp(Array(repeating: h, count: a.count), a, key.n, &report)
         } else {
-            let r = randomness ?? Self.randomness(count: bits.count, key: key)
+            let r = try randomness ?? Self.randomness(count: bits.count, key: key)
             ciphertexts = try await encrypt(encoded, key: key, privateKey: privateKey, randomness: r, report: &report)
             witnesses = r
         }

@@ -62,7 +62,7 @@ final class PSICipher: Sendable {
         self.suite = suite; self.registry = registry
         x25519 = suite == .ecdh25519 ? try X25519Key(scalar: x25519Scalar) : nil
         sm2 = suite == .ecdhSM2 ? try SM2Key() : nil
-        exponent = suite == .dhMODP2048 ? BigNumber(randomBits: 256) : nil
+        exponent = suite == .dhMODP2048 ? try BigNumber(randomBits: 256) : nil
     }
 
     /// Chunks of at most 512 items, run concurrently.

@@ -80,9 +80,9 @@ enum Bench {
             guard (1...1024).contains(batch) else { throw APIError(.badRequest, code: "badRequest", "batch: must be 1 to 1024, got \(batch)") }
             parameters = ["modulusBits": bits, "exponentBits": exponentBits, "batch": batch]
             try claim()
-            let modulus = BigNumber(randomBits: bits, odd: true)
-            let bases = (0..<batch).map { _ in BigNumber(randomBelow: modulus) }
-            let exponents = (0..<batch).map { _ in BigNumber(randomBits: exponentBits) }
+            let modulus = try BigNumber(randomBits: bits, odd: true)
+            let bases = try (0..<batch).map { _ in try BigNumber(randomBelow: modulus) }
+            let exponents = try (0..<batch).map { _ in try BigNumber(randomBits: exponentBits) }
             operations = batch
             for id in targets + ["cpu"] {
                 _ = try await registry.modExp(bases: Array(bases.prefix(1)), exponents: Array(exponents.prefix(1)), modulus: modulus, preferred: id)

@@ -9,8 +9,20 @@ import Logging
 /// python-paillier's JSON forms. Private keys never leave the key store; every exponentiation runs
 /// on the device registry (an OpenCL device or the CPU fallback over the NUMA executors).
 enum HERoutes {
+    /// Every key change and operation is audited, failed ones too, and fails closed: without the
+    /// audit log (503) or when its entry cannot be written (500) nothing is done or answered.
     static func add(to router: Routes, state: DaemonState) {
         let limit = state.config.heMaxBodyBytes
+        /// Runs `body` audited as `action`: refused at once when the audit log is not open; a
+        /// failure is audited `failed` with its error and rethrown.
+        @Sendable func audited<T>(_ context: ArcaRequestContext, _ action: String,
+                                  _ body: () async throws -> T) async throws -> T {
+            _ = try state.jobServices()
+            do { return try await body() } catch {
+                try? state.auditOrFail(context, action, result: "failed", detail: String("\(error)".prefix(500)))
+                throw error
+            }
+        }
         router.get("/v1/he/keys") { _, _ in
             try JSONBody(HEKeysResponse(keys: try await mapped { try store(state).list() }.map(wire)))
         }
@@ -23,29 +35,41 @@ enum HERoutes {
             guard [2048, 3072, 4096].contains(body.bits) else {
                 throw APIError(.badRequest, code: "badRequest", "bits: must be 2048, 3072 or 4096; got \(body.bits)")
             }
-            let store = try store(state)
-            let entry = try await mapped { try await state.pool.submit(.cpu) { _ in try store.generate(bits: body.bits, name: body.name) } }
+            let entry = try await audited(context, "he.keygen") {
+                let store = try store(state)
+                return try await mapped {
+                    try await state.pool.submit(.cpu) { _ in try store.generate(bits: body.bits, name: body.name) }
+                }
+            }
             context.logger.notice("he: generated Paillier-\(body.bits) key \(entry.name) (\(entry.id))")
-            state.audit(context, "he.keygen", detail: "Paillier-\(body.bits) key \(entry.name) (\(entry.id))")
+            try state.auditOrFail(context, "he.keygen", detail: "Paillier-\(body.bits) key \(entry.name) (\(entry.id))")
             return try JSONBody(wire(entry), status: .created)
         }
         router.post("/v1/he/keys/import") { request, context in
             let body = try await decodeBody(HEKeyImportRequest.self, request: request, limit: limit)
-            let store = try store(state)
-            let entry = try await mapped {
-                let file = try PaillierInterchange.readKey(Data(body.key.utf8))
-                return try store.importKey(file, name: body.name)
+            let entry = try await audited(context, "he.import-key") {
+                let store = try store(state)
+                return try await mapped {
+                    let file = try PaillierInterchange.readKey(Data(body.key.utf8))
+                    return try store.importKey(file, name: body.name)
+                }
             }
             context.logger.notice("he: imported \(entry.hasPrivateKey ? "private" : "public") Paillier-\(entry.bits) key \(entry.name) (\(entry.id))")
-            state.audit(context, "he.import-key", detail: "\(entry.hasPrivateKey ? "private" : "public") Paillier-\(entry.bits) key \(entry.name) (\(entry.id))")
+            try state.auditOrFail(context, "he.import-key",
+                                  detail: "\(entry.hasPrivateKey ? "private" : "public") Paillier-\(entry.bits) key"
+                                      + " \(entry.name) (\(entry.id))")
             return try JSONBody(wire(entry), status: .created)
         }
         for operation in ["encrypt", "decrypt", "add", "scale", "sum"] {
             router.post("/v1/he/\(operation)") { request, context in
                 let body = try await decodeBody(HEOperationRequest.self, request: request, limit: limit)
-                let response = try await mapped { try await run(operation, body, state: state) }
+                let response = try await audited(context, "he.\(operation)") {
+                    try await mapped { try await run(operation, body, state: state) }
+                }
                 context.logger.info("he: \(operation) of \(response.items) items under \(response.keyId) on \(response.devices.joined(separator: ",")) in \(String(format: "%.3f", response.seconds)) s")
-                state.audit(context, "he.\(operation)", detail: "\(response.items) items under key \(response.keyId) on \(response.devices.joined(separator: ","))")
+                let devices = response.devices.joined(separator: ",")
+                try state.auditOrFail(context, "he.\(operation)",
+                                      detail: "\(response.items) items under key \(response.keyId) on \(devices)")
                 return try JSONBody(response)
             }
         }

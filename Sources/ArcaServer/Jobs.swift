@@ -39,7 +39,8 @@ public final class JobServices: Sendable {
             do { party = try PartyLink(settings: settings, audit: audit) } catch { problem = "party link unavailable: \(error)" }
         }
         runtime = try JobRuntime(store: store, audit: audit, pool: pool, kinds: JobKinds.all(link: party, registry: registry, ivLimits: config.ivLimits),
-                                 resultsDirectory: state + "/results", digest: digest, maxRunning: config.maxRunningJobs)
+                                 resultsDirectory: state + "/results", digest: digest,
+                                 maxRunning: config.maxRunningJobs, maxJobsPerPeer: config.partyMaxJobsPerPeer)
         try runtime.recover()
         if let party {
             let runtime = self.runtime
@@ -65,6 +66,22 @@ extension DaemonState {
             try services.audit.append(AuditRecord(action: action, actor: context.caller?.actor ?? .daemon, result: "ok", detail: detail))
         } catch {
             context.logger.error("audit: cannot record \(action): \(error)")
+        }
+    }
+
+    /// Records an action that must not happen unaudited (HE operations): its entry is written or the
+    /// request fails — 503 when the audit log is not open, 500 when the entry cannot be written — so
+    /// no result leaves arcad without its audit entry.
+    /// - Parameter result: `ok`, or `failed` for an operation that failed (audited as well).
+    func auditOrFail(_ context: ArcaRequestContext, _ action: String, result: String = "ok", detail: String) throws {
+        let services = try jobServices()
+        do {
+            try services.audit.append(AuditRecord(action: action, actor: context.caller?.actor ?? .daemon, result: result,
+                                                  detail: detail))
+        } catch {
+            context.logger.error("audit: cannot record \(action): \(error)")
+            throw APIError(.internalServerError, code: "audit",
+                           "\(action) is not done: its audit entry cannot be written: \(error)")
         }
     }
 

@@ -97,13 +97,38 @@ public struct RolePolicy: Sendable {
         return String(cString: name)
     }
 
-    /// The groups of process `pid` as the kernel holds them (`/proc/PID/status`, `Groups:`), else
-    /// the groups of the user (`getgrouplist`), with `gid` in either case.
+    /// The groups of process `pid` as the kernel holds them (`/proc/PID/status`, `Groups:`) when that
+    /// process still runs as the socket's peer (its real, effective, saved and file-system uids all
+    /// `uid`, its gids all `gid`); else — the pid gone or reused by another user's process, or the
+    /// caller changed identity since it connected — the groups of the user (`getgrouplist`), with
+    /// `gid` in either case. So a pid is never trusted for another uid's groups.
     static func groups(pid: Int32, uid: UInt32, gid: UInt32, user: String?) -> [UInt32] {
         if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Groups:") }) {
-            return [gid] + line.dropFirst("Groups:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { UInt32($0) }
+           let groups = groups(status: status, uid: uid, gid: gid) {
+            return groups
         }
+        return groups(user: user, gid: gid)
+    }
+
+    /// The `Groups:` of a `/proc/PID/status` text, with `gid`, when its `Uid:` and `Gid:` lines name
+    /// only `uid` and `gid`; nil otherwise.
+    static func groups(status: String, uid: UInt32, gid: UInt32) -> [UInt32]? {
+        let lines = status.split(separator: "\n")
+        func values(_ key: String) -> [UInt32]? {
+            guard let line = lines.first(where: { $0.hasPrefix(key) }) else { return nil }
+            let fields = line.dropFirst(key.count).split(whereSeparator: { $0 == " " || $0 == "\t" })
+            let numbers = fields.compactMap { UInt32($0) }
+            return numbers.count == fields.count ? numbers : nil
+        }
+        guard let uids = values("Uid:"), !uids.isEmpty, uids.allSatisfy({ $0 == uid }),
+              let gids = values("Gid:"), !gids.isEmpty, gids.allSatisfy({ $0 == gid }),
+              let groups = values("Groups:")
+        else { return nil }
+        return [gid] + groups
+    }
+
+    /// The groups the user database gives `user` (`getgrouplist`), with `gid`.
+    static func groups(user: String?, gid: UInt32) -> [UInt32] {
         guard let user else { return [gid] }
         var count: Int32 = 64
         var list = [gid_t](repeating: 0, count: Int(count))

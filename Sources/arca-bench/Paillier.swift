@@ -38,7 +38,7 @@ func benchPaillier(_ arguments: [String]) async throws {
     }
 
     // OpenSSL, one thread: r^n mod n² with BN_mod_exp_mont_consttime, and the CRT half of decryption.
-    let r = PaillierEngine.randomness(count: 32, key: publicKey)
+    let r = try PaillierEngine.randomness(count: 32, key: publicKey)
     let openSSL = try await rate(r.count) { for value in r { _ = try BigNumber.modExpConstantTime(value, publicKey.n, publicKey.nSquare) } }
 
     let values = (0..<batch).map { _ in PlainNumber(Int.random(in: -1_000_000...1_000_000)) }

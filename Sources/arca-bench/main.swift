@@ -133,9 +133,9 @@ func benchModExp(_ arguments: [String]) async throws {
     let pool = ExecutorPool(plan: topology.plan(PlacementConfig(reservedCores: 0)), topology: hwloc, capacity: 4096, whenFull: .wait)
     defer { pool.shutdown() }
     let threads = pool.executors.reduce(0) { $0 + $1.threads }
-    let modulus = BigNumber(randomBits: bits, odd: true)
-    let bases = (0..<batch).map { _ in BigNumber(randomBelow: modulus) }
-    let exponents = (0..<batch).map { _ in BigNumber(randomBits: exponentBits) }
+    let modulus = try BigNumber(randomBits: bits, odd: true)
+    let bases = try (0..<batch).map { _ in try BigNumber(randomBelow: modulus) }
+    let exponents = try (0..<batch).map { _ in try BigNumber(randomBits: exponentBits) }
     let expected = try zip(bases, exponents).map { try BigNumber.modExpConstantTime($0, $1, modulus) }
     print("modexp: \(bits)-bit modulus, \(exponentBits)-bit exponents, batch \(batch), median of 5 batches; OpenSSL \(OpenSSLLibrary.version)")
     func rate(_ body: () async throws -> [BigNumber]) async throws -> (Double, Double) {

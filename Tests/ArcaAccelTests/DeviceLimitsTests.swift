@@ -47,8 +47,8 @@ struct DeviceLimitsTests {
         let modexp2 = try OpenCLModExp(context: context, loader: loader)
         #expect(modexp2.workGroupSize == 2)
         // 5 bases in work-groups of 2: the global size is rounded up and the extra work-item does nothing.
-        let modulus = BigNumber(randomBits: 1024, odd: true)
-        let bases = (0..<5).map { _ in BigNumber(randomBelow: modulus) }, exponent = BigNumber(randomBits: 200)
+        let modulus = try BigNumber(randomBits: 1024, odd: true)
+        let bases = try (0..<5).map { _ in try BigNumber(randomBelow: modulus) }, exponent = try BigNumber(randomBits: 200)
         #expect(try modexp2.run(bases: bases, exponents: [exponent], modulus: modulus) == bases.map { try BigNumber.modExpConstantTime($0, exponent, modulus) })
     }
 
@@ -65,8 +65,8 @@ struct DeviceLimitsTests {
         let context = try OpenCLNTTTests.firstDevice()
         #expect(DeviceMemoryLimits(context) == DeviceMemoryLimits(largestBuffer: context.maxAllocationBytes, total: context.globalMemoryBytes))
         let modexp = try OpenCLModExp(context: context)
-        let modulus = BigNumber(randomBits: 4096, odd: true)  // 64 limbs: (20 × 64 + 2) × 8 = 10256 scratch bytes per base
-        let bases = (0..<3).map { _ in BigNumber(randomBelow: modulus) }
+        let modulus = try BigNumber(randomBits: 4096, odd: true)  // 64 limbs: (20 × 64 + 2) × 8 = 10256 scratch bytes per base
+        let bases = try (0..<3).map { _ in try BigNumber(randomBelow: modulus) }
         let tight = DeviceMemoryLimits(largestBuffer: 3 * 10256 - 1, total: 1 << 30)
         let error = #expect(throws: DeviceMemoryError.self) { try modexp.run(bases: bases, exponents: [BigNumber(words: [3])], modulus: modulus, limits: tight) }
         #expect(error?.description.contains("30768-byte scratch buffer") == true, "\(error?.description ?? "")")

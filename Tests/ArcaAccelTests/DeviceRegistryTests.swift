@@ -29,9 +29,9 @@ struct DeviceRegistryTests {
         #expect(served == .init(device: id, fallback: nil))
         _ = try await registry.ntt(&onCPU, plans: plans, inverse: false, preferred: "cpu")
         #expect(onDevice == onCPU)
-        let modulus = BigNumber(randomBits: 1024, odd: true)
-        let bases = (0..<3).map { _ in BigNumber(randomBelow: modulus) }
-        let (result, servedModexp) = try await registry.modExp(bases: bases, exponents: [BigNumber(randomBits: 160)], modulus: modulus, preferred: id)
+        let modulus = try BigNumber(randomBits: 1024, odd: true)
+        let bases = try (0..<3).map { _ in try BigNumber(randomBelow: modulus) }
+        let (result, servedModexp) = try await registry.modExp(bases: bases, exponents: [try BigNumber(randomBits: 160)], modulus: modulus, preferred: id)
         #expect(servedModexp.device == id)
         #expect(result.count == 3)
     }
@@ -45,7 +45,7 @@ struct DeviceRegistryTests {
         #expect(try await registry.ntt(&values, plans: small, inverse: false, preferred: id) == .init(device: "cpu", fallback: nil))
         small[0].forward(&expected)
         #expect(values == expected)
-        let modulus = BigNumber(randomBits: 512, odd: true)  // below 1024 bits
+        let modulus = try BigNumber(randomBits: 512, odd: true)  // below 1024 bits
         let (_, served) = try await registry.modExp(bases: [BigNumber(words: [7])], exponents: [BigNumber(words: [65537])], modulus: modulus, preferred: id)
         #expect(served.device == "cpu")
         #expect(registry.healthByDevice[id]?.fallbacks.isEmpty == true)
@@ -147,10 +147,10 @@ struct DeviceRegistryTests {
         let (id, _) = try #require(registry.healthByDevice.first)
         let device = try #require(registry.device(id) as? OpenCLComputeDevice)
         device.memoryLimits.largestBuffer = 16 << 10
-        let modulus = BigNumber(randomBits: 2048, odd: true)  // scratch: 4 × (20 × 32 + 2) × 8 = 20544 bytes
+        let modulus = try BigNumber(randomBits: 2048, odd: true)  // scratch: 4 × (20 × 32 + 2) × 8 = 20544 bytes
         for _ in 0..<2 {
-            let bases = (0..<4).map { _ in BigNumber(randomBelow: modulus) }
-            let exponents = (0..<4).map { _ in BigNumber(randomBits: 256) }
+            let bases = try (0..<4).map { _ in try BigNumber(randomBelow: modulus) }
+            let exponents = try (0..<4).map { _ in try BigNumber(randomBits: 256) }
             let (result, served) = try await registry.modExp(bases: bases, exponents: exponents, modulus: modulus, preferred: id)
             #expect(served == .init(device: "cpu", fallback: "batch beyond device memory"))
             #expect(try result == zip(bases, exponents).map { try BigNumber.modExpConstantTime($0, $1, modulus) })

@@ -42,10 +42,10 @@ struct ModExpTests {
     @Test(arguments: [(1024, 1024, 8), (2048, 2048, 4), (4096, 512, 2)])
     func deviceMatchesOpenSSLOnFreshRandomInputs(_ bits: Int, _ exponentBits: Int, _ batch: Int) throws {
         let modexp = try OpenCLModExp(context: OpenCLNTTTests.firstDevice())
-        let modulus = BigNumber(randomBits: bits, odd: true)
-        let bases = (0..<batch).map { _ in BigNumber(randomBelow: modulus) }
-        let shared = BigNumber(randomBits: exponentBits)
-        let perBase = (0..<batch).map { _ in BigNumber(randomBits: exponentBits) }
+        let modulus = try BigNumber(randomBits: bits, odd: true)
+        let bases = try (0..<batch).map { _ in try BigNumber(randomBelow: modulus) }
+        let shared = try BigNumber(randomBits: exponentBits)
+        let perBase = try (0..<batch).map { _ in try BigNumber(randomBits: exponentBits) }
         let sharedResult = try modexp.run(bases: bases, exponents: [shared], modulus: modulus)
         #expect(sharedResult == (try bases.map { try BigNumber.modExpConstantTime($0, shared, modulus) }))
         let perBaseResult = try modexp.run(bases: bases, exponents: perBase, modulus: modulus)

@@ -59,7 +59,7 @@ struct ProgramLoaderTests {
         #expect(try forward(ntt, input) == expected)
         let modexp = try OpenCLModExp(context: context, loader: loader)
         #expect(modexp.origin == .prebuilt)
-        let modulus = BigNumber(randomBits: 1024, odd: true), base = BigNumber(randomBelow: modulus), exponent = BigNumber(randomBits: 100)
+        let modulus = try BigNumber(randomBits: 1024, odd: true), base = try BigNumber(randomBelow: modulus), exponent = try BigNumber(randomBits: 100)
         #expect(try modexp.run(bases: [base], exponents: [exponent], modulus: modulus) == [BigNumber.modExpConstantTime(base, exponent, modulus)])
         #expect(throws: OpenCLError.self) { try ProgramLoader(prebuiltDirectory: prebuilt + "/missing").load("ntt", context: context) }
     }

@@ -98,7 +98,7 @@ struct PaillierTests {
         var report = PaillierEngine.Report()
         let values = (0..<9).map { _ in PlainNumber(Int.random(in: -1_000_000...1_000_000)) }
         let encoded = try values.map { try EncodedNumber.encode($0, key: publicKey) }
-        let r = PaillierEngine.randomness(count: values.count, key: publicKey)
+        let r = try PaillierEngine.randomness(count: values.count, key: publicKey)
         let withCRT = try await engine().encrypt(encoded, key: publicKey, privateKey: key, randomness: r, report: &report)
         let plainly = try await engine().encrypt(encoded, key: publicKey, randomness: r, report: &report)
         #expect(withCRT == plainly)
@@ -110,7 +110,7 @@ struct PaillierTests {
         try #require(health.status == "ok", "\(health.reason ?? "")")
         let values = (0..<12).map { i in i % 2 == 0 ? PlainNumber(i * 1_000_003 - 5) : .float(Double(i) / 7) }
         let encoded = try values.map { try EncodedNumber.encode($0, key: publicKey) }
-        let r = PaillierEngine.randomness(count: values.count, key: publicKey)
+        let r = try PaillierEngine.randomness(count: values.count, key: publicKey)
         var onDevice = PaillierEngine.Report(), onCPU = PaillierEngine.Report()
         for privateKey in [nil, key] {
             let a = try await engine(id).encrypt(encoded, key: publicKey, privateKey: privateKey, randomness: r, report: &onDevice)
@@ -130,9 +130,9 @@ struct PaillierTests {
 
     @Test func fixedBaseTableEqualsModexp() throws {
         let modulus = publicKey.nSquare
-        let base = BigNumber(randomBelow: modulus)
+        let base = try BigNumber(randomBelow: modulus)
         let table = FixedBaseExponentiation(base: base, modulus: modulus, exponentBits: 515, window: 4)
-        for exponent in [BigNumber(0), BigNumber(1), BigNumber(15), BigNumber(16), BigNumber(1).shiftedLeft(514), BigNumber(randomBits: 515), BigNumber(randomBits: 300)] {
+        for exponent in [BigNumber(0), BigNumber(1), BigNumber(15), BigNumber(16), BigNumber(1).shiftedLeft(514), try BigNumber(randomBits: 515), try BigNumber(randomBits: 300)] {
             #expect(table.power(exponent) == (try BigNumber.modExpConstantTime(base, exponent, modulus)), "\(exponent)")
         }
     }

@@ -51,7 +51,7 @@ struct ZeroOneProofTests {
 
     /// c = (1 + m·n)·r^n mod n² for any m (a cheating guest's ciphertext), with its r.
     func encrypt(_ m: BigNumber) throws -> (BigNumber, BigNumber) {
-        let r = PaillierEngine.randomness(count: 1, key: publicKey)[0]
+        let r = try PaillierEngine.randomness(count: 1, key: publicKey)[0]
         let c = BigNumber.modMul(
             publicKey.nude(m % publicKey.n), try BigNumber.modExpConstantTime(r, publicKey.n, publicKey.nSquare),
             publicKey.nSquare)
@@ -97,7 +97,7 @@ struct ZeroOneProofTests {
         var report = PaillierEngine.Report()
         let bits = [true, false, true]
         let encoded = try bits.map { try EncodedNumber.encode(PlainNumber($0 ? 1 : 0), key: publicKey) }
-        let r = PaillierEngine.randomness(count: bits.count, key: publicKey)
+        let r = try PaillierEngine.randomness(count: bits.count, key: publicKey)
         let proven = try await engine().encryptZeroOne(
             bits, key: publicKey, privateKey: key, djn: nil, binding: binding, randomness: r,
             report: &report)

@@ -173,7 +173,7 @@ struct IVTests {
         expectMatches(guest + host, "breast")
         // A guest that encrypts 2^i as row i's label cannot prove it: the host names the first such row.
         let i = 37
-        let r = PaillierEngine.randomness(count: 1, key: key.publicKey)[0]
+        let r = try PaillierEngine.randomness(count: 1, key: key.publicKey)[0]
         let cheat = BigNumber.modMul(key.publicKey.n * BigNumber(1).shiftedLeft(i) + BigNumber(1),
                                      try BigNumber.modExpConstantTime(r, key.publicKey.n,
                                                                       key.publicKey.nSquare), key.publicKey.nSquare)

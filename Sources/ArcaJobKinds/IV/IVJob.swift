@@ -329,6 +329,13 @@ public struct IVJob: JobKind {
         let nonce = try SecureRandom.bytes(32).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
         try channel.send(control: NonceMessage(nonce: nonce))
         let keyMessage = try await channel.receive(control: KeyMessage.self, timeout: .seconds(600))
+        // A modulus longer than any allowed size is refused from its text's length, before it is read.
+        let longest = limits.keyBits.max() ?? 0
+        guard keyMessage.n.utf8.count <= (longest + 7) / 8 * 4 / 3 + 4 else {
+            throw Refusal(code: "limits.exceeded",
+                          detail: "guest \(channel.peer): a Paillier modulus of \(keyMessage.n.utf8.count) base64url"
+                                    + " characters; this host allows at most \(longest) bits")
+        }
         let n: PaillierPublicKey
         do {
             let jwk = PaillierPublicKeyJWK(kty: "DAJ", alg: "PAI-GN1", key_ops: nil, n: keyMessage.n, kid: nil)
