@@ -73,7 +73,7 @@ struct HostileGuestTests {
         let nonce = try await channel.receive(control: NonceMessage.self, timeout: .seconds(120)).nonce
         let key = try PaillierPrivateKey.generate(bits: 1024)
         let publicKey = key.publicKey
-        let r = PaillierEngine.randomness(count: rows.count, key: publicKey)
+        let r = try PaillierEngine.randomness(count: rows.count, key: publicKey)
         let labels = try rows.indices.map { i in
             BigNumber.modMul(
                 publicKey.n * BigNumber(1).shiftedLeft(i) + BigNumber(1),
@@ -137,6 +137,32 @@ struct HostileGuestTests {
         var ending = ""
         do { while true { _ = try await channel.receive(timeout: .seconds(120)) } } catch { ending = "\(error)" }
         #expect(ending.hasSuffix("aborted: limits.exceeded"), "\(ending)")
+    }
+
+    /// The key message's batch size of zero or less (which would loop on empty frames) is refused
+    /// with the fixed code, and so is a modulus far over any allowed size — before it is read (issue
+    /// 13, leak 8).
+    @Test(arguments: [("batch", 0), ("batch", -1), ("bits", 20000)])
+    func aZeroBatchOrAHugeModulusIsRefusedWithAFixedCode(field: String, value: Int) async throws {
+        let (pair, link) = try host()
+        defer { pair.daemonB?.stop() }
+        let channel = try await link.openJob(
+            peer: "bank-b", kind: "iv", dataset: "host", purpose: "iv",
+            options: ["suite": .string("ecdh-25519"), "binning": .string("quantile"), "bins": .int(10), "role": .string("host")])
+        _ = try await align(channel)
+        _ = try await channel.receive(control: NonceMessage.self, timeout: .seconds(120))
+        let n = field == "bits"
+            ? try BigNumber(randomBits: value, odd: true) : try PaillierPrivateKey.generate(bits: 1024).publicKey.n
+        let started = ContinuousClock.now
+        try channel.send(
+            control: KeyMessage(
+                n: PaillierInterchange.base64url(n), count: 569, batch: field == "batch" ? value : 256,
+                proofDigest: "SHA256"))
+        var ending = ""
+        do { while true { _ = try await channel.receive(timeout: .seconds(120)) } } catch { ending = "\(error)" }
+        let expected = field == "batch" ? "protocol.badMessage" : "limits.exceeded"
+        #expect(ending.hasSuffix("aborted: \(expected)"), "\(ending)")
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     /// More bins than the host allows (default 50) are refused at the opening, with the fixed code.

@@ -34,13 +34,15 @@ final class PartyPair {
 
     /// - Parameter bPinsForA: the certificate bank-b pins for bank-a (default: bank-a's own).
     /// - Parameter openCL: bank-a looks for OpenCL devices (PoCL) too.
-    init(bPinsForA: String? = nil, openCL: Bool = false) throws {
+    /// - Parameter partyB: more `[party]` keys for bank-b (limits under test).
+    init(bPinsForA: String? = nil, openCL: Bool = false, partyB: String = "") throws {
         let directory = try Harness.temporaryDirectory()
         self.directory = directory
         for name in ["bank-a", "bank-b", "stranger"] { try Self.makeIdentity(name, in: directory) }
         let portA = try Self.freePort(), portB = try Self.freePort()
         self.portB = portB
-        func party(_ me: String, _ port: Int, _ peer: String, _ peerPort: Int, _ pinned: String) -> String {
+        func party(_ me: String, _ port: Int, _ peer: String, _ peerPort: Int, _ pinned: String,
+                   _ extra: String = "") -> String {
             """
             [party]
             name = "\(me)"
@@ -48,6 +50,7 @@ final class PartyPair {
             certificate = "\(directory)/\(me).pem"
             key = "\(directory)/\(me).key"
             heartbeat_seconds = 2
+            \(extra)
             [iv]
             key_bits = [1024, 2048, 3072]
             [[party.peers]]
@@ -58,7 +61,7 @@ final class PartyPair {
             """
         }
         a = try JobFixture(extraConfig: party("bank-a", portA, "bank-b", portB, "bank-b"), openCL: openCL)
-        b = try JobFixture(extraConfig: party("bank-b", portB, "bank-a", portA, bPinsForA ?? "bank-a"))
+        b = try JobFixture(extraConfig: party("bank-b", portB, "bank-a", portA, bPinsForA ?? "bank-a", partyB))
     }
 
     func start() throws {
