@@ -45,7 +45,8 @@ public final class BigNumber: @unchecked Sendable, Equatable, CustomStringConver
         guard !bound.isZero, BN_rand_range(bn, bound.bn) == 1 else {
             BN_free(bn)
             throw bound.isZero
-                ? CryptoError(function: "BN_rand_range", reason: "the bound is zero") : CryptoError.last("BN_rand_range")
+                ? CryptoError(function: "BN_rand_range", reason: "the bound is zero")
+                : CryptoError.last("BN_rand_range")
         }
         self.init(owning: bn)
     }

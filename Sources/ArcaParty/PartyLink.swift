@@ -344,7 +344,8 @@ public final class PartyLink: Sendable {
             return false
         }
         if auditNow {
-            _ = try? audit?.append(AuditRecord(action: "party.refused", actor: .daemon, result: "refused", detail: detail))
+            _ = try? audit?.append(AuditRecord(action: "party.refused", actor: .daemon, result: "refused",
+                                               detail: detail))
         }
     }
 

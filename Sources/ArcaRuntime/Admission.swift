@@ -72,16 +72,17 @@ extension JobRuntime {
                 let active = try transaction.activeJobs().filter { $0.submittedBy == actor.text }.count
                 guard active < maxJobsPerPeer else {
                     throw JobRefusal(rule: .peerJobs,
-                                     message: "partner \(spec.partner) already has \(active) jobs queued or running here;"
-                                         + " [party] max_jobs_per_peer is \(maxJobsPerPeer)")
+                                     message: "partner \(spec.partner) already has \(active) jobs queued or running"
+                                         + " here; [party] max_jobs_per_peer is \(maxJobsPerPeer)")
                 }
             }
             if let datasetName {
                 planned = try admit(spec, kind: kind, datasetName: datasetName, fingerprint: fingerprint,
                                     in: transaction)
             }
-            let record = JobRecord(id: nil, kind: spec.kind, spec: spec.text, dataset: spec.dataset, partner: spec.partner,
-                                   purpose: spec.purpose, state: .queued, reason: nil, submittedBy: actor.text,
+            let record = JobRecord(id: nil, kind: spec.kind, spec: spec.text, dataset: spec.dataset,
+                                   partner: spec.partner, purpose: spec.purpose, state: .queued, reason: nil,
+                                   submittedBy: actor.text,
                                    createdAt: Date(), rowsRead: 0, counters: ["plannedRows": Double(planned)])
             let job = try transaction.insert(job: record)
             try audit.append(AuditRecord(action: "job.submit", actor: actor, result: "queued", job: Int(job.id!),

@@ -347,5 +347,6 @@ func usageRecords(_ job: JobRecord) -> [UsageRecord] {
                     purpose: job.purpose, metric: metric, amount: amount)
     }
     return [record("rowsRead", Double(job.rowsRead))]
-        + job.counters.sorted(by: { $0.key < $1.key }).filter { $0.key != "plannedRows" }.map { record($0.key, $0.value) }
+        + job.counters.sorted(by: { $0.key < $1.key }).filter { $0.key != "plannedRows" }
+            .map { record($0.key, $0.value) }
 }

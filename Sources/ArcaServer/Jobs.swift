@@ -76,8 +76,8 @@ extension DaemonState {
     func auditOrFail(_ context: ArcaRequestContext, _ action: String, result: String = "ok", detail: String) throws {
         let services = try jobServices()
         do {
-            try services.audit.append(AuditRecord(action: action, actor: context.caller?.actor ?? .daemon, result: result,
-                                                  detail: detail))
+            try services.audit.append(AuditRecord(action: action, actor: context.caller?.actor ?? .daemon,
+                                                  result: result, detail: detail))
         } catch {
             context.logger.error("audit: cannot record \(action): \(error)")
             throw APIError(.internalServerError, code: "audit",

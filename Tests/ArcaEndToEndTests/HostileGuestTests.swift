@@ -148,7 +148,9 @@ struct HostileGuestTests {
         defer { pair.daemonB?.stop() }
         let channel = try await link.openJob(
             peer: "bank-b", kind: "iv", dataset: "host", purpose: "iv",
-            options: ["suite": .string("ecdh-25519"), "binning": .string("quantile"), "bins": .int(10), "role": .string("host")])
+            options: [
+                "suite": .string("ecdh-25519"), "binning": .string("quantile"), "bins": .int(10), "role": .string("host"),
+            ])
         _ = try await align(channel)
         _ = try await channel.receive(control: NonceMessage.self, timeout: .seconds(120))
         let n = field == "bits"
