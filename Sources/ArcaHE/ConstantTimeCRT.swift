@@ -23,6 +23,11 @@ struct ConstantTimeCRT: Sendable {
     let pInverseWord: [UInt64], qInverseWord: [UInt64]
     /// hp·R mod p, hq·R mod q and (p⁻¹ mod q)·R mod q, with R = 2^(64k).
     let hpMont: [UInt64], hqMont: [UInt64], pInverseMont: [UInt64]
+    /// p² and q² in 2k limbs, q²'s Montgomery constant and (p²)⁻¹·R₂ mod q² with R₂ = 2^(128k): the
+    /// Garner step of CRT encryption (r^n mod n² from r^n mod p² and mod q²).
+    let pSquare: [UInt64], qSquare: [UInt64]
+    let qSquareN0: UInt64
+    let pSquareInverseMont: [UInt64]
 
     /// - Precondition: p < q, both odd; hp < p, hq < q, pInverse = p⁻¹ mod q.
     init(p: BigNumber, q: BigNumber, hp: BigNumber, hq: BigNumber, pInverse: BigNumber) {
@@ -38,6 +43,12 @@ struct ConstantTimeCRT: Sendable {
         hpMont = BigNumber.modMul(hp, word % p, p).words(count: k)
         hqMont = BigNumber.modMul(hq, word % q, q).words(count: k)
         pInverseMont = BigNumber.modMul(pInverse, word % q, q).words(count: k)
+        let (p2, q2) = (p * p, q * q)
+        pSquare = p2.words(count: 2 * k)
+        qSquare = q2.words(count: 2 * k)
+        qSquareN0 = BigNumber.montgomeryN0(q2)
+        let word2 = BigNumber(1).shiftedLeft(128 * k)
+        pSquareInverseMont = BigNumber.modMul(BigNumber.modInverse(p2, q2)!, word2 % q2, q2).words(count: 2 * k)
     }
 
     /// m from cp and cq (see the type's comment). - Precondition: cp ≡ 1 mod p, cq ≡ 1 mod q.
@@ -46,27 +57,46 @@ struct ConstantTimeCRT: Sendable {
         let lq = Self.exactQuotient(Array(cq.paddedWords(2 * k).prefix(k)), inverse: qInverseWord)
         let mp = Self.montgomeryMultiply(lp, hpMont, modulus: p, n0: pN0)
         let mq = Self.montgomeryMultiply(lq, hqMont, modulus: q, n0: qN0)
-        // (mq − mp) mod q: mp < p < q, so one masked addition of q corrects a borrow.
-        var (difference, borrow) = Self.subtract(mq, mp)
+        // m = mp + p·((mq − mp)·p⁻¹ mod q); mp < p < q.
+        let difference = Self.subtract(mq, mp, modulo: q)
+        let t = Self.montgomeryMultiply(difference, pInverseMont, modulus: q, n0: qN0)
+        return BigNumber(words: Self.add(Self.multiply(p, t), mp))
+    }
+
+    /// x mod n² from xp = x mod p² and xq = x mod q² (Garner), as `combine`: fixed width, no branch
+    /// on the values. - Precondition: xp < p², xq < q².
+    func combineSquares(_ xp: BigNumber, _ xq: BigNumber) -> BigNumber {
+        let low = xp.paddedWords(2 * k)
+        let difference = Self.subtract(xq.paddedWords(2 * k), low, modulo: qSquare)  // xp < p² < q²
+        let t = Self.montgomeryMultiply(difference, pSquareInverseMont, modulus: qSquare, n0: qSquareN0)
+        return BigNumber(words: Self.add(Self.multiply(pSquare, t), low))
+    }
+
+    /// (a − b) mod m for a < m and b < m (equal widths): one masked addition of m corrects a borrow.
+    static func subtract(_ a: [UInt64], _ b: [UInt64], modulo m: [UInt64]) -> [UInt64] {
+        var (difference, borrow) = subtract(a, b)
         let mask = 0 &- borrow
         var carry: UInt64 = 0
-        for j in 0..<k {
-            let (s1, c1) = difference[j].addingReportingOverflow(q[j] & mask)
+        for j in 0..<m.count {
+            let (s1, c1) = difference[j].addingReportingOverflow(m[j] & mask)
             let (s2, c2) = s1.addingReportingOverflow(carry)
             difference[j] = s2
-            carry = Self.bit(c1) | Self.bit(c2)
+            carry = bit(c1) | bit(c2)
         }
-        let t = Self.montgomeryMultiply(difference, pInverseMont, modulus: q, n0: qN0)
-        // m = mp + p·t, 2k limbs.
-        var m = Self.multiply(p, t)
-        carry = 0
-        for j in 0..<(2 * k) {
-            let (s1, c1) = m[j].addingReportingOverflow(j < k ? mp[j] : 0)
+        return difference
+    }
+
+    /// a + b for b no wider than a, in a's width (the caller knows the sum fits).
+    static func add(_ a: [UInt64], _ b: [UInt64]) -> [UInt64] {
+        var sum = a
+        var carry: UInt64 = 0
+        for j in 0..<a.count {
+            let (s1, c1) = sum[j].addingReportingOverflow(j < b.count ? b[j] : 0)
             let (s2, c2) = s1.addingReportingOverflow(carry)
-            m[j] = s2
-            carry = Self.bit(c1) | Self.bit(c2)
+            sum[j] = s2
+            carry = bit(c1) | bit(c2)
         }
-        return BigNumber(words: m)
+        return sum
     }
 
     @inline(__always) static func bit(_ flag: Bool) -> UInt64 { UInt64(unsafeBitCast(flag, to: UInt8.self)) }

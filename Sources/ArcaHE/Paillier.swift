@@ -126,8 +126,12 @@ public struct PaillierPrivateKey: Sendable {
         return mp + p * BigNumber.modMul(difference, pInverse, q)
     }
 
-    /// x mod n² from x mod p² and x mod q² (Garner).
-    func combineSquares(_ xp: BigNumber, _ xq: BigNumber) -> BigNumber {
+    /// x mod n² from x mod p² and x mod q² (Garner), in fixed-width arithmetic that does not branch
+    /// on secret values (``ConstantTimeCRT``): x is r^n, the obfuscator of a ciphertext.
+    func combineSquares(_ xp: BigNumber, _ xq: BigNumber) -> BigNumber { crt.combineSquares(xp, xq) }
+
+    /// The same with OpenSSL's variable-time `BN_*` calls: the reference of the tests.
+    func combineSquaresReference(_ xp: BigNumber, _ xq: BigNumber) -> BigNumber {
         let difference = (xq + qSquare - xp % qSquare) % qSquare
         return xp + pSquare * BigNumber.modMul(difference, pSquareInverse, qSquare)
     }

@@ -24,6 +24,11 @@ struct ConstantTimeCRTTests {
             let cq = try BigNumber.modExpConstantTime(c % key.qSquare, key.qMinus1, key.qSquare)
             #expect(key.combineDecryption(cp, cq) == m)
             #expect(key.combineDecryptionReference(cp, cq) == m)
+            // The obfuscator r^n mod n² by CRT (encryption with the private key held).
+            let xp = try BigNumber.modExpConstantTime(r % key.pSquare, key.nModOrderP, key.pSquare)
+            let xq = try BigNumber.modExpConstantTime(r % key.qSquare, key.nModOrderQ, key.qSquare)
+            let direct = try BigNumber.modExpConstantTime(r, n, key.publicKey.nSquare)
+            #expect(key.combineSquares(xp, xq) == direct && key.combineSquaresReference(xp, xq) == direct)
         }
     }
 
