@@ -43,10 +43,10 @@ extension JobRuntime {
     /// Admits `spec` and stores it `queued`, in one write transaction of the store: the per-peer
     /// limit, the dataset and grant rules, the quota (rows metered today plus the rows every admitted
     /// job that has not ended will read) and the insert of the job — which reserves its rows — are one
-    /// step, and its `job.submit` audit entry is written before that step commits (an entry that
-    /// cannot be written refuses the job). So K concurrent submissions against a quota of one job's
-    /// rows admit exactly one. The file's digest is computed before the transaction (hashing is slow)
-    /// and compared inside it with the registration as the transaction sees it.
+    /// step; its `job.submit` audit entry is written right after that step commits (a job whose entry
+    /// cannot be written is removed again before it is scheduled). So K concurrent submissions
+    /// against a quota of one job's rows admit exactly one. The file's digest is computed before the
+    /// transaction (hashing is slow) and compared inside it with the registration as it sees it.
     /// - Parameter peerOpened: a partner opened the job over the link (`actor` is the partner);
     ///   such jobs count against ``maxJobsPerPeer``.
     /// - Throws: ``JobRefusal`` with the rule that failed, errors of the store or the audit log.
@@ -66,7 +66,7 @@ extension JobRuntime {
             }
         }
         let maxJobsPerPeer = self.maxJobsPerPeer
-        return try store.transaction { transaction in
+        let job = try store.transaction { transaction in
             var planned = 0
             if peerOpened {
                 let active = try transaction.activeJobs().filter { $0.submittedBy == actor.text }.count
@@ -87,14 +87,22 @@ extension JobRuntime {
                 partner: spec.partner, purpose: spec.purpose, state: .queued, reason: nil,
                 submittedBy: actor.text,
                 createdAt: Date(), rowsRead: 0, counters: ["plannedRows": Double(planned)])
-            let job = try transaction.insert(job: record)
+            return try transaction.insert(job: record)
+        }
+        // Audited after the transaction commits: an append also writes the store (the audit log's
+        // high-water mark), which must not happen inside the store's own write. A job whose entry
+        // cannot be written is removed before the scheduler sees it.
+        do {
             try audit.append(
                 AuditRecord(
                     action: "job.submit", actor: actor, result: "queued", job: Int(job.id!),
                     datasets: spec.dataset.map { [$0] } ?? [],
                     detail: "kind \(spec.kind), partner \(spec.partner), purpose \(spec.purpose)"))
-            return job
+        } catch {
+            try? store.remove(unstartedJob: job.id!)
+            throw error
         }
+        return job
     }
 
     /// Checks the dataset and the grants inside `transaction`; returns the rows the job will read.

@@ -369,6 +369,15 @@ public final class JobStore: AuditHighWaterMark, Sendable {
         }
     }
 
+    /// Removes a job that never ran and its events (one whose admission could not be audited), in
+    /// one transaction.
+    public func remove(unstartedJob id: Int64) throws {
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM jobEvents WHERE jobId = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM jobs WHERE id = ? AND startedAt IS NULL", arguments: [id])
+        }
+    }
+
     /// Changes a job with `change` and records its new state as an event when it changed, in one
     /// transaction. Returns the job as stored, or nil when there is no such job.
     /// - Parameter usage: records to meter in the same transaction, made from the changed job (a job's
