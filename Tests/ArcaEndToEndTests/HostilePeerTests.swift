@@ -80,7 +80,7 @@ func hostileRequester(_ pair: PartyPair) throws -> PartyLink {
     try PartyLink(
         settings: PartySettings(
             name: "bank-a", listen: nil, certificateFile: pair.directory + "/bank-a.pem",
-            keyFile: pair.directory + "/bank-a.key", heartbeatSeconds: 2,
+            keyFile: pair.directory + "/bank-a.key", heartbeatSeconds: 5,
             peers: [
                 PartyPeer(
                     name: "bank-b", address: "127.0.0.1:\(pair.portB)", certificateFile: pair.directory + "/bank-b.pem")
@@ -98,7 +98,7 @@ final class HostileResponder: Sendable {
         link = try PartyLink(
             settings: PartySettings(
                 name: "bank-b", listen: "127.0.0.1:\(pair.portB)", certificateFile: pair.directory + "/bank-b.pem",
-                keyFile: pair.directory + "/bank-b.key", heartbeatSeconds: 2,
+                keyFile: pair.directory + "/bank-b.key", heartbeatSeconds: 5,
                 peers: [
                     PartyPeer(name: "bank-a", address: "127.0.0.1:1", certificateFile: pair.directory + "/bank-a.pem")
                 ]),

@@ -14,7 +14,7 @@ struct LimitsTests {
         try PartyLink(
             settings: PartySettings(
                 name: "bank-a", listen: nil, certificateFile: pair.directory + "/bank-a.pem",
-                keyFile: pair.directory + "/bank-a.key", heartbeatSeconds: 2,
+                keyFile: pair.directory + "/bank-a.key", heartbeatSeconds: 5,
                 peers: [
                     PartyPeer(
                         name: "bank-b", address: "127.0.0.1:\(pair.portB)",

@@ -32,6 +32,9 @@ struct AdmissionTests {
         let audit = try AuditLog(
             directory: directory + "/audit", keyPath: directory + "/audit/appliance.key", digest: .sha256)
         let store = try JobStore(path: directory + "/arca.db")
+        // As arcad runs it: every append also records the log's high-water mark in the store. (An
+        // append inside admission's store transaction was a write inside a write: GRDB trapped.)
+        try audit.track(with: store)
         let machine = try HwlocTopology(.system)
         pool = ExecutorPool(
             plan: machine.snapshot().plan(PlacementConfig()), topology: machine, capacity: 16, whenFull: .wait)
