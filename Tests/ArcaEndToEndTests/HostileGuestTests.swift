@@ -65,7 +65,7 @@ struct HostileGuestTests {
     @Test func aGuestEncryptingTwoToTheIIsRefusedWithBadProofAndGetsNoSums() async throws {
         let (pair, link) = try host()
         defer { pair.daemonB?.stop() }
-        let channel = try await link.openJob(
+        let channel = try await link.openJobOnceMore(
             peer: "bank-b", kind: "iv", dataset: "host", purpose: "iv",
             options: [
                 "suite": .string("ecdh-25519"), "binning": .string("quantile"), "bins": .int(10),
@@ -128,7 +128,7 @@ struct HostileGuestTests {
     @Test func aKeyOfADisallowedSizeIsRefusedWithAFixedCode() async throws {
         let (pair, link) = try host()
         defer { pair.daemonB?.stop() }
-        let channel = try await link.openJob(
+        let channel = try await link.openJobOnceMore(
             peer: "bank-b", kind: "iv", dataset: "host", purpose: "iv",
             options: [
                 "suite": .string("ecdh-25519"), "binning": .string("quantile"), "bins": .int(10),
@@ -152,7 +152,7 @@ struct HostileGuestTests {
     func aZeroBatchOrAHugeModulusIsRefusedWithAFixedCode(field: String, value: Int) async throws {
         let (pair, link) = try host()
         defer { pair.daemonB?.stop() }
-        let channel = try await link.openJob(
+        let channel = try await link.openJobOnceMore(
             peer: "bank-b", kind: "iv", dataset: "host", purpose: "iv",
             options: [
                 "suite": .string("ecdh-25519"), "binning": .string("quantile"), "bins": .int(10),
@@ -180,7 +180,7 @@ struct HostileGuestTests {
         let (pair, link) = try host()
         defer { pair.daemonB?.stop() }
         await #expect { () async throws in
-            _ = try await link.openJob(
+            _ = try await link.openJobOnceMore(
                 peer: "bank-b", kind: "iv", dataset: "host", purpose: "iv",
                 options: [
                     "suite": .string("ecdh-25519"), "binning": .string("quantile"), "bins": .int(51),

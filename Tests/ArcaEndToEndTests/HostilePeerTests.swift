@@ -32,6 +32,21 @@ final class Received {
     func revealed(_ secrets: [String]) -> [String] { secrets.filter { text.contains($0) } }
 }
 
+extension PartyLink {
+    /// ``openJob(peer:kind:dataset:purpose:options:)``, once more when the connection closed before
+    /// any answer: under the whole suite's load on 2 cores a fresh connection was seen to close so
+    /// (cause not known; see the stop's note). Every other outcome is returned or thrown as it is.
+    func openJobOnceMore(
+        peer: String, kind: String, dataset: String?, purpose: String, options: [String: PartyValue]
+    ) async throws -> PartyChannel {
+        do {
+            return try await openJob(peer: peer, kind: kind, dataset: dataset, purpose: purpose, options: options)
+        } catch let error as PartyError where error.description.hasSuffix("the peer closed the connection") {
+            return try await openJob(peer: peer, kind: kind, dataset: dataset, purpose: purpose, options: options)
+        }
+    }
+}
+
 /// The wire forms of PSI's and WOE/IV's messages, written by the hostile side itself.
 enum Wire {
     struct Hello: Codable {
@@ -330,17 +345,26 @@ struct HostilePeerTests {
         _ link: PartyLink, kind: String = "psi", dataset: String, purpose: String = "psi",
         options: [String: PartyValue] = [:]
     ) async throws -> Received {
-        let channel = try await link.connect(to: "bank-b")
         let all: [String: PartyValue] = [
             "suite": .string("ecdh-25519"), "result_to": .string("both"), "duplicates": .string("reject"),
         ].merging(options) { $1 }
-        try channel.send(
-            control: PartyOpen(
-                type: "job", session: UUID().uuidString, kind: kind, dataset: dataset, purpose: purpose,
-                options: all))
-        let received = Received()
-        await received.drain(channel)
-        return received
+        // One more try when the connection closed before any frame: under the whole suite's load on
+        // 2 cores a fresh connection was seen to close so (the cause is not known; see the stop's
+        // note). What arrives on a connection that carries frames is checked as it is.
+        for attempt in 1...2 {
+            let channel = try await link.connect(to: "bank-b")
+            try channel.send(
+                control: PartyOpen(
+                    type: "job", session: UUID().uuidString, kind: kind, dataset: dataset, purpose: purpose,
+                    options: all))
+            let received = Received()
+            await received.drain(channel)
+            if attempt == 1, received.frames.isEmpty, received.ending.hasSuffix("the peer closed the connection") {
+                continue
+            }
+            return received
+        }
+        fatalError("not reached")
     }
 
     /// Leaks 3 and 4: every refusal bank-b sends is `{"ok": false, "reason": <a fixed code>}` and
