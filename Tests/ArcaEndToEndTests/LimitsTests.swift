@@ -3,6 +3,7 @@ import ArcaPSI
 import ArcaParty
 import ArcaSystem
 import Foundation
+import Glibc
 import Synchronization
 import Testing
 
@@ -72,6 +73,31 @@ struct LimitsTests {
         #expect(audit.filter { $0.contains("\"refused\"") && $0.contains("rule grant-quota:") }.count == 7)
     }
 
+    /// A TCP connection to 127.0.0.1:`port` from the loopback address `source` (Linux routes all of
+    /// 127/8 to lo): the flood comes from another address than the pinned peer, as it would in the
+    /// field, so that the listener's "close the oldest of the busiest address" is what is tested.
+    static func dial(from source: String, to port: UInt16) throws -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(descriptor >= 0)
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, source, &local.sin_addr)
+        var remote = sockaddr_in()
+        remote.sin_family = sa_family_t(AF_INET)
+        remote.sin_port = port.bigEndian
+        inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr)
+        let size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, size) }
+        }
+        try #require(bound == 0, "bind \(source): \(Errno.current)")
+        let connected = withUnsafePointer(to: &remote) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, size) }
+        }
+        try #require(connected == 0, "connect from \(source): \(Errno.current)")
+        return descriptor
+    }
+
     /// 150 raw TCP connections to the party port that send garbage or nothing: arcad keeps answering
     /// a pinned peer's probes, cuts silent handshakes at the deadline, and audits the refusals in a
     /// few entries that count them.
@@ -85,7 +111,7 @@ struct LimitsTests {
         let flood = 150
         var descriptors: [Int32] = []
         for index in 0..<flood {
-            let descriptor = try TCP.dial(TCPAddress(host: "127.0.0.1", port: UInt16(pair.portB)), timeout: .seconds(5))
+            let descriptor = try Self.dial(from: "127.0.0.2", to: UInt16(pair.portB))
             if index % 2 == 0 {
                 let garbage = Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8) + [UInt8](repeating: 0x16, count: 200)
                 _ = garbage.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
