@@ -13,7 +13,8 @@ import ArcaCrypto
 /// caller's context (job and session), n, the row index, c and both commitments.
 ///
 /// For plaintext m with c = g^m·r^n, the prover picks ρ, z₁₋ₘ ∈ Z_n* and e₁₋ₘ ∈ [0, 2^256), sets
-/// aₘ = ρ^n, a₁₋ₘ = z₁₋ₘ^n·u₁₋ₘ^(−e₁₋ₘ) mod n², e = H(…, a₀, a₁), eₘ = e − e₁₋ₘ mod 2^256 and
+/// aₘ = ρ^n, a₁₋ₘ = z₁₋ₘ^n·u₁₋ₘ^(−e₁₋ₘ) mod n², e = H(…, a₀, a₁),
+/// eₘ = e − e₁₋ₘ mod 2^256 and
 /// zₘ = ρ·r^(eₘ) mod n. The verifier recomputes aⱼ = zⱼ^n·uⱼ^(−eⱼ) mod n² and checks
 /// e₀ + e₁ ≡ H(…, a₀, a₁) mod 2^256. Only (e₀, e₁, z₀, z₁) travel: 64 + 2·|n|/8 bytes.
 ///
@@ -78,8 +79,9 @@ public struct ZeroOneProof: Sendable, Equatable {
             self.digest = digest
         }
 
-        /// H(domain ‖ len ‖ context ‖ n ‖ index ‖ c ‖ a₀ ‖ a₁) as a number in [0, 2^256); fixed-width fields
-        /// (n in ⌈|n|/8⌉ bytes, c and aⱼ in ⌈|n²|/8⌉, the index and the context's length in 8 bytes each).
+        /// H(domain ‖ len ‖ context ‖ n ‖ index ‖ c ‖ a₀ ‖ a₁) as a number in [0, 2^256);
+        /// fixed-width fields (n in ⌈|n|/8⌉ bytes, c and aⱼ in ⌈|n²|/8⌉, the index and the
+        /// context's length in 8 bytes each).
         func challenge(
             key: PaillierPublicKey, index: Int, c: BigNumber, a0: BigNumber, a1: BigNumber
         ) throws -> BigNumber {

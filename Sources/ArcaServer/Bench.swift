@@ -77,7 +77,8 @@ enum Bench {
             guard degree * limbs * batch <= 1 << 24 else {
                 throw APIError(
                     .badRequest, code: "badRequest",
-                    "degree × limbs × batch must be at most 2^24 coefficients (128 MiB), got \(degree * limbs * batch)")
+                    "degree × limbs × batch must be at most 2^24 coefficients (128 MiB), "
+                        + "got \(degree * limbs * batch)")
             }
             parameters = ["degree": degree, "limbs": limbs, "batch": batch]
             try claim()

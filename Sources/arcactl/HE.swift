@@ -108,7 +108,8 @@ struct HE: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var files: Files
         @Option(help: ArgumentHelp("Plaintext file: a JSON array of numbers.", valueName: "file")) var input: String
-        @Flag(help: "Write {\"publicKey\": …, \"ciphertexts\": […]} instead of the bare array.") var envelope = false
+        @Flag(help: "Write {\"publicKey\": …, \"ciphertexts\": […]} instead of the bare array.")
+        var envelope = false
         @Option(
             help:
                 """

@@ -192,7 +192,8 @@ struct PaillierTests {
         var report = PaillierEngine.Report()
         let good = ciphertext((Self.vectors["ciphertexts"] as! [[String: Any]])[0]["ciphertext"])
         let tooLarge = Ciphertext(value: publicKey.nSquare, exponent: 0)
-        await #expect(throws: HEError("ciphertexts[1]", "ciphertext is not below n² of key \(publicKey.fingerprint)")) {
+        let notBelow = HEError("ciphertexts[1]", "ciphertext is not below n² of key \(publicKey.fingerprint)")
+        await #expect(throws: notBelow) {
             _ = try await engine().decrypt([good, tooLarge], privateKey: key, report: &report)
         }
         let notUnit = Ciphertext(value: key.p * BigNumber(3), exponent: 0)

@@ -29,7 +29,8 @@ struct JobRouterTests {
         let schema = try document.responseSchema(
             method.rawValue, path ?? String(uri.split(separator: "?")[0]), status: response.status.code)
         let problems = try document.violations(json, schema)
-        #expect(problems.isEmpty, "\(method) \(uri) → \(response.status.code) breaks the OpenAPI document: \(problems)")
+        let answer = "\(method) \(uri) → \(response.status.code)"
+        #expect(problems.isEmpty, "\(answer) breaks the OpenAPI document: \(problems)")
         return (response.status.code, json)
     }
 

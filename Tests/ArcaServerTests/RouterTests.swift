@@ -43,7 +43,8 @@ struct RouterTests {
         let (docMethod, docPath) = documentedAs ?? (method.rawValue, uri)
         let schema = try document.responseSchema(docMethod, docPath, status: response.status.code)
         let problems = try document.violations(json, schema)
-        #expect(problems.isEmpty, "\(method) \(uri) → \(response.status.code) breaks the OpenAPI document: \(problems)")
+        let answer = "\(method) \(uri) → \(response.status.code)"
+        #expect(problems.isEmpty, "\(answer) breaks the OpenAPI document: \(problems)")
         return (response.status.code, json, response.headers)
     }
 
