@@ -34,16 +34,7 @@ struct HostileGuestTests {
         try #require(host.status == 0, "\(host.stderr)")
         try #require(
             try pair.b.ctl(["dataset", "grant", "host", "--partner", "bank-a", "--purpose", "iv"]).status == 0)
-        let link = try PartyLink(
-            settings: PartySettings(
-                name: "bank-a", listen: nil, certificateFile: pair.directory + "/bank-a.pem",
-                keyFile: pair.directory + "/bank-a.key", heartbeatSeconds: 5,
-                peers: [
-                    PartyPeer(
-                        name: "bank-b", address: "127.0.0.1:\(pair.portB)",
-                        certificateFile: pair.directory + "/bank-b.pem")
-                ]),
-            audit: nil)
+        let link = try hostileRequester(pair)
         return (pair, link)
     }
 

@@ -11,18 +11,7 @@ import Testing
 /// (issue 13, leaks 6 and 7). The peer is test code holding bank-a's pinned certificate.
 @Suite("Limits against a flooding peer", .serialized)
 struct LimitsTests {
-    func hostileLink(_ pair: PartyPair) throws -> PartyLink {
-        try PartyLink(
-            settings: PartySettings(
-                name: "bank-a", listen: nil, certificateFile: pair.directory + "/bank-a.pem",
-                keyFile: pair.directory + "/bank-a.key", heartbeatSeconds: 5,
-                peers: [
-                    PartyPeer(
-                        name: "bank-b", address: "127.0.0.1:\(pair.portB)",
-                        certificateFile: pair.directory + "/bank-b.pem")
-                ]),
-            audit: nil)
-    }
+    func hostileLink(_ pair: PartyPair) throws -> PartyLink { try hostileRequester(pair) }
 
     /// 8 PSI jobs opened at once by one peer against a grant of one job's rows (569) per day:
     /// exactly one is accepted and runs; the 7 others are refused.
